@@ -1,0 +1,267 @@
+"""Small helpers shared by the estimators: input checks, treatment timing, clustered sandwiches, small-sample
+factors. Pure functions; none mutates its input."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
+
+from clusterpolicy.errors import ClusterPolicyWarning, DataValidationError, EstimationError, UserInputError
+
+logger = logging.getLogger(__name__)
+
+#: Event time given to never-treated units (the ``-1000`` of fixest's ``i(rel_year, ref = c(-1, -1000))``).
+NEVER_EVENT_TIME = -1000
+
+
+def warn(message: str, messages: list[str] | None = None) -> None:
+    """Emit a :class:`ClusterPolicyWarning` and remember it for the result's ``warnings``."""
+    warnings.warn(message, ClusterPolicyWarning, stacklevel=3)
+    if messages is not None:
+        messages.append(message)
+
+
+def _preview(values: Sequence[object], k: int = 5) -> str:
+    # .item() turns numpy scalars into plain Python values so messages read "-2.5", not "np.float64(-2.5)".
+    vals = [v.item() if hasattr(v, "item") else v for v in values]
+    head = ", ".join(repr(v) for v in vals[:k])
+    return head + (f" (and {len(vals) - k} more)" if len(vals) > k else "")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A cleaned long panel with the standard derived columns.
+
+    Attributes
+    ----------
+    data
+        Copy of the input restricted to the used columns plus ``_g`` (cohort, 0 = never treated, as float64),
+        ``_t`` (time), ``_d`` (1 if treated and at/after onset), ``_e`` (event time, ``NEVER_EVENT_TIME`` for
+        never-treated units), ``_cl`` (cluster codes), sorted by unit and time.
+    unit, time, cohort, outcome
+        Original column names.
+    cluster
+        Cluster column (defaults to ``unit``).
+    warnings
+        Messages about dropped rows or recoded cohorts.
+    """
+
+    data: pd.DataFrame
+    unit: str
+    time: str
+    cohort: str
+    outcome: str
+    cluster: str
+    warnings: tuple[str, ...]
+
+    @property
+    def n_units(self) -> int:
+        return int(self.data[self.unit].nunique())
+
+    @property
+    def times(self) -> np.ndarray:
+        return np.sort(self.data["_t"].unique())
+
+    @property
+    def cohorts(self) -> np.ndarray:
+        g = self.data["_g"].unique()
+        return np.sort(g[g > 0])
+
+
+def require_columns(df: pd.DataFrame, columns: dict[str, str | None]) -> None:
+    """Raise :class:`UserInputError` if a named role's column is missing from ``df``."""
+    for role, col in columns.items():
+        if col is None:
+            continue
+        if col not in df.columns:
+            raise UserInputError(
+                f"column {col!r} given as {role} is not in the data; available columns: "
+                f"{_preview(list(df.columns), 12)}. Fix: pass an existing column name."
+            )
+
+
+def _numeric(df: pd.DataFrame, col: str, role: str) -> pd.Series:
+    """Column as float64, raising a one-line error that names the offending values if it is not numeric."""
+    series = df[col]
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("float64")
+    converted = pd.to_numeric(series, errors="coerce")
+    bad = series.notna() & converted.isna()
+    if bad.any():
+        raise DataValidationError(
+            f"column {col!r} ({role}) must be numeric; non-numeric values {_preview(series[bad].unique())} "
+            f"in rows {_preview(list(np.flatnonzero(bad.to_numpy())))}. Fix: recode them as numbers."
+        )
+    return converted.astype("float64")
+
+
+def prepare_panel(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    covariates: Sequence[str] = (),
+    cluster: str | None = None,
+    count: bool = False,
+) -> Panel:
+    """Check and clean a long panel for estimation (never mutates ``df``).
+
+    ``cohort`` holds the first treated period; 0 or missing means never treated. Cohorts after the last observed
+    period are recoded to never treated (as R ``did`` and fixest ``sunab`` do), with a warning. Rows with a
+    missing outcome or covariate are dropped with a warning.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise UserInputError(f"data must be a pandas DataFrame, got {type(df).__name__}")
+    covariates = tuple(covariates)
+    require_columns(df, {"unit": unit, "time": time, "cohort": cohort, "outcome": outcome, "cluster": cluster})
+    require_columns(df, {f"covariate {c!r}": c for c in covariates})
+    msgs: list[str] = []
+    cluster = cluster or unit
+    cols = list(dict.fromkeys([unit, time, cohort, outcome, cluster, *covariates]))
+    out = df.loc[:, cols].copy()
+    if out.empty:
+        raise DataValidationError("the data have no rows. Fix: pass a non-empty panel.")
+    if out[unit].isna().any() or out[time].isna().any():
+        rows = np.flatnonzero((out[unit].isna() | out[time].isna()).to_numpy())
+        raise DataValidationError(
+            f"columns {unit!r}/{time!r} (unit/time) have missing values in rows {_preview(list(rows))}. "
+            "Fix: fill or drop those rows."
+        )
+    t = _numeric(out, time, "time")
+    y = _numeric(out, outcome, "outcome")
+    g = _numeric(out, cohort, "cohort").fillna(0.0)
+    if (g < 0).any():
+        raise DataValidationError(
+            f"column {cohort!r} (cohort) must be the first treated period or 0 for never treated; negative "
+            f"values {_preview(g[g < 0].unique())}. Fix: use 0 or leave empty for never-treated units."
+        )
+    if count and (y < 0).any():
+        # PPML needs y >= 0 only (non-integer rates are fine); negative values have no Poisson mean
+        raise DataValidationError(
+            f"column {outcome!r} (count outcome) must be non-negative; found {_preview(y[y < 0].unique())}. "
+            "Fix: use a count, or a linear estimator for an outcome that can be negative."
+        )
+    out = out.assign(_t=t, _y=y, _g=g)
+    for c in covariates:
+        out[c] = _numeric(out, c, f"covariate {c!r}")
+    dup = out.duplicated([unit, "_t"], keep=False)
+    if dup.any():
+        ex = out.loc[dup, [unit, time]].head(3).to_dict("records")
+        raise DataValidationError(
+            f"{int(dup.sum())} rows repeat a ({unit}, {time}) pair, e.g. {ex}. Fix: keep one row per unit and period."
+        )
+    n_cohorts = out.groupby(unit, sort=False)["_g"].nunique()
+    if (n_cohorts > 1).any():
+        bad_units = list(n_cohorts[n_cohorts > 1].index)
+        raise DataValidationError(
+            f"column {cohort!r} (cohort) must be constant within a unit; units {_preview(bad_units)} have several "
+            "values. Fix: give every row of a unit its first treated period."
+        )
+    missing = out["_y"].isna()
+    for c in covariates:
+        missing |= out[c].isna()
+    if missing.any():
+        warn(f"dropped {int(missing.sum())} rows with a missing outcome or covariate", msgs)
+        out = out.loc[~missing]
+        if out.empty:
+            raise DataValidationError(f"every row has a missing {outcome!r} or covariate. Fix: check the data.")
+    tmax = out["_t"].max()
+    late = out["_g"] > tmax
+    if late.any():
+        warn(
+            f"{out.loc[late, unit].nunique()} units first treated after the last period ({tmax:g}) are treated "
+            "as never treated",
+            msgs,
+        )
+        out.loc[late, "_g"] = 0.0
+    out["_d"] = ((out["_g"] > 0) & (out["_t"] >= out["_g"])).astype("float64")
+    out["_e"] = np.where(out["_g"] > 0, out["_t"] - out["_g"], NEVER_EVENT_TIME)
+    out["_cl"] = pd.factorize(out[cluster], sort=True)[0]
+    out["_u"] = pd.factorize(out[unit], sort=True)[0]
+    out = out.sort_values(["_u", "_t"], kind="stable").reset_index(drop=True)
+    return Panel(data=out, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster,
+                 warnings=tuple(msgs))
+
+
+def check_treatment_variation(panel: Panel, *, need_untreated: bool = True) -> None:
+    """Raise :class:`EstimationError` when the data cannot identify a treatment effect."""
+    d = panel.data["_d"]
+    if d.sum() == 0:
+        raise EstimationError(
+            f"no observation is treated: column {panel.cohort!r} has no unit with a first treated period inside "
+            f"the observed {panel.time!r} range. Fix: check the cohort coding (first treated period, 0 = never)."
+        )
+    if need_untreated and (d == 1).all():
+        raise EstimationError("every observation is treated, so no comparison is possible. Fix: add untreated units.")
+
+
+def fixest_ssc(n_obs: int, k: int, n_clusters: int | None) -> float:
+    """Variance multiplier of R fixest's default small-sample correction.
+
+    ``ssc(adj = TRUE, fixef.K = "nested", cluster.adj = TRUE)``: ``(n - 1) / (n - K) * G / (G - 1)`` where ``K``
+    counts the slope coefficients plus the fixed effects that are not nested in the cluster variable.
+    """
+    factor = (n_obs - 1) / (n_obs - k)
+    if n_clusters is not None:
+        factor *= n_clusters / (n_clusters - 1)
+    return factor
+
+
+def nested_in(inner: np.ndarray, outer: np.ndarray) -> bool:
+    """True if every level of ``inner`` lies within a single level of ``outer``."""
+    frame = pd.DataFrame({"i": inner, "o": outer})
+    return bool((frame.groupby("i")["o"].nunique() <= 1).all())
+
+
+def cluster_meat(scores: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """Sum of outer products of cluster-summed score rows: ``sum_g s_g s_g'``."""
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim == 1:
+        scores = scores[:, None]
+    codes, uniq = pd.factorize(clusters, sort=True)
+    summed = np.zeros((len(uniq), scores.shape[1]))
+    np.add.at(summed, codes, scores)
+    return summed.T @ summed
+
+
+def fe_design(unit_codes: np.ndarray, time_codes: np.ndarray) -> sp.csr_matrix:
+    """Sparse two-way fixed-effect design: all unit dummies plus time dummies without the first level."""
+    n = unit_codes.size
+    n_u = int(unit_codes.max()) + 1
+    n_t = int(time_codes.max()) + 1
+    rows = np.arange(n)
+    units = sp.csr_matrix((np.ones(n), (rows, unit_codes)), shape=(n, n_u))
+    keep = time_codes > 0
+    times = sp.csr_matrix((np.ones(int(keep.sum())), (rows[keep], time_codes[keep] - 1)), shape=(n, n_t - 1))
+    return sp.hstack([units, times], format="csr")
+
+
+class SparseLS:
+    """Least squares with a sparse full-rank design via a sparse LU of ``X'X`` (exact, no iteration)."""
+
+    def __init__(self, x: sp.spmatrix) -> None:
+        self.x = sp.csc_matrix(x)
+        xtx = (self.x.T @ self.x).tocsc()
+        try:
+            self._lu = splu(xtx)
+        except RuntimeError as err:  # singular: a unit or period has no usable observation
+            raise EstimationError(
+                "the fixed-effect design is singular (a unit or period has no untreated observation). "
+                "Fix: drop units that are treated in every period or periods in which every unit is treated."
+            ) from err
+
+    def solve_normal(self, rhs: np.ndarray) -> np.ndarray:
+        """Solve ``X'X b = rhs`` (rhs may be a matrix)."""
+        return self._lu.solve(np.asarray(rhs, dtype=float))
+
+    def fit(self, y: np.ndarray) -> np.ndarray:
+        return self.solve_normal(self.x.T @ y)

@@ -1,0 +1,522 @@
+"""Callaway & Sant'Anna (2021) group-time average treatment effects and their aggregations.
+
+A vectorised re-implementation of R ``did`` 2.3.0 (``att_gt`` with ``base_period = "varying"``, panel data, and
+``aggte`` with analytic standard errors, ``bstrap = FALSE``) and of the 2x2 panel estimators of R ``DRDID``
+(``reg_did_panel``, ``std_ipw_did_panel``, ``drdid_panel``). It reproduces every ATT(g,t) and aggregation of the R
+reference on ``mpdta`` to better than 1e-8 (``tests/estimate/test_vs_r.py``).
+
+References
+----------
+Callaway, B. and Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time periods.
+*Journal of Econometrics* 225(2), 200-230.
+Sant'Anna, P. H. C. and Zhao, J. (2020). Doubly robust difference-in-differences estimators.
+*Journal of Econometrics* 219(1), 101-122.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from clusterpolicy.errors import EstimationError
+from clusterpolicy.estimate._panel import Panel, check_treatment_variation, prepare_panel, warn
+from clusterpolicy.estimate.literals import CSAggregation, ControlGroup, CSMethod, check_literal
+from clusterpolicy.estimate.result import EstimationResult
+
+logger = logging.getLogger(__name__)
+
+#: R did sets standard errors at or below this to NA (they are numerically zero).
+_SE_ZERO = np.sqrt(np.finfo(float).eps) * 10
+#: DRDID caps propensity scores at 1 - 1e-6 (to avoid dividing by zero) and drops controls with scores >= 0.995.
+_PS_CAP = 1 - 1e-6
+_PS_TRIM = 0.995
+
+
+# --------------------------------------------------------------------------------------------- 2x2 estimators
+def _logit(x: np.ndarray, d: np.ndarray, *, tol: float = 1e-13, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Logistic regression by Newton-Raphson; returns fitted probabilities and ``(X' W X)^{-1}`` (= R's
+    ``vcov(glm(..., family = binomial))``)."""
+    p0 = float(np.clip(d.mean(), 1e-10, 1 - 1e-10))
+    if x.shape[1] == 1 and np.all(x == 1.0):  # intercept only: the MLE is the sample share (closed form)
+        return np.full(d.size, p0), np.array([[1.0 / (d.size * p0 * (1 - p0))]])
+    beta = np.linalg.lstsq(x, np.full(d.size, np.log(p0 / (1 - p0))), rcond=None)[0]
+    for _ in range(max_iter):
+        eta = x @ beta
+        p = 1.0 / (1.0 + np.exp(-eta))
+        w = p * (1 - p)
+        hess = x.T @ (x * w[:, None])
+        step = np.linalg.solve(hess, x.T @ (d - p))
+        beta = beta + step
+        if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta))):
+            break
+    else:
+        logger.warning("propensity-score logit did not converge in %d iterations", max_iter)
+    p = 1.0 / (1.0 + np.exp(-(x @ beta)))
+    w = p * (1 - p)
+    return p, np.linalg.inv(x.T @ (x * w[:, None]))
+
+
+def _ols_on_controls(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome regression of the change on covariates among controls; returns fitted change and the OLS
+    asymptotic linear representation (n x k)."""
+    n = dy.size
+    ctrl = d == 0
+    if x.shape[1] == 1 and np.all(x == 1.0):  # intercept only: closed form, same numbers as the general path
+        share = ctrl.mean()
+        out = np.full(n, dy[ctrl].mean())
+        return out, (((1 - d) * (dy - out)) / share)[:, None]
+    beta = np.linalg.lstsq(x[ctrl], dy[ctrl], rcond=None)[0]
+    out = x @ beta
+    wx = x * (1 - d)[:, None]
+    xpx_inv = np.linalg.inv(wx.T @ x / n)
+    alr = (wx * (dy - out)[:, None]) @ xpx_inv
+    return out, alr
+
+
+def reg_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
+    """Outcome-regression DiD (Heckman, Ichimura and Todd 1997), R ``DRDID::reg_did_panel``.
+
+    Returns the ATT and its influence function (one value per unit of the 2x2 sample).
+    """
+    out, alr = _ols_on_controls(dy, d, x)
+    w_t = d
+    att_t, att_c = w_t * dy, w_t * out
+    eta_t, eta_c = att_t.mean() / w_t.mean(), att_c.mean() / w_t.mean()
+    inf_t = (att_t - w_t * eta_t) / w_t.mean()
+    inf_c = (att_c - w_t * eta_c + alr @ (x * w_t[:, None]).mean(axis=0)) / w_t.mean()
+    return float(eta_t - eta_c), inf_t - inf_c
+
+
+def _ps_weights(x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Propensity scores, their asymptotic linear representation, and trimmed treated/control weights."""
+    n = d.size
+    p, vcov = _logit(x, d)
+    p = np.minimum(p, _PS_CAP)
+    keep = np.where(d == 1, p < 1.01, p < _PS_TRIM)
+    w_t = keep * d
+    w_c = keep * p * (1 - d) / (1 - p)
+    alr_ps = ((d - p)[:, None] * x) @ (vcov * n)
+    return p, alr_ps, w_t, w_c
+
+
+def std_ipw_did_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
+    """Normalised (Hajek) inverse-probability-weighted DiD (Abadie 2005), R ``DRDID::std_ipw_did_panel``."""
+    _, alr_ps, w_t, w_c = _ps_weights(x, d)
+    att_t, att_c = w_t * dy, w_c * dy
+    eta_t, eta_c = att_t.mean() / w_t.mean(), att_c.mean() / w_c.mean()
+    inf_t = (att_t - w_t * eta_t) / w_t.mean()
+    m2 = (x * (w_c * (dy - eta_c))[:, None]).mean(axis=0)
+    inf_c = (att_c - w_c * eta_c + alr_ps @ m2) / w_c.mean()
+    return float(eta_t - eta_c), inf_t - inf_c
+
+
+def drdid_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
+    """Locally efficient doubly-robust DiD (Sant'Anna and Zhao 2020), R ``DRDID::drdid_panel``."""
+    _, alr_ps, w_t, w_c = _ps_weights(x, d)
+    out, alr_ols = _ols_on_controls(dy, d, x)
+    resid = dy - out
+    att_t, att_c = w_t * resid, w_c * resid
+    eta_t, eta_c = att_t.mean() / w_t.mean(), att_c.mean() / w_c.mean()
+    inf_t = (att_t - w_t * eta_t - alr_ols @ (x * w_t[:, None]).mean(axis=0)) / w_t.mean()
+    m2 = (x * (w_c * (resid - eta_c))[:, None]).mean(axis=0)
+    m3 = (x * w_c[:, None]).mean(axis=0)
+    inf_c = (att_c - w_c * eta_c + alr_ps @ m2 - alr_ols @ m3) / w_c.mean()
+    return float(eta_t - eta_c), inf_t - inf_c
+
+
+_TWO_BY_TWO = {"reg": reg_did_panel, "ipw": std_ipw_did_panel, "dr": drdid_panel}
+
+
+# ---------------------------------------------------------------------------------------------- ATT(g,t)
+@dataclass(frozen=True)
+class GroupTimeFit:
+    """ATT(g,t) estimates with their influence functions.
+
+    Attributes
+    ----------
+    group, time
+        Cohort and period of each ATT(g,t) (arrays of equal length).
+    att, se
+        Estimates and analytic standard errors (``se`` is NaN where R ``did`` reports NA).
+    influence
+        ``n_units x n_cells`` influence-function matrix (already scaled by ``n / n_cell`` as in R ``did``).
+    unit_cohort
+        Cohort of every unit (0 = never treated), aligned with the influence rows.
+    clusters
+        Cluster code of every unit, or ``None`` when every unit is its own cluster.
+    times
+        All periods used.
+    control, method
+        Options used.
+    warnings
+        Messages gathered while estimating.
+    """
+
+    group: np.ndarray
+    time: np.ndarray
+    att: np.ndarray
+    se: np.ndarray
+    influence: np.ndarray
+    unit_cohort: np.ndarray
+    clusters: np.ndarray | None
+    times: np.ndarray
+    control: str
+    method: str
+    n_obs: int
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def n_units(self) -> int:
+        return int(self.unit_cohort.size)
+
+    def table(self) -> pd.DataFrame:
+        """ATT(g,t) as a frame with columns ``group, time, event_time, estimate, se``."""
+        return pd.DataFrame({
+            "group": self.group.astype(int), "time": self.time.astype(int),
+            "event_time": (self.time - self.group).astype(int), "estimate": self.att, "se": self.se,
+        })
+
+
+def influence_se(inf: np.ndarray, clusters: np.ndarray | None = None) -> np.ndarray:
+    """Analytic standard error(s) from influence functions: ``sqrt(sum_c (sum_{i in c} psi_i)^2) / n``.
+
+    With one unit per cluster this is R ``did``'s ``sqrt(mean(psi^2) / n)``.
+    """
+    inf = np.asarray(inf, dtype=float)
+    one = inf.ndim == 1
+    if one:
+        inf = inf[:, None]
+    n = inf.shape[0]
+    if clusters is not None:
+        summed = np.zeros((int(clusters.max()) + 1, inf.shape[1]))
+        np.add.at(summed, clusters, inf)
+        inf = summed
+    se = np.sqrt((inf**2).sum(axis=0)) / n
+    se = np.where(se <= _SE_ZERO, np.nan, se)
+    return se[0] if one else se
+
+
+def _wide(panel: Panel, covariates: Sequence[str], msgs: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Balanced wide arrays: outcome ``Y`` (n x T), covariates (n x T x p), cohort and cluster per unit, times."""
+    data = panel.data
+    times = np.sort(data["_t"].unique())
+    counts = data.groupby("_u")["_t"].size()
+    full = counts.index[counts.to_numpy() == times.size]
+    if full.size < counts.size:
+        warn(f"dropped {counts.size - full.size} units not observed in every period (R did balances the panel)",
+             msgs)
+        data = data[data["_u"].isin(full)]
+    codes = pd.factorize(data["_u"], sort=True)[0]
+    t_idx = np.searchsorted(times, data["_t"].to_numpy())
+    n = int(codes.max()) + 1
+    y = np.empty((n, times.size))
+    y[codes, t_idx] = data["_y"].to_numpy()
+    xs = np.empty((n, times.size, len(covariates)))
+    for j, c in enumerate(covariates):
+        xs[codes, t_idx, j] = data[c].to_numpy()
+    first = np.flatnonzero(t_idx == 0) if times.size else np.array([], dtype=int)
+    order = np.argsort(codes[first])
+    g = data["_g"].to_numpy()[first][order]
+    cl = data["_cl"].to_numpy()[first][order]
+    cl = pd.factorize(cl, sort=True)[0]
+    return y, xs, g, cl, times
+
+
+def att_gt(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    control: ControlGroup = "never",
+    covariates: Sequence[str] = (),
+    method: CSMethod = "dr",
+    cluster: str | None = None,
+) -> GroupTimeFit:
+    """Group-time average treatment effects ATT(g,t) of Callaway and Sant'Anna (2021).
+
+    Parameters
+    ----------
+    df
+        Long panel, one row per unit and period (unbalanced units are dropped, as in R ``did``).
+    unit, time, cohort, outcome
+        Columns: unit id, period (numeric), first treated period (0 or missing = never treated), outcome.
+    control
+        ``"never"`` (never-treated units) or ``"notyet"`` (never treated plus not yet treated by period t).
+    covariates
+        Covariates for conditional parallel trends; their base-period values enter the 2x2 estimator.
+    method
+        ``"dr"`` doubly robust (Sant'Anna and Zhao 2020), ``"ipw"`` normalised IPW, ``"reg"`` outcome regression.
+    cluster
+        Optional cluster column (constant within unit); the influence functions are summed within clusters.
+
+    Returns
+    -------
+    GroupTimeFit
+
+    Notes
+    -----
+    For cohort ``g`` and period ``t`` the estimand is ``ATT(g,t) = E[Y_t(g) - Y_t(0) | G = g]``. With the
+    "varying" base period (R's default) the comparison for ``t >= g`` is ``Y_t - Y_{g-1}``, and for ``t < g`` it is
+    ``Y_t - Y_{t-1}`` (a placebo). Identification: no anticipation and parallel trends (conditional on the
+    covariates) between cohort ``g`` and the control group; overlap for ``ipw``/``dr``.
+    Units first treated in the first period have no pre-period and are dropped (as in R ``did``).
+    """
+    check_literal(control, ControlGroup, "control")
+    check_literal(method, CSMethod, "method")
+    covariates = tuple(covariates)
+    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, covariates=covariates,
+                          cluster=cluster)
+    msgs = list(panel.warnings)
+    check_treatment_variation(panel)
+    data = panel.data
+    tmin = data["_t"].min()
+    early = (data["_g"] > 0) & (data["_g"] <= tmin)
+    if early.any():
+        warn(f"dropped {data.loc[early, '_u'].nunique()} units already treated in the first period ({tmin:g}): "
+             "they have no pre-treatment period (as R did)", msgs)
+        panel = Panel(data=data.loc[~early], unit=panel.unit, time=panel.time, cohort=panel.cohort,
+                      outcome=panel.outcome, cluster=panel.cluster, warnings=panel.warnings)
+    if panel.data.empty or (panel.data["_g"] > 0).sum() == 0:
+        raise EstimationError(f"no unit of column {cohort!r} is treated after the first period. Fix: check cohorts.")
+    y, xs, g_unit, cl_unit, times = _wide(panel, covariates, msgs)
+    n = g_unit.size
+    cohorts = np.sort(np.unique(g_unit[g_unit > 0]))
+    if not (g_unit == 0).any():
+        if control == "never":
+            raise EstimationError(
+                f"no never-treated units (cohort 0 or empty in column {cohort!r}) for control='never'. "
+                "Fix: use control='notyet' (--control notyet)."
+            )
+        last = cohorts.max()
+        keep_t = times < last
+        warn(f"no never-treated units: periods from {last:g} on are dropped and cohort {last:g} serves only as a "
+             "not-yet-treated control (as R did)", msgs)
+        y, xs, times = y[:, keep_t], xs[:, keep_t], times[keep_t]
+        cohorts = cohorts[cohorts < last]
+    estimator = _TWO_BY_TWO[method]
+    groups, tts, atts, infs = [], [], [], []
+    for g in cohorts:
+        base_candidates = np.flatnonzero(times < g)
+        if base_candidates.size == 0:
+            continue
+        for ti in range(1, times.size):
+            current = times[ti]
+            base = base_candidates[-1] if g <= current else ti - 1
+            treat = g_unit == g
+            if control == "never":
+                ctrl = g_unit == 0
+            else:
+                ctrl = (g_unit == 0) | ((g_unit > current) & (g_unit != g))
+            sub = treat | ctrl
+            inf_full = np.zeros(n)
+            if treat.sum() == 0 or ctrl.sum() == 0:
+                warn(f"ATT({g:g},{current:g}) not identified: no control units; left out", msgs)
+                continue
+            dsub = treat[sub].astype(float)
+            dy = y[sub, ti] - y[sub, base]
+            x = np.column_stack([np.ones(int(sub.sum())), xs[sub, base, :]])
+            att, inf = estimator(dy, dsub, x)
+            inf_full[sub] = (n / sub.sum()) * inf
+            groups.append(g)
+            tts.append(current)
+            atts.append(att)
+            infs.append(inf_full)
+    if not atts:
+        raise EstimationError("no ATT(g,t) could be estimated. Fix: check the cohort and time columns.")
+    influence = np.column_stack(infs)
+    by_cluster = bool(cluster) and cluster != unit and np.unique(cl_unit).size < n
+    se = influence_se(influence, cl_unit if by_cluster else None)
+    return GroupTimeFit(
+        group=np.asarray(groups, float), time=np.asarray(tts, float), att=np.asarray(atts), se=np.atleast_1d(se),
+        influence=influence, unit_cohort=g_unit, clusters=cl_unit if by_cluster else None,
+        times=times, control=control, method=method, n_obs=int(n * times.size), warnings=tuple(msgs),
+    )
+
+
+# ------------------------------------------------------------------------------------------- aggregations
+@dataclass(frozen=True)
+class Aggregate:
+    """An aggregation of ATT(g,t) (R ``aggte``).
+
+    Attributes
+    ----------
+    kind
+        ``simple``, ``dynamic``, ``group`` or ``calendar``.
+    overall, overall_se
+        The overall summary parameter and its analytic SE.
+    table
+        Per event time / group / period: ``key, estimate, se`` (empty for ``simple``).
+    overall_influence
+        Influence function of ``overall`` (one value per unit).
+    """
+
+    kind: str
+    overall: float
+    overall_se: float
+    table: pd.DataFrame
+    overall_influence: np.ndarray = field(repr=False)
+
+
+def _wif(keepers: np.ndarray, pg: np.ndarray, g_unit: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Influence function of estimated aggregation weights ``pg[k] / sum(pg[keepers])`` (R did's ``wif``)."""
+    ind = (g_unit[:, None] == group[keepers][None, :]).astype(float) - pg[keepers][None, :]
+    total = pg[keepers].sum()
+    if1 = ind / total
+    if2 = ind.sum(axis=1)[:, None] * (pg[keepers] / total**2)[None, :]
+    return if1 - if2
+
+
+def _agg_inf(att: np.ndarray, inf: np.ndarray, which: np.ndarray, weights: np.ndarray,
+             wif: np.ndarray | None = None) -> np.ndarray:
+    out = inf[:, which] @ weights
+    if wif is not None:
+        out = out + wif @ att[which]
+    return out
+
+
+def aggregate(fit: GroupTimeFit, kind: CSAggregation = "simple") -> Aggregate:
+    """Aggregate ATT(g,t) as R ``did::aggte(type = kind, bstrap = FALSE, na.rm = TRUE)``.
+
+    ``simple``: average of post-treatment ATT(g,t) weighted by cohort size. ``dynamic``: by event time
+    ``e = t - g`` (cohort-size weights); overall = mean over ``e >= 0``. ``group``: by cohort (mean over its
+    post-treatment periods); overall weights cohorts by size. ``calendar``: by period; overall = mean over periods.
+    Standard errors come from the influence functions, including the estimation of the weights.
+    """
+    check_literal(kind, CSAggregation, "aggregation")
+    ok = np.isfinite(fit.att)
+    group, t, att, inf = fit.group[ok], fit.time[ok], fit.att[ok], fit.influence[:, ok]
+    g_unit = fit.unit_cohort
+    glist = np.sort(np.unique(group))
+    pgg = np.array([(g_unit == g).mean() for g in glist])
+    pg = pgg[np.searchsorted(glist, group)]
+    cl = fit.clusters
+
+    def se(x: np.ndarray) -> float:
+        return float(influence_se(x, cl))
+
+    rows: list[dict[str, Any]] = []
+    if kind == "simple":
+        keep = np.flatnonzero(group <= t)
+        w = pg[keep] / pg[keep].sum()
+        overall = float(att[keep] @ w)
+        inf_o = _agg_inf(att, inf, keep, w, _wif(keep, pg, g_unit, group))
+    elif kind == "dynamic":
+        e = t - group
+        eseq = np.sort(np.unique(e))
+        att_e, inf_e = [], []
+        for ev in eseq:
+            which = np.flatnonzero(e == ev)
+            w = pg[which] / pg[which].sum()
+            att_e.append(float(att[which] @ w))
+            inf_e.append(_agg_inf(att, inf, which, w, _wif(which, pg, g_unit, group)))
+            rows.append({"key": int(ev), "estimate": att_e[-1], "se": se(inf_e[-1])})
+        att_e_arr, inf_e_arr = np.asarray(att_e), np.column_stack(inf_e)
+        pos = np.flatnonzero(eseq >= 0)
+        overall = float(att_e_arr[pos].mean())
+        inf_o = _agg_inf(att_e_arr, inf_e_arr, pos, np.full(pos.size, 1 / pos.size))
+    elif kind == "group":
+        att_g, inf_g = [], []
+        for g in glist:
+            which = np.flatnonzero((group == g) & (g <= t))
+            w = pg[which] / pg[which].sum()
+            att_g.append(float(att[which].mean()))
+            inf_g.append(_agg_inf(att, inf, which, w))
+            rows.append({"key": int(g), "estimate": att_g[-1], "se": se(inf_g[-1])})
+        att_g_arr, inf_g_arr = np.asarray(att_g), np.column_stack(inf_g)
+        allg = np.arange(glist.size)
+        overall = float((att_g_arr * pgg).sum() / pgg.sum())
+        inf_o = _agg_inf(att_g_arr, inf_g_arr, allg, pgg / pgg.sum(), _wif(allg, pgg, g_unit, glist))
+    else:  # calendar
+        tlist = np.sort(np.unique(t[t >= group.min()]))
+        att_t, inf_t = [], []
+        for tt in tlist:
+            which = np.flatnonzero((t == tt) & (group <= t))
+            if which.size == 0:
+                continue
+            w = pg[which] / pg[which].sum()
+            att_t.append(float(att[which] @ w))
+            inf_t.append(_agg_inf(att, inf, which, w, _wif(which, pg, g_unit, group)))
+            rows.append({"key": int(tt), "estimate": att_t[-1], "se": se(inf_t[-1])})
+        att_t_arr, inf_t_arr = np.asarray(att_t), np.column_stack(inf_t)
+        allt = np.arange(att_t_arr.size)
+        overall = float(att_t_arr.mean())
+        inf_o = _agg_inf(att_t_arr, inf_t_arr, allt, np.full(allt.size, 1 / allt.size))
+    table = pd.DataFrame(rows, columns=["key", "estimate", "se"])
+    return Aggregate(kind=kind, overall=overall, overall_se=se(inf_o), table=table, overall_influence=inf_o)
+
+
+# --------------------------------------------------------------------------------------------- front door
+def callaway_santanna(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    control: ControlGroup = "never",
+    covariates: Sequence[str] = (),
+    method: CSMethod = "dr",
+    cluster: str | None = None,
+    level: float = 0.95,
+) -> EstimationResult:
+    """Callaway and Sant'Anna (2021) staggered difference-in-differences.
+
+    Estimand
+        ``overall``: the simple ATT, the average of post-treatment ATT(g,t) weighted by cohort size (R
+        ``aggte(type = "simple")``), i.e. the average effect over treated unit-periods. ``event_study``: the
+        dynamic aggregation by event time. ``group_time``: every ATT(g,t). ``details`` holds all four aggregations.
+    Assumptions
+        Staggered, irreversible adoption; no anticipation; parallel trends (conditional on ``covariates``) with
+        the chosen control group; overlap for ``ipw``/``dr``.
+    Standard errors
+        Analytic, from the influence functions, including the estimation of aggregation weights (R ``did`` with
+        ``bstrap = FALSE``); clustered by unit, or by ``cluster`` (influence functions summed within clusters,
+        which R ``did`` offers only with its bootstrap).
+
+    References
+    ----------
+    Callaway, B. and Sant'Anna, P. H. C. (2021), *Journal of Econometrics* 225(2), 200-230.
+
+    Examples
+    --------
+    >>> from clusterpolicy.data.synthetic import simulate_region_panel
+    >>> sim = simulate_region_panel(seed=1)
+    >>> res = callaway_santanna(sim.data, unit="region", time="year", cohort="cohort", outcome="y")
+    >>> res.estimator
+    'cs'
+    """
+    fit = att_gt(df, unit=unit, time=time, cohort=cohort, outcome=outcome, control=control,
+                 covariates=covariates, method=method, cluster=cluster)
+    aggs = {k: aggregate(fit, k) for k in ("simple", "dynamic", "group", "calendar")}
+    simple, dyn = aggs["simple"], aggs["dynamic"]
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    es = dyn.table.rename(columns={"key": "event_time"})
+    es = es.assign(ci_low=es["estimate"] - z * es["se"], ci_high=es["estimate"] + z * es["se"])
+    details: dict[str, Any] = {
+        "control": control, "method": method, "covariates": list(covariates), "base_period": "varying",
+        "n_cells": int(fit.att.size),
+    }
+    for k, agg in aggs.items():
+        details[f"{k}_overall"] = {"estimate": agg.overall, "se": agg.overall_se}
+        if k in ("group", "calendar"):
+            details[k] = [{"key": int(r.key), "estimate": float(r.estimate), "se": float(r.se)}
+                          for r in agg.table.itertuples()]
+    ctrl_txt = "never-treated units" if control == "never" else "not-yet-treated (and never-treated) units"
+    se_type = ("analytic influence-function SE (R did, bstrap=FALSE), clustered by "
+               + (f"{cluster!r}" if cluster and cluster != unit else "unit"))
+    return EstimationResult.from_estimate(
+        estimator="cs", outcome=outcome, estimate=simple.overall, se=simple.overall_se, level=level,
+        n_obs=fit.n_obs, n_units=fit.n_units,
+        estimand=("simple ATT: cohort-size-weighted average of post-treatment ATT(g,t) (Callaway-Sant'Anna, "
+                  f"{method}, controls: {ctrl_txt})"),
+        se_type=se_type, event_study=es, group_time=fit.table()[["group", "time", "estimate", "se"]],
+        warnings=fit.warnings, details=details,
+    )

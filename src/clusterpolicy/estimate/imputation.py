@@ -1,0 +1,269 @@
+"""Imputation estimators for staggered adoption: Borusyak, Jaravel and Spiess (2024) and Gardner's two-stage
+difference-in-differences (did2s).
+
+Both fit unit and period effects on untreated observations only (never treated and not yet treated), impute the
+untreated outcome ``Y_it(0)`` of treated observations, and average ``Y_it - Y_it(0)_hat``. They differ in the
+standard errors: BJS's conservative variance (R ``didimputation`` 0.5.0) versus the GMM two-step sandwich of
+Gardner (R ``did2s`` 1.2.1).
+
+Units treated in every observed period (treated from the first period on) have no untreated observation, so
+their ``Y(0)`` cannot be imputed: R drops their rows (the prediction is ``NA``) and so do we, with a warning.
+pyfixest 0.60's ``did2s`` raises on such data instead.
+
+References
+----------
+Borusyak, K., Jaravel, X. and Spiess, J. (2024). Revisiting event-study designs: robust and efficient estimation.
+*Review of Economic Studies* 91(6), 3253-3285.
+Gardner, J. (2022). Two-stage differences in differences. arXiv:2207.05943.
+Butts, K. and Gardner, J. (2022). did2s: Two-stage difference-in-differences. *The R Journal* 14(3), 162-173.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy import stats
+
+from clusterpolicy.errors import EstimationError
+from clusterpolicy.estimate._panel import (
+    NEVER_EVENT_TIME,
+    Panel,
+    SparseLS,
+    check_treatment_variation,
+    cluster_meat,
+    fe_design,
+    prepare_panel,
+    warn,
+)
+from clusterpolicy.estimate.result import EstimationResult
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FirstStage:
+    """Unit + period effects fitted on untreated observations.
+
+    Attributes
+    ----------
+    data
+        The panel rows that can be imputed (units and periods with at least one untreated observation).
+    z
+        Sparse FE design of ``data`` (all unit dummies, period dummies without the first level).
+    solver
+        Factorised ``Z0'Z0`` (untreated rows).
+    adj
+        ``y - y0_hat`` for every row: imputed effects for treated rows, first-stage residuals for the others.
+    untreated
+        Boolean mask of untreated rows.
+    """
+
+    data: pd.DataFrame
+    z: sp.csr_matrix
+    solver: SparseLS
+    adj: np.ndarray
+    untreated: np.ndarray
+
+
+def first_stage(panel: Panel, msgs: list[str]) -> FirstStage:
+    """Fit ``y_it = a_i + b_t + e_it`` on untreated rows and impute ``Y(0)`` for all rows."""
+    data = panel.data
+    untreated = data["_d"].to_numpy() == 0
+    has_u = pd.Series(untreated).groupby(data["_u"].to_numpy()).transform("any").to_numpy()
+    has_t = pd.Series(untreated).groupby(data["_t"].to_numpy()).transform("any").to_numpy()
+    if not has_u.all():
+        n_drop = data.loc[~has_u, "_u"].nunique()
+        warn(f"dropped {n_drop} units treated in every observed period: their untreated outcome cannot be "
+             "imputed (R did2s/didimputation drop them too)", msgs)
+    if not has_t.all():
+        warn(f"dropped periods {sorted(data.loc[~has_t, '_t'].unique().tolist())} in which every unit is treated",
+             msgs)
+    keep = has_u & has_t
+    data = data.loc[keep].reset_index(drop=True)
+    if data.empty or data["_d"].sum() == 0:
+        raise EstimationError("no treated observation can be imputed: every treated unit lacks untreated periods.")
+    u = pd.factorize(data["_u"], sort=True)[0]
+    t = pd.factorize(data["_t"], sort=True)[0]
+    z = fe_design(u, t)
+    untreated = data["_d"].to_numpy() == 0
+    solver = SparseLS(z[untreated])
+    coef = solver.fit(data["_y"].to_numpy()[untreated])
+    adj = data["_y"].to_numpy() - z @ coef
+    return FirstStage(data=data, z=z, solver=solver, adj=adj, untreated=untreated)
+
+
+def _bjs_se(fs: FirstStage, weights: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """BJS (2024) conservative SEs (their eq. 8 with the cohort x event-time ``tau`` averages of eq. 10), as
+    R ``didimputation`` 0.5.0 (all rows, including never-treated units, enter the cluster sums)."""
+    treated = ~fs.untreated
+    z = fs.z
+    b = fs.solver.solve_normal(np.asarray(z[treated].T @ weights[treated]))
+    v = np.where(treated[:, None], weights, -(z @ b))
+    data = fs.data
+    cell = pd.MultiIndex.from_arrays([data["_g"].to_numpy(), data["_e"].to_numpy()])
+    codes = pd.factorize(cell)[0]
+    se = np.empty(weights.shape[1])
+    for j in range(weights.shape[1]):
+        v2 = v[:, j] ** 2
+        num = np.bincount(codes, weights=v2 * fs.adj)
+        den = np.bincount(codes, weights=v2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tbar = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)[codes]
+        resid = fs.adj - np.where(treated, tbar, 0.0)
+        se[j] = float(np.sqrt(cluster_meat(v[:, j] * resid, clusters)[0, 0]))
+    return se
+
+
+def _default_pretrends(panel: Panel) -> list[int]:
+    e = panel.data.loc[(panel.data["_g"] > 0) & (panel.data["_d"] == 0), "_e"].unique()
+    pre = sorted(int(x) for x in e if x < 0)
+    return pre[1:] if pre else []
+
+
+def _pretrend_fit(fs: FirstStage, pretrends: Sequence[int], cluster_name: str) -> pd.DataFrame:
+    """BJS pre-trend test: on untreated rows, ``y ~ sum_k 1[e = k] | unit + period`` (didimputation's
+    ``pretrends``), clustered by unit with fixest's small-sample correction."""
+    from clusterpolicy.estimate.twfe import _fit
+
+    data = fs.data.loc[fs.untreated].reset_index(drop=True)
+    regs = pd.DataFrame({f"e::{k}": (data["_e"].to_numpy() == k).astype(float) for k in pretrends})
+    regs = regs.loc[:, regs.sum(axis=0) > 0]
+    if regs.empty:
+        return pd.DataFrame(columns=["event_time", "estimate", "se"])
+    data = data.assign(_cl=pd.factorize(data["_u"], sort=True)[0])
+    fit = _fit(data, regs, ssc="fixest", vcov="cluster", cluster_name=cluster_name)
+    return pd.DataFrame({"event_time": [int(c.split("::")[1]) for c in regs.columns],
+                         "estimate": fit.params.to_numpy(), "se": fit.se.to_numpy()})
+
+
+def imputation(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    cluster: str | None = None,
+    pretrends: Sequence[int] | None = None,
+    level: float = 0.95,
+) -> EstimationResult:
+    """Borusyak, Jaravel and Spiess (2024) imputation estimator.
+
+    Estimand
+        ``estimate``: the average of ``tau_it = Y_it(1) - Y_it(0)`` over all treated observations (equal weights;
+        R ``did_imputation`` static). ``event_study``: for ``e >= 0`` the average of ``tau_it`` over treated
+        observations ``e`` periods after onset; for ``e < 0`` the pre-trend coefficients of BJS's test (OLS on
+        untreated observations with event-time dummies, reference = earliest pre-period).
+    Assumptions
+        Parallel trends in untreated outcomes (``Y_it(0) = a_i + b_t + e``) for all units and periods, no
+        anticipation. Effects may vary arbitrarily.
+    Standard errors
+        BJS's conservative cluster-robust variance (Theorem 3, eq. 8, with cohort x event-time averages of
+        ``tau``), clustered by unit or ``cluster``; normal intervals (as R ``didimputation``).
+
+    References
+    ----------
+    Borusyak, K., Jaravel, X. and Spiess, J. (2024), *Review of Economic Studies* 91(6), 3253-3285.
+    """
+    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster)
+    check_treatment_variation(panel)
+    msgs = list(panel.warnings)
+    fs = first_stage(panel, msgs)
+    data = fs.data
+    treated = ~fs.untreated
+    e = data["_e"].to_numpy()
+    horizons = sorted(int(x) for x in np.unique(e[treated]))
+    w = np.zeros((len(data), 1 + len(horizons)))
+    w[treated, 0] = 1.0 / treated.sum()
+    for j, h in enumerate(horizons, start=1):
+        m = treated & (e == h)
+        w[m, j] = 1.0 / m.sum()
+    est = w[treated].T @ fs.adj[treated]
+    clusters = pd.factorize(data["_cl"], sort=True)[0]
+    se = _bjs_se(fs, w, clusters)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    pre = _pretrend_fit(fs, _default_pretrends(panel) if pretrends is None else list(pretrends), panel.cluster)
+    post = pd.DataFrame({"event_time": horizons, "estimate": est[1:], "se": se[1:]})
+    es = pd.concat([pre, post], ignore_index=True) if not pre.empty else post
+    es = es.assign(ci_low=es["estimate"] - z * es["se"], ci_high=es["estimate"] + z * es["se"])
+    return EstimationResult.from_estimate(
+        estimator="imputation", outcome=outcome, estimate=float(est[0]), se=float(se[0]), level=level,
+        n_obs=len(data), n_units=int(data["_u"].nunique()),
+        estimand="average of imputed effects Y - Y(0)_hat over all treated observations (Borusyak-Jaravel-Spiess)",
+        se_type=("BJS conservative cluster-robust variance by " + ("unit" if panel.cluster == unit
+                                                                   else repr(panel.cluster))
+                 + "; pre-trend coefficients: fixest cluster-robust by unit"),
+        event_study=es, warnings=tuple(msgs),
+        details={"n_treated_obs": int(treated.sum()), "pretrends": [int(k) for k in pre["event_time"]]},
+    )
+
+
+def _did2s_second(fs: FirstStage, x2: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Second stage OLS of the imputed residual on ``x2`` with Gardner's GMM-corrected clustered covariance
+    (R ``did2s``: no small-sample factor)."""
+    y2 = fs.adj
+    xtx = x2.T @ x2
+    beta = np.linalg.solve(xtx, x2.T @ y2)
+    u2 = y2 - x2 @ beta
+    u1 = np.where(fs.untreated, fs.adj, 0.0)
+    a = fs.solver.solve_normal(np.asarray(fs.z.T @ x2))  # (Z0'Z0)^{-1} Z'X2, i.e. (X2'X1 (X10'X10)^{-1})'
+    scores = x2 * u2[:, None] - (fs.z @ a) * u1[:, None]
+    bread = np.linalg.inv(xtx)
+    cov = bread @ cluster_meat(scores, clusters) @ bread
+    return beta, cov
+
+
+def did2s(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    cluster: str | None = None,
+    level: float = 0.95,
+) -> EstimationResult:
+    """Gardner (2022) two-stage difference-in-differences.
+
+    Stage 1: ``y_it = a_i + b_t`` on untreated rows. Stage 2: regress ``y_it - a_i_hat - b_t_hat`` on ``D_it``
+    (``estimate``) and, separately, on event-time dummies (reference -1; never treated = baseline) for
+    ``event_study``. Point estimates equal the BJS imputation estimator's.
+
+    Assumptions
+        As :func:`imputation`.
+    Standard errors
+        GMM sandwich accounting for the first stage, clustered by unit or ``cluster``, without a small-sample
+        factor (R ``did2s`` 1.2.1); normal intervals here.
+
+    References
+    ----------
+    Gardner, J. (2022). Two-stage differences in differences. arXiv:2207.05943.
+    """
+    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster)
+    check_treatment_variation(panel)
+    msgs = list(panel.warnings)
+    fs = first_stage(panel, msgs)
+    data = fs.data
+    clusters = pd.factorize(data["_cl"], sort=True)[0]
+    beta, cov = _did2s_second(fs, data[["_d"]].to_numpy(dtype=float), clusters)
+    e = data["_e"].to_numpy()
+    levels = sorted(int(x) for x in np.unique(e) if x != NEVER_EVENT_TIME and x != -1)
+    x_es = np.column_stack([(e == k).astype(float) for k in levels])
+    b_es, v_es = _did2s_second(fs, x_es, clusters)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    se_es = np.sqrt(np.diag(v_es))
+    es = pd.DataFrame({"event_time": levels, "estimate": b_es, "se": se_es,
+                       "ci_low": b_es - z * se_es, "ci_high": b_es + z * se_es})
+    return EstimationResult.from_estimate(
+        estimator="did2s", outcome=outcome, estimate=float(beta[0]), se=float(np.sqrt(cov[0, 0])), level=level,
+        n_obs=len(data), n_units=int(data["_u"].nunique()),
+        estimand="two-stage DiD coefficient on D: average imputed effect over treated observations (Gardner)",
+        se_type="GMM two-stage sandwich clustered by " + ("unit" if panel.cluster == unit else repr(panel.cluster))
+        + " (R did2s, no small-sample factor)",
+        event_study=es, warnings=tuple(msgs), details={"n_clusters": int(clusters.max() + 1)},
+    )

@@ -1,0 +1,909 @@
+"""Few-cluster inference: wild cluster bootstrap and randomisation inference over treatment timing.
+
+Regional cluster policies are adopted by a handful of regions, so conventional cluster-robust standard errors
+(which rely on many clusters) over-reject. This module offers two remedies:
+
+* :func:`wild_cluster_bootstrap` -- the restricted (WCR, null imposed) and unrestricted (WCU) wild cluster
+  bootstrap-t of Cameron, Gelbach and Miller (2008) for one coefficient of a linear model with absorbed fixed
+  effects, with Rademacher, Webb (2023) six-point or Mammen weights, full enumeration of all ``2**G`` Rademacher
+  sign patterns when that is feasible, and confidence intervals by test inversion. The p-value convention, the
+  bootstrap t-statistic and the enumeration follow ``fwildclusterboot`` (Fischer and Roodman, 2021) so the numbers
+  can be checked against R; see ``tests/data/reference/wild_bootstrap``.
+* :func:`randomization_inference` -- Fisher randomisation inference that permutes cohort (adoption-year)
+  assignments across units and re-estimates with any supplied estimator (MacKinnon and Webb, 2020, "Randomization
+  inference for difference-in-differences with few treated clusters").
+
+Also here: :func:`fe_ols`, a small fixed-effects least-squares fit with fixest-style cluster-robust standard
+errors, and :func:`static_twfe`, a fast static two-way fixed-effects estimator used as the default in
+simulation-based tools (power, randomisation inference). Neither replaces the core estimators in
+``clusterpolicy.estimate.api``; they exist because simulation needs something cheap and dependency-free.
+
+References
+----------
+Cameron, A. C., Gelbach, J. B. and Miller, D. L. (2008). Bootstrap-based improvements for inference with
+clustered errors. *Review of Economics and Statistics* 90(3), 414-427.
+MacKinnon, J. G. and Webb, M. D. (2017). Wild bootstrap inference for wildly different cluster sizes. *Journal of
+Applied Econometrics* 32(2), 233-254.
+Webb, M. D. (2023). Reworking wild bootstrap-based inference for clustered errors. *Canadian Journal of
+Economics* 56(3), 839-858.
+Roodman, D., MacKinnon, J. G., Nielsen, M. O. and Webb, M. D. (2019). Fast and wild: bootstrap inference in Stata
+using boottest. *Stata Journal* 19(1), 4-60.
+Fischer, A. and Roodman, D. (2021). fwildclusterboot: Fast wild cluster bootstrap inference for linear
+regression models. R package (version 0.13.0 used for the reference numbers).
+MacKinnon, J. G. and Webb, M. D. (2020). Randomization inference for difference-in-differences with few treated
+clusters. *Journal of Econometrics* 218(2), 435-450.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy import stats
+
+from clusterpolicy.errors import EstimationError, UserInputError
+from clusterpolicy.estimate.result import EstimationResult
+
+logger = logging.getLogger(__name__)
+
+BootWeights = Literal["rademacher", "webb", "mammen"]
+PValueType = Literal["two-tailed", "equal-tailed"]
+_BOOT_WEIGHTS = ("rademacher", "webb", "mammen")
+_P_TYPES = ("two-tailed", "equal-tailed")
+# Bootstrap t-statistics within this relative distance of the original one count as ties, and ties do not count as
+# exceedances (fwildclusterboot's strict ``abs(t_stat) < abs(t_boot)``). Under the null-imposed bootstrap the
+# all-ones and all-minus-ones sign patterns reproduce the original |t| exactly; floating-point noise must not
+# decide whether they count.
+_TIE_RTOL = 1e-9
+_MAX_ENUM_DEFAULT = 12
+_CHUNK = 4096
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Input checks
+# ----------------------------------------------------------------------------------------------------------------
+def _require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise UserInputError(
+            f"{what}: column(s) {missing} not found in the data (available: {list(df.columns)[:20]}); "
+            "pass the names of existing columns."
+        )
+
+
+def _numeric(df: pd.DataFrame, column: str, what: str) -> np.ndarray:
+    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = list(df.index[bad][:5])
+        raise UserInputError(
+            f"{what}: column '{column}' has {int(bad.sum())} missing or non-numeric value(s) (rows {rows}); "
+            "drop or fill those rows before calling."
+        )
+    return values
+
+
+def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
+    codes, uniques = pd.factorize(series, sort=True)
+    return codes.astype(np.int64), len(uniques)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Fixed-effect projections (method of alternating projections)
+# ----------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Absorber:
+    """Projects columns off a set of fixed effects (and optional covariates) by alternating projections."""
+
+    group_sums: tuple[sp.csr_matrix, ...]
+    counts: tuple[np.ndarray, ...]
+    codes: tuple[np.ndarray, ...]
+    covariates: np.ndarray | None = None  # already demeaned on the fixed effects
+    tol: float = 1e-13
+    max_iter: int = 10_000
+
+    @classmethod
+    def build(cls, codes: Sequence[np.ndarray], n_levels: Sequence[int], n_obs: int) -> "_Absorber":
+        sums, counts = [], []
+        for c, k in zip(codes, n_levels):
+            mat = sp.csr_matrix((np.ones(n_obs), (c, np.arange(n_obs))), shape=(k, n_obs))
+            sums.append(mat)
+            counts.append(np.asarray(mat.sum(axis=1)).ravel())
+        return cls(tuple(sums), tuple(counts), tuple(np.asarray(c) for c in codes))
+
+    def demean(self, values: np.ndarray) -> np.ndarray:
+        """Residuals of ``values`` (N or N x k) on the fixed effects only."""
+        out = np.array(values, dtype=float, copy=True)
+        squeeze = out.ndim == 1
+        if squeeze:
+            out = out[:, None]
+        if not self.codes:
+            return out[:, 0] if squeeze else out
+        scale = max(float(np.max(np.abs(out))) if out.size else 0.0, 1.0)
+        for _ in range(self.max_iter):
+            before = out.copy()
+            for mat, cnt, code in zip(self.group_sums, self.counts, self.codes):
+                means = (mat @ out) / cnt[:, None]
+                out -= means[code]
+            if len(self.codes) == 1 or np.max(np.abs(out - before)) <= self.tol * scale:
+                break
+        else:  # pragma: no cover - only for pathological designs
+            logger.warning("fixed-effect demeaning did not converge in %d iterations", self.max_iter)
+        return out[:, 0] if squeeze else out
+
+    def project(self, values: np.ndarray) -> np.ndarray:
+        """Residuals of ``values`` on the fixed effects and the covariates (the FWL annihilator M_Q)."""
+        out = self.demean(values)
+        if self.covariates is None or self.covariates.shape[1] == 0:
+            return out
+        coef, *_ = np.linalg.lstsq(self.covariates, out, rcond=None)
+        return out - self.covariates @ coef
+
+
+def _nested_in(fe_codes: np.ndarray, cluster_codes: np.ndarray) -> bool:
+    """True when every level of the fixed effect lies inside a single cluster."""
+    frame = pd.DataFrame({"fe": fe_codes, "cl": cluster_codes})
+    return bool((frame.groupby("fe")["cl"].nunique() == 1).all())
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Fixed-effects OLS with fixest-style cluster-robust standard errors
+# ----------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FEOLSFit:
+    """Least-squares fit of ``outcome`` on ``regressors`` with absorbed fixed effects.
+
+    Attributes
+    ----------
+    coef, se, t_stat, p_value
+        Series indexed by regressor. With a ``cluster``, the variance is the CR1 sandwich with fixest's default
+        small-sample factor ``G/(G-1) * (N-1)/(N-K)`` where ``K`` counts the regressors plus the fixed-effect levels
+        (minus one per extra fixed-effect dimension), with fixed effects nested in the clusters counted as one
+        (fixest ``ssc(adj=TRUE, fixef.K="nested", cluster.adj=TRUE)``); p-values use Student-t with ``G-1``
+        degrees of freedom. Without a cluster: iid variance ``s^2 (X'X)^-1`` with ``N-K`` degrees of freedom.
+    vcov
+        Covariance matrix of the coefficients (DataFrame).
+    n_obs, n_clusters, dof_k
+        Sample size, number of clusters (0 when unclustered) and the ``K`` of the small-sample factor.
+    """
+
+    coef: pd.Series
+    se: pd.Series
+    t_stat: pd.Series
+    p_value: pd.Series
+    vcov: pd.DataFrame
+    n_obs: int
+    n_clusters: int
+    dof_k: int
+    se_type: str
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per regressor: ``term, estimate, se, t_stat, p_value``."""
+        return pd.DataFrame({
+            "term": list(self.coef.index), "estimate": self.coef.to_numpy(), "se": self.se.to_numpy(),
+            "t_stat": self.t_stat.to_numpy(), "p_value": self.p_value.to_numpy(),
+        })
+
+    def summary(self) -> str:
+        """Plain-text coefficient table."""
+        lines = [f"Fixed-effects OLS  N={self.n_obs}  clusters={self.n_clusters}  SE: {self.se_type}"]
+        for rec in self.tidy().to_dict("records"):
+            lines.append(
+                f"  {rec['term']:<16} {rec['estimate']: .6g}  (SE {rec['se']:.6g}, t {rec['t_stat']:.3f}, "
+                f"p {rec['p_value']:.4g})"
+            )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Design:
+    """Everything partialled out once: FWL-transformed regressors and outcome plus cluster bookkeeping."""
+
+    y: np.ndarray  # M_FE y (fixed effects only; covariates still in X)
+    X: np.ndarray  # M_FE X, columns = regressors
+    names: tuple[str, ...]
+    absorber: _Absorber
+    cluster_codes: np.ndarray | None
+    n_clusters: int
+    fe_levels_k: int  # fixed-effect degrees of freedom counted in K (fixest "nested" rule)
+
+
+def _build_design(
+    df: pd.DataFrame, outcome: str, regressors: Sequence[str], fixed_effects: Sequence[str], cluster: str | None,
+    what: str,
+) -> _Design:
+    cols = [outcome, *regressors, *fixed_effects] + ([cluster] if cluster else [])
+    _require_columns(df, cols, what)
+    if not regressors:
+        raise UserInputError(f"{what}: no regressors given; pass at least one column name in `regressors`.")
+    n = len(df)
+    y = _numeric(df, outcome, what)
+    X = np.column_stack([_numeric(df, r, what) for r in regressors])
+    codes, levels = [], []
+    for fe in fixed_effects:
+        if df[fe].isna().any():
+            raise UserInputError(f"{what}: fixed-effect column '{fe}' has missing values; drop those rows first.")
+        c, k = _codes(df[fe])
+        codes.append(c)
+        levels.append(k)
+    cl_codes, n_cl = (None, 0)
+    if cluster:
+        if df[cluster].isna().any():
+            raise UserInputError(f"{what}: cluster column '{cluster}' has missing values; drop those rows first.")
+        cl_codes, n_cl = _codes(df[cluster])
+        if n_cl < 2:
+            raise UserInputError(f"{what}: cluster column '{cluster}' has {n_cl} cluster; need at least 2.")
+    absorber = _Absorber.build(codes, levels, n)
+    fe_k = 0
+    for i, (c, k) in enumerate(zip(codes, levels)):
+        nested = cl_codes is not None and _nested_in(c, cl_codes)
+        fe_k += 1 if nested else k
+        if i > 0:
+            fe_k -= 1  # one level of every further fixed effect is redundant with the first
+    Xd = absorber.demean(X)
+    yd = absorber.demean(y)
+    return _Design(yd, Xd, tuple(regressors), absorber, cl_codes, n_cl, fe_k)
+
+
+def fe_ols(
+    df: pd.DataFrame,
+    *,
+    outcome: str,
+    regressors: Sequence[str],
+    fixed_effects: Sequence[str] = (),
+    cluster: str | None = None,
+) -> FEOLSFit:
+    """Fixed-effects OLS (fixed effects absorbed by alternating projections) with cluster-robust SEs.
+
+    Parameters
+    ----------
+    df
+        Data; not modified.
+    outcome, regressors
+        Dependent variable and the regressors whose coefficients are reported. Add a constant yourself when no
+        fixed effect is absorbed.
+    fixed_effects
+        Columns whose levels are absorbed (e.g. ``("firm", "year")``).
+    cluster
+        Column defining clusters for the CR1 variance; ``None`` for iid errors.
+
+    Returns
+    -------
+    FEOLSFit
+
+    Notes
+    -----
+    By the Frisch-Waugh-Lovell theorem the coefficients and the cluster-robust sandwich equal those of the
+    dummy-variable regression. The small-sample factor reproduces ``fixest::feols`` defaults (checked to 1e-8
+    against fixest 0.14.2 in ``tests/estimate/test_inference.py``).
+
+    Examples
+    --------
+    >>> from clusterpolicy.data.synthetic import simulate_region_panel
+    >>> d = simulate_region_panel(seed=1).data
+    >>> fit = fe_ols(d, outcome="y", regressors=["post"], fixed_effects=["region", "year"], cluster="region")
+    >>> round(float(fit.coef["post"]), 2) > 0
+    True
+    """
+    design = _build_design(df, outcome, regressors, fixed_effects, cluster, "fe_ols")
+    X, y = design.X, design.y
+    n, k = X.shape
+    xtx = X.T @ X
+    if np.linalg.matrix_rank(xtx) < k:
+        raise EstimationError(
+            f"fe_ols: regressors {list(regressors)} are collinear with each other or with the fixed effects "
+            f"{list(fixed_effects)}; drop one of them."
+        )
+    bread = np.linalg.inv(xtx)
+    beta = bread @ (X.T @ y)
+    resid = y - X @ beta
+    dof_k = k + design.fe_levels_k
+    if design.cluster_codes is not None:
+        G = design.n_clusters
+        scores = np.zeros((G, k))
+        np.add.at(scores, design.cluster_codes, X * resid[:, None])
+        meat = scores.T @ scores
+        factor = G / (G - 1) * (n - 1) / (n - dof_k)
+        vcov = factor * bread @ meat @ bread
+        df_t = G - 1
+        se_type = f"cluster-robust by '{cluster}' (CR1, fixest small-sample factor), t({G - 1})"
+    else:
+        sigma2 = float(resid @ resid) / (n - dof_k)
+        vcov = sigma2 * bread
+        df_t = n - dof_k
+        se_type = f"iid, t({df_t})"
+    se = np.sqrt(np.diag(vcov))
+    tstat = beta / se
+    pval = 2 * stats.t.sf(np.abs(tstat), df_t)
+    idx = pd.Index(design.names, name="term")
+    return FEOLSFit(
+        coef=pd.Series(beta, index=idx), se=pd.Series(se, index=idx), t_stat=pd.Series(tstat, index=idx),
+        p_value=pd.Series(pval, index=idx), vcov=pd.DataFrame(vcov, index=idx, columns=idx), n_obs=n,
+        n_clusters=design.n_clusters, dof_k=dof_k, se_type=se_type,
+    )
+
+
+def static_twfe(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    cluster: str | None = None,
+) -> EstimationResult:
+    """Static two-way fixed-effects estimate of ``outcome`` on ``D = 1[cohort > 0 and time >= cohort]``.
+
+    A fast, dependency-free baseline for simulation (power, randomisation inference). The estimand is the TWFE
+    coefficient, a variance-weighted average of cohort-time effects that can be biased (even sign-reversed) when
+    effects vary over cohorts or event time (Goodman-Bacon, 2021); use the heterogeneity-robust estimators of
+    ``clusterpolicy.estimate.api`` for substantive work. Standard errors are cluster-robust by ``cluster``
+    (default: ``unit``) with fixest's small-sample factor; p-value from Student-t with ``G-1`` degrees of freedom.
+    Units with ``cohort`` <= 0 or missing are never treated.
+    """
+    _require_columns(df, [unit, time, cohort, outcome], "static_twfe")
+    g = pd.to_numeric(df[cohort], errors="coerce").fillna(0).to_numpy(dtype=float)
+    t = _numeric(df, time, "static_twfe")
+    work = pd.DataFrame({
+        "_y": df[outcome].to_numpy(), "_d": ((g > 0) & (t >= g)).astype(float),
+        "_u": df[unit].to_numpy(), "_t": df[time].to_numpy(),
+        "_c": df[cluster or unit].to_numpy(),
+    })
+    if work["_d"].nunique() < 2:
+        raise EstimationError("static_twfe: no variation in treatment status; check the cohort column.")
+    fit = fe_ols(work, outcome="_y", regressors=["_d"], fixed_effects=["_u", "_t"], cluster="_c")
+    est, se = float(fit.coef["_d"]), float(fit.se["_d"])
+    crit = float(stats.t.ppf(0.975, fit.n_clusters - 1))
+    return EstimationResult(
+        estimator="twfe", outcome=outcome, estimate=est, se=se, ci_low=est - crit * se, ci_high=est + crit * se,
+        n_obs=fit.n_obs, n_units=int(work["_u"].nunique()), p_value=float(fit.p_value["_d"]),
+        estimand="static TWFE coefficient on the post-adoption indicator",
+        se_type=fit.se_type.replace("'_c'", f"'{cluster or unit}'"),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Wild cluster bootstrap
+# ----------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WildBootstrapResult:
+    """Wild cluster bootstrap test of ``H0: beta_term = null``.
+
+    Attributes
+    ----------
+    term, estimate
+        The tested coefficient and its OLS estimate.
+    se, analytic_p_value
+        Conventional CR1 cluster-robust SE (fixest convention) and its t(G-1) p-value, for comparison.
+    t_stat
+        The original t-statistic used by the bootstrap, ``(estimate - null) / se_boot`` with the small-sample
+        factor ``G/(G-1) * (N-1)/(N-k)``, ``k`` = non-absorbed regressors (fwildclusterboot's convention).
+    p_value
+        Bootstrap p-value (see ``p_val_type``).
+    ci_low, ci_high
+        Confidence interval by test inversion (NaN when not requested).
+    impose_null, weights, n_boot, full_enumeration, p_val_type
+        Design of the bootstrap; ``n_boot`` is the number of bootstrap t-statistics actually used (``2**G`` under
+        full enumeration).
+    t_boot
+        The bootstrap t-statistics at the tested null (excluded from ``repr``).
+    """
+
+    term: str
+    estimate: float
+    se: float
+    t_stat: float
+    p_value: float
+    ci_low: float
+    ci_high: float
+    null: float
+    level: float
+    impose_null: bool
+    weights: str
+    n_boot: int
+    full_enumeration: bool
+    p_val_type: str
+    n_obs: int
+    n_clusters: int
+    analytic_p_value: float
+    seed: int | None
+    t_boot: np.ndarray = field(repr=False, compare=False)
+
+    @property
+    def method(self) -> str:
+        """``WCR`` (null imposed) or ``WCU``."""
+        return "WCR" if self.impose_null else "WCU"
+
+    def tidy(self) -> pd.DataFrame:
+        """One-row frame with the test results."""
+        return pd.DataFrame([{
+            "term": self.term, "method": self.method, "weights": self.weights, "estimate": self.estimate,
+            "se": self.se, "t_stat": self.t_stat, "p_value": self.p_value, "ci_low": self.ci_low,
+            "ci_high": self.ci_high, "n_boot": self.n_boot, "full_enumeration": self.full_enumeration,
+            "n_clusters": self.n_clusters, "analytic_p_value": self.analytic_p_value,
+        }])
+
+    def summary(self) -> str:
+        """Plain-text summary."""
+        draws = f"all {self.n_boot} sign patterns" if self.full_enumeration else f"{self.n_boot} draws"
+        lines = [
+            f"Wild cluster bootstrap ({self.method}, {self.weights} weights, {draws}; G={self.n_clusters})",
+            f"H0: {self.term} = {self.null:g}   estimate {self.estimate:.6g}   t {self.t_stat:.4f}",
+            f"Bootstrap p-value ({self.p_val_type}): {self.p_value:.6g}   analytic CR1 p: {self.analytic_p_value:.4g}",
+        ]
+        if np.isfinite(self.level):
+            lines.append(f"{self.level:.0%} CI by test inversion: [{self.ci_low:.6g}, {self.ci_high:.6g}]")
+        return "\n".join(lines)
+
+    def to_estimation_result(self, *, outcome: str, estimator: str = "twfe") -> EstimationResult:
+        """Wrap as an :class:`EstimationResult` (analytic SE, bootstrap p-value and CI)."""
+        return EstimationResult(
+            estimator=estimator, outcome=outcome, estimate=self.estimate, se=self.se, ci_low=self.ci_low,
+            ci_high=self.ci_high, n_obs=self.n_obs, n_units=self.n_clusters, p_value=self.p_value,
+            estimand=f"coefficient on {self.term}",
+            se_type=f"CR1 SE; p-value and CI from the {self.method} wild cluster bootstrap ({self.weights})",
+            details={"bootstrap": self.tidy().iloc[0].to_dict()},
+        )
+
+
+def _draw_weights(kind: str, n_clusters: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """A G x B matrix of i.i.d. cluster weights with mean 0 and variance 1."""
+    if kind == "rademacher":
+        return rng.choice(np.array([-1.0, 1.0]), size=(n_clusters, n_boot))
+    if kind == "webb":
+        s = math.sqrt(0.5)
+        return rng.choice(np.array([-math.sqrt(1.5), -1.0, -s, s, 1.0, math.sqrt(1.5)]), size=(n_clusters, n_boot))
+    # Mammen two-point distribution
+    r5 = math.sqrt(5.0)
+    lo, hi = -(r5 - 1) / 2, (r5 + 1) / 2
+    p_lo = (r5 + 1) / (2 * r5)
+    return np.where(rng.random((n_clusters, n_boot)) < p_lo, lo, hi)
+
+
+def _all_sign_patterns(n_clusters: int) -> np.ndarray:
+    """All ``2**G`` Rademacher sign vectors as a G x 2**G matrix."""
+    bits = (np.arange(2**n_clusters)[None, :] >> np.arange(n_clusters)[:, None]) & 1
+    return (2.0 * bits - 1.0)
+
+
+@dataclass(frozen=True)
+class _BootCore:
+    """Cluster-level sufficient statistics of the FWL-transformed problem (all G x G or length G)."""
+
+    xx: float  # x~'x~
+    a: np.ndarray  # per-cluster x~_g'x~_g
+    s_y: np.ndarray  # per-cluster x~_g' y~_g
+    s_x: np.ndarray  # per-cluster x~_g' x~_g (== a, kept for clarity of the linear-in-beta0 algebra)
+    C_y: np.ndarray  # C[h, g] = x~_h' (M_Q (y~ * 1_g))_h
+    C_x: np.ndarray  # C[h, g] = x~_h' (M_Q (x~ * 1_g))_h
+    ssc: float  # bootstrap small-sample factor
+
+    def t_stats(self, resid_coef: float, V: np.ndarray) -> np.ndarray:
+        """Bootstrap t-statistics for residuals ``u = y~ - resid_coef * x~`` and weights ``V`` (G x B).
+
+        ``y* = fitted + u * v``: the coefficient deviation is ``s(u)'v / x'x`` and the bootstrap residual scores
+        are ``C(u) v - a * (s(u)'v / x'x)``; everything is linear in ``resid_coef``.
+        """
+        s = self.s_y - resid_coef * self.s_x
+        C = self.C_y - resid_coef * self.C_x
+        out = np.empty(V.shape[1])
+        for start in range(0, V.shape[1], _CHUNK):
+            v = V[:, start:start + _CHUNK]
+            num = (s @ v) / self.xx
+            scores = C @ v - self.a[:, None] * num[None, :]
+            se = np.sqrt(self.ssc * np.sum(scores**2, axis=0)) / self.xx
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[start:start + _CHUNK] = num / se
+        return out
+
+    def original_se(self, beta: float) -> float:
+        scores = self.s_y - beta * self.s_x  # x~_g' u_hat_g
+        return math.sqrt(self.ssc * float(scores @ scores)) / self.xx
+
+
+def _p_from(t_obs: float, t_boot: np.ndarray, p_val_type: str) -> float:
+    tol = _TIE_RTOL * max(abs(t_obs), 1e-300)
+    if p_val_type == "two-tailed":
+        return float(np.mean(np.abs(t_boot) > abs(t_obs) + tol))
+    upper = float(np.mean(t_boot > t_obs + tol))
+    lower = float(np.mean(t_boot < t_obs - tol))
+    return 2.0 * min(upper, lower)
+
+
+def wild_cluster_bootstrap(
+    df: pd.DataFrame,
+    *,
+    outcome: str,
+    term: str,
+    cluster: str,
+    fixed_effects: Sequence[str] = (),
+    covariates: Sequence[str] = (),
+    null: float = 0.0,
+    impose_null: bool = True,
+    weights: BootWeights = "rademacher",
+    n_boot: int = 9999,
+    full_enumeration: bool | None = None,
+    max_enumeration_clusters: int = _MAX_ENUM_DEFAULT,
+    p_val_type: PValueType = "two-tailed",
+    conf_level: float | None = 0.95,
+    seed: int | None = None,
+) -> WildBootstrapResult:
+    """Wild cluster bootstrap-t test (and test-inversion CI) for one coefficient of a fixed-effects regression.
+
+    The model is ``outcome = term * beta + covariates * gamma + fixed effects + u`` with ``u`` correlated within
+    ``cluster``. The estimand is ``beta``; the test is of ``H0: beta = null``.
+
+    Parameters
+    ----------
+    df
+        Data; not modified.
+    outcome, term, cluster
+        Dependent variable, the regressor whose coefficient is tested, and the cluster column.
+    fixed_effects, covariates
+        Absorbed fixed effects (e.g. ``("firm", "year")``) and further regressors kept in the model.
+    null
+        Value of ``beta`` under the null.
+    impose_null
+        ``True`` (WCR, recommended with few clusters; Cameron et al., 2008; MacKinnon and Webb, 2017): bootstrap
+        samples are built from the restricted model with ``beta = null``. ``False`` (WCU): from the unrestricted
+        fit; the bootstrap t is centred at the estimate.
+    weights
+        ``"rademacher"`` (+/-1), ``"webb"`` (six-point, better when G is very small) or ``"mammen"``.
+    n_boot
+        Number of random draws when not enumerating.
+    full_enumeration
+        ``None`` (auto): with Rademacher weights, enumerate all ``2**G`` sign patterns when
+        ``2**G <= max(n_boot, 2**max_enumeration_clusters)``; the p-value is then exact and seed-free.
+    p_val_type
+        ``"two-tailed"``: share of bootstrap ``|t*|`` strictly above ``|t|`` (symmetric); ``"equal-tailed"``:
+        ``2 * min(P(t* > t), P(t* < t))``. Ties (within a relative 1e-9) never count, as in fwildclusterboot.
+    conf_level
+        Level of the confidence interval obtained by inverting the test (``None`` to skip it). The interval is
+        the set of ``null`` values with bootstrap p-value above ``1 - conf_level``; its ends are located by
+        bisection to ~1e-10 times the standard error.
+    seed
+        Seed for :func:`numpy.random.default_rng` (ignored under full enumeration). The same draws are reused at
+        every null value of the inversion.
+
+    Returns
+    -------
+    WildBootstrapResult
+
+    Notes
+    -----
+    Fixed effects and covariates are partialled out first (Frisch-Waugh-Lovell). With ``x~ = M_Q x``, restricted
+    residuals ``u~ = M_Q y - x~ * null`` (WCR) or unrestricted ``u^`` (WCU), and cluster weights ``v_g``, the
+    bootstrap coefficient deviation is ``sum_g v_g x~_g'u_g / x~'x~`` and the bootstrap residuals are
+    ``M_[Q, x](u * v)``, so the bootstrap cluster-robust SE re-projects the fixed effects exactly as the
+    dummy-variable bootstrap does. Everything reduces to G x G matrices, vectorised over draws (Roodman et al.,
+    2019). Bootstrap and original t use the factor ``G/(G-1) * (N-1)/(N-k)``; it cancels in the p-value.
+
+    Examples
+    --------
+    >>> from clusterpolicy.data.synthetic import simulate_region_panel
+    >>> d = simulate_region_panel(n_regions=12, seed=3).data
+    >>> res = wild_cluster_bootstrap(d, outcome="y", term="post", cluster="region",
+    ...                              fixed_effects=["region", "year"], conf_level=None)
+    >>> res.full_enumeration, res.n_boot
+    (True, 4096)
+    """
+    if weights not in _BOOT_WEIGHTS:
+        raise UserInputError(f"wild_cluster_bootstrap: weights={weights!r} is not one of {_BOOT_WEIGHTS}.")
+    if p_val_type not in _P_TYPES:
+        raise UserInputError(f"wild_cluster_bootstrap: p_val_type={p_val_type!r} is not one of {_P_TYPES}.")
+    if n_boot < 99:
+        raise UserInputError(f"wild_cluster_bootstrap: n_boot={n_boot} is too small; use at least 99 (9999 typical).")
+    if conf_level is not None and not 0 < conf_level < 1:
+        raise UserInputError(f"wild_cluster_bootstrap: conf_level={conf_level} must lie in (0, 1) or be None.")
+    what = "wild_cluster_bootstrap"
+    regressors = [term, *[c for c in covariates if c != term]]
+    design = _build_design(df, outcome, regressors, fixed_effects, cluster, what)
+    assert design.cluster_codes is not None
+    G, n = design.n_clusters, design.y.size
+    k = len(regressors)
+
+    # Partial the covariates out as well: Q = [fixed effects, covariates].
+    absorber = design.absorber
+    if k > 1:
+        absorber = _Absorber(absorber.group_sums, absorber.counts, absorber.codes, covariates=design.X[:, 1:])
+        W = design.X[:, 1:]
+        coef_x, *_ = np.linalg.lstsq(W, design.X[:, 0], rcond=None)
+        coef_y, *_ = np.linalg.lstsq(W, design.y, rcond=None)
+        x_t = design.X[:, 0] - W @ coef_x
+        y_t = design.y - W @ coef_y
+    else:
+        x_t, y_t = design.X[:, 0], design.y
+    xx = float(x_t @ x_t)
+    if xx <= 1e-12 * max(1.0, float(np.abs(design.X[:, 0]).max()) ** 2 * n):
+        raise EstimationError(f"{what}: '{term}' has no variation left after the fixed effects/covariates.")
+
+    codes = design.cluster_codes
+    onehot = sp.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(G, n))  # cluster-sum operator
+
+    def cluster_columns(v: np.ndarray) -> np.ndarray:
+        cols = np.zeros((n, G))
+        cols[np.arange(n), codes] = v
+        return cols
+
+    H_y = absorber.project(cluster_columns(y_t))
+    H_x = absorber.project(cluster_columns(x_t))
+    core = _BootCore(
+        xx=xx, a=np.asarray(onehot @ (x_t * x_t)).ravel(), s_y=np.asarray(onehot @ (x_t * y_t)).ravel(),
+        s_x=np.asarray(onehot @ (x_t * x_t)).ravel(),
+        C_y=np.asarray(onehot @ (x_t[:, None] * H_y)), C_x=np.asarray(onehot @ (x_t[:, None] * H_x)),
+        ssc=G / (G - 1) * (n - 1) / (n - k),
+    )
+    beta = float(core.s_y.sum() / xx)
+    se_boot = core.original_se(beta)
+
+    analytic = fe_ols(df, outcome=outcome, regressors=regressors, fixed_effects=fixed_effects, cluster=cluster)
+
+    enumerate_all = full_enumeration
+    if enumerate_all is None:
+        enumerate_all = weights == "rademacher" and 2**G <= max(n_boot, 2**max_enumeration_clusters)
+    if enumerate_all and weights != "rademacher":
+        raise UserInputError(f"{what}: full_enumeration=True needs weights='rademacher' (got {weights!r}).")
+    if enumerate_all and G > 20:
+        raise UserInputError(f"{what}: full enumeration of 2**{G} sign patterns is infeasible; set it to False.")
+    V = _all_sign_patterns(G) if enumerate_all else _draw_weights(weights, G, n_boot, np.random.default_rng(seed))
+
+    def p_value_at(b0: float) -> tuple[float, np.ndarray]:
+        t_obs = (beta - b0) / se_boot
+        t_b = core.t_stats(b0, V) if impose_null else t_unrestricted
+        return _p_from(t_obs, t_b, p_val_type), t_b
+
+    t_unrestricted = core.t_stats(beta, V) if not impose_null else np.empty(0)
+    p_val, t_boot = p_value_at(null)
+    if G <= 5 and weights == "rademacher":
+        logger.warning("only %d clusters: Rademacher weights allow %d distinct p-values; consider weights='webb'",
+                       G, 2**G)
+
+    ci_low = ci_high = float("nan")
+    if conf_level is not None:
+        alpha = 1.0 - conf_level
+        ci_low = _invert(lambda b0: p_value_at(b0)[0], beta, se_boot, alpha, direction=-1.0)
+        ci_high = _invert(lambda b0: p_value_at(b0)[0], beta, se_boot, alpha, direction=+1.0)
+
+    return WildBootstrapResult(
+        term=term, estimate=beta, se=float(analytic.se[term]), t_stat=float((beta - null) / se_boot),
+        p_value=p_val, ci_low=ci_low, ci_high=ci_high, null=float(null), level=float(conf_level or float("nan")),
+        impose_null=impose_null, weights=weights, n_boot=int(V.shape[1]), full_enumeration=bool(enumerate_all),
+        p_val_type=p_val_type, n_obs=n, n_clusters=G, analytic_p_value=float(analytic.p_value[term]),
+        seed=None if enumerate_all else seed, t_boot=t_boot,
+    )
+
+
+def _invert(p_of: Callable[[float], float], beta: float, scale: float, alpha: float, direction: float) -> float:
+    """Boundary of ``{b0 : p(b0) > alpha}`` on one side of ``beta`` by bracketing then bisection."""
+    inside = beta
+    step = scale
+    outside = beta + direction * step
+    for _ in range(200):
+        if p_of(outside) <= alpha:
+            break
+        inside, step = outside, step * 2.0
+        outside = beta + direction * step
+    else:  # pragma: no cover - p never falls below alpha (e.g. G tiny): the interval is unbounded
+        return float(direction * np.inf)
+    tol = 1e-10 * max(scale, 1e-12)
+    while abs(outside - inside) > tol:
+        mid = 0.5 * (inside + outside)
+        if p_of(mid) > alpha:
+            inside = mid
+        else:
+            outside = mid
+    return float(0.5 * (inside + outside))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Randomisation inference over treatment timing
+# ----------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RandomizationResult:
+    """Randomisation-inference test of the sharp null of no effect for any unit in any period.
+
+    Attributes
+    ----------
+    statistic
+        ``"estimate"`` or ``"t"`` (estimate / SE).
+    observed
+        The statistic at the actual assignment.
+    p_value
+        Two-sided (``|T_perm| >= |T_obs|``) or one-sided p-value; see ``exact``.
+    exact
+        ``True`` when every distinct assignment was enumerated: ``p = #{a : |T_a| >= |T_obs|} / n_assignments``
+        (the actual assignment is one of them). Otherwise, with ``R`` random permutations,
+        ``p = (1 + #{r : |T_r| >= |T_obs|}) / (R + 1)``: the +1 counts the actual assignment, which keeps the test
+        exact in finite samples (Phipson and Smyth, 2010).
+    distribution
+        The statistic under every enumerated or drawn assignment (actual assignment excluded when random).
+    n_assignments
+        Number of distinct cohort assignments possible (multinomial coefficient).
+    """
+
+    statistic: str
+    observed: float
+    p_value: float
+    exact: bool
+    n_permutations: int
+    n_assignments: int
+    alternative: str
+    seed: int | None
+    distribution: np.ndarray = field(repr=False, compare=False)
+
+    def tidy(self) -> pd.DataFrame:
+        """One-row frame of the test."""
+        return pd.DataFrame([{
+            "statistic": self.statistic, "observed": self.observed, "p_value": self.p_value, "exact": self.exact,
+            "n_permutations": self.n_permutations, "n_assignments": self.n_assignments,
+            "alternative": self.alternative,
+        }])
+
+    def distribution_frame(self) -> pd.DataFrame:
+        """The permutation distribution as a frame (``draw, value``)."""
+        return pd.DataFrame({"draw": np.arange(self.distribution.size), "value": self.distribution})
+
+    def summary(self) -> str:
+        """Plain-text summary."""
+        how = (f"exact: all {self.n_assignments} assignments" if self.exact
+               else f"{self.n_permutations} random permutations of {self.n_assignments} possible, p=(1+b)/(R+1)")
+        return (f"Randomisation inference ({how})\n"
+                f"observed {self.statistic} {self.observed:.6g}; {self.alternative} p-value {self.p_value:.6g}")
+
+
+def _multinomial(counts: Sequence[int]) -> int:
+    total, out = 0, 1
+    for c in counts:
+        total += c
+        out *= math.comb(total, c)
+    return out
+
+
+def _enumerate_assignments(labels: np.ndarray) -> Iterator[np.ndarray]:
+    """Every distinct arrangement of the multiset ``labels`` over ``len(labels)`` positions (sorted order)."""
+    values, counts = np.unique(labels, return_counts=True)
+    n = labels.size
+
+    def rec(free: tuple[int, ...], level: int, current: np.ndarray) -> Iterator[np.ndarray]:
+        if level == len(values) - 1:
+            out = current.copy()
+            out[list(free)] = values[level]
+            yield out
+            return
+        for chosen in itertools.combinations(free, int(counts[level])):
+            nxt = current.copy()
+            nxt[list(chosen)] = values[level]
+            rest = tuple(i for i in free if i not in set(chosen))
+            yield from rec(rest, level + 1, nxt)
+
+    yield from rec(tuple(range(n)), 0, np.empty(n, dtype=labels.dtype))
+
+
+def randomization_inference(
+    df: pd.DataFrame,
+    fit: Callable[[pd.DataFrame], EstimationResult | float],
+    *,
+    unit: str,
+    cohort: str,
+    time: str | None = None,
+    treatment: str | None = None,
+    statistic: Literal["estimate", "t"] = "estimate",
+    alternative: Literal["two-sided", "greater", "less"] = "two-sided",
+    n_permutations: int = 999,
+    exact: bool | None = None,
+    seed: int | None = None,
+) -> RandomizationResult:
+    """Randomisation (permutation) inference over treatment timing.
+
+    Under the sharp null that the policy changed no outcome, the cohort labels (adoption years, 0 = never) are
+    exchangeable across units, so re-estimating after permuting them traces the null distribution of any
+    statistic. Permutation keeps the distribution of cohorts (how many units adopt in each year) fixed.
+
+    Parameters
+    ----------
+    df
+        Panel (one row per unit and period); not modified.
+    fit
+        Estimator ``fit(df) -> EstimationResult | float`` that reads treatment from ``cohort`` (and ``treatment``
+        if given). Floats are accepted only with ``statistic="estimate"``.
+    unit, cohort
+        Unit column and the unit-level cohort column (constant within unit).
+    time, treatment
+        If both are given, the column ``treatment`` is recomputed after each permutation as
+        ``1[cohort > 0 and time >= cohort]`` so estimators that read a precomputed indicator stay consistent.
+    statistic
+        ``"estimate"`` or ``"t"`` (studentised, more robust when treated units differ in variance; MacKinnon and
+        Webb, 2020).
+    alternative
+        Two-sided compares absolute values.
+    n_permutations
+        Random permutations when not enumerating.
+    exact
+        ``None`` (auto): enumerate every distinct assignment when there are at most ``n_permutations`` of them.
+    seed
+        Seed of :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    RandomizationResult
+
+    Notes
+    -----
+    With few treated units the number of distinct assignments is small and the attainable p-values are coarse
+    (e.g. 3 treated of 10 with distinct years: 720 assignments). The test is exact under the sharp null; it is a
+    test of no effect at all, not of a zero average effect with heterogeneous effects.
+    """
+    _require_columns(df, [unit, cohort] + [c for c in (time, treatment) if c], "randomization_inference")
+    if statistic not in ("estimate", "t"):
+        raise UserInputError(f"randomization_inference: statistic={statistic!r} must be 'estimate' or 't'.")
+    if alternative not in ("two-sided", "greater", "less"):
+        raise UserInputError(
+            f"randomization_inference: alternative={alternative!r} must be 'two-sided', 'greater' or 'less'."
+        )
+    per_unit = df.groupby(unit, sort=True)[cohort].nunique(dropna=False)
+    if (per_unit > 1).any():
+        bad = list(per_unit.index[per_unit > 1][:5])
+        raise UserInputError(
+            f"randomization_inference: column '{cohort}' varies within unit(s) {bad}; it must be the unit's "
+            "adoption year (constant within unit)."
+        )
+    units = np.array(per_unit.index)
+    labels = df.groupby(unit, sort=True)[cohort].first().to_numpy()
+    _, counts = np.unique(labels, return_counts=True)
+    n_assign = _multinomial(list(counts))
+    if n_assign < 2:
+        raise EstimationError("randomization_inference: all units share one cohort; nothing to permute.")
+    do_exact = n_assign <= n_permutations if exact is None else exact
+    if do_exact and n_assign > 1_000_000:
+        raise UserInputError(f"randomization_inference: {n_assign} assignments are too many to enumerate; "
+                             "set exact=False.")
+
+    unit_pos = pd.Index(units).get_indexer(df[unit])
+
+    def stat_for(assignment: np.ndarray) -> float:
+        new = df.copy()
+        new[cohort] = assignment[unit_pos]
+        if time is not None and treatment is not None:
+            g = pd.to_numeric(new[cohort], errors="coerce").fillna(0).to_numpy(dtype=float)
+            t = pd.to_numeric(new[time], errors="coerce").to_numpy(dtype=float)
+            new[treatment] = ((g > 0) & (t >= g)).astype(int)
+        return _statistic(fit(new), statistic)
+
+    observed = stat_for(labels)
+    if do_exact:
+        dist = np.array([stat_for(a) for a in _enumerate_assignments(labels)])
+    else:
+        rng = np.random.default_rng(seed)
+        dist = np.array([stat_for(rng.permutation(labels)) for _ in range(n_permutations)])
+    tol = 1e-12 * max(1.0, abs(observed))
+    if alternative == "two-sided":
+        hits = np.abs(dist) >= abs(observed) - tol
+    elif alternative == "greater":
+        hits = dist >= observed - tol
+    else:
+        hits = dist <= observed + tol
+    p = float(hits.mean()) if do_exact else float((1 + hits.sum()) / (dist.size + 1))
+    return RandomizationResult(
+        statistic=statistic, observed=observed, p_value=p, exact=bool(do_exact),
+        n_permutations=int(dist.size), n_assignments=int(n_assign), alternative=alternative,
+        seed=None if do_exact else seed, distribution=dist,
+    )
+
+
+def _statistic(result: EstimationResult | float, statistic: str) -> float:
+    if isinstance(result, EstimationResult):
+        if statistic == "t":
+            if not (result.se and np.isfinite(result.se) and result.se > 0):
+                raise EstimationError("randomization_inference: statistic='t' needs a positive, finite SE.")
+            return float(result.estimate / result.se)
+        return float(result.estimate)
+    if statistic == "t":
+        raise UserInputError("randomization_inference: statistic='t' needs fit() to return an EstimationResult.")
+    return float(result)

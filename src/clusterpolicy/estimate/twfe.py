@@ -1,0 +1,311 @@
+"""Two-way fixed effects (TWFE): the static difference-in-differences regression and the relative-time event
+study, with cluster-robust standard errors from linearmodels ``PanelOLS``.
+
+Small-sample conventions (``ssc``)
+    ``"fixest"`` (default) reproduces R fixest's default ``ssc(adj = TRUE, fixef.K = "nested", cluster.adj =
+    TRUE)``: the cluster sandwich is multiplied by ``G / (G - 1) * (n - 1) / (n - K)``, where ``K`` counts the
+    slope coefficients plus the fixed effects that are *not* nested in the cluster variable (with units nested in
+    clusters, ``K`` = slopes + number of periods). ``"linearmodels"`` uses ``PanelOLS.fit(cov_type="clustered")``
+    defaults: ``n / (n - K_all)`` with every absorbed effect counted and no ``G / (G - 1)``.
+    Confidence intervals and p-values use the t distribution with ``G - 1`` degrees of freedom (as fixest).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from linearmodels.panel import PanelOLS
+from scipy import stats
+
+from clusterpolicy.errors import EstimationError, UserInputError
+from clusterpolicy.estimate._panel import (
+    NEVER_EVENT_TIME,
+    Panel,
+    check_treatment_variation,
+    fixest_ssc,
+    nested_in,
+    prepare_panel,
+    warn,
+)
+from clusterpolicy.estimate.literals import SSC, check_literal
+from clusterpolicy.estimate.result import EstimationResult
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FEOLS:
+    """A fitted two-way fixed-effects regression.
+
+    Attributes
+    ----------
+    params
+        Coefficients (index = regressor names).
+    cov
+        Covariance matrix with the chosen small-sample correction.
+    n_obs, n_clusters, df_k
+        Observations, clusters and the ``K`` used in the small-sample factor.
+    """
+
+    params: pd.Series
+    cov: pd.DataFrame
+    n_obs: int
+    n_clusters: int
+    df_k: int
+
+    @property
+    def se(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index)
+
+
+def fit_twfe_ols(panel: Panel, regressors: pd.DataFrame, *, ssc: SSC = "fixest", vcov: str = "cluster") -> FEOLS:
+    """OLS of the outcome on ``regressors`` with unit and time effects; cluster-robust (or ``vcov="iid"``)
+    covariance.
+
+    ``regressors`` is aligned with ``panel.data`` rows.
+    """
+    check_literal(ssc, SSC, "ssc")
+    return _fit(panel.data, regressors, ssc=ssc, vcov=vcov, cluster_name=panel.cluster)
+
+
+def _fit(data: pd.DataFrame, regressors: pd.DataFrame, *, ssc: str, vcov: str, cluster_name: str) -> FEOLS:
+    index = pd.MultiIndex.from_arrays([data["_u"].to_numpy(), data["_t"].to_numpy()], names=["unit", "time"])
+    y = pd.Series(data["_y"].to_numpy(), index=index, name="y")
+    x = pd.DataFrame(regressors.to_numpy(dtype=float), index=index, columns=list(regressors.columns))
+    clusters = pd.DataFrame({"cl": data["_cl"].to_numpy()}, index=index)
+    model = PanelOLS(y, x, entity_effects=True, time_effects=True, check_rank=True, drop_absorbed=False)
+    n_clusters = int(data["_cl"].nunique())
+    if vcov == "iid":
+        # fixest and linearmodels agree here: sigma^2 = RSS / (n - k - N - T + 1)
+        res = model.fit(cov_type="unadjusted", debiased=True)
+        k = int(x.shape[1] + data["_u"].nunique() + data["_t"].nunique() - 1)
+        return FEOLS(params=res.params, cov=res.cov, n_obs=int(res.nobs), n_clusters=n_clusters, df_k=k)
+    if n_clusters < 2:
+        raise EstimationError(f"clustered SEs need at least 2 clusters in {cluster_name!r}, found {n_clusters}.")
+    if ssc == "linearmodels":
+        res = model.fit(cov_type="clustered", clusters=clusters, debiased=True)
+        k = int(x.shape[1] + data["_u"].nunique() + data["_t"].nunique() - 1)
+        cov = res.cov
+    else:
+        res = model.fit(cov_type="clustered", clusters=clusters, debiased=False, auto_df=False,
+                        count_effects=False, group_debias=False)
+        n_u, n_t = data["_u"].nunique(), data["_t"].nunique()
+        if nested_in(data["_u"].to_numpy(), data["_cl"].to_numpy()):
+            k_fe = n_t
+        elif nested_in(data["_t"].to_numpy(), data["_cl"].to_numpy()):
+            k_fe = n_u
+        else:
+            k_fe = n_u + n_t - 1
+        k = int(x.shape[1] + k_fe)
+        cov = res.cov * fixest_ssc(res.nobs, k, n_clusters)
+    return FEOLS(params=res.params, cov=cov, n_obs=int(res.nobs), n_clusters=n_clusters, df_k=k)
+
+
+def fe_ols(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    outcome: str,
+    regressors: Sequence[str],
+    cluster: str | None = None,
+    vcov: str = "cluster",
+    ssc: SSC = "fixest",
+) -> FEOLS:
+    """Generic two-way fixed-effects OLS: ``outcome ~ regressors | unit + time`` (fixest ``feols``).
+
+    Rows with a missing outcome or regressor are dropped (as fixest does). ``vcov`` is ``"cluster"`` (by
+    ``cluster``, default the unit, small-sample convention ``ssc``) or ``"iid"``. Used, e.g., for Wooldridge's
+    Example 14.1 where the regressors are not a staggered treatment indicator.
+    """
+    from clusterpolicy.estimate._panel import _numeric, require_columns
+
+    regressors = tuple(regressors)
+    if vcov not in ("cluster", "iid"):
+        raise UserInputError(f"vcov={vcov!r} is not valid; use 'cluster' or 'iid'.")
+    check_literal(ssc, SSC, "ssc")
+    cluster = cluster or unit
+    require_columns(df, {"unit": unit, "time": time, "outcome": outcome, "cluster": cluster,
+                         **{f"regressor {r!r}": r for r in regressors}})
+    cols = list(dict.fromkeys([unit, time, outcome, cluster, *regressors]))
+    data = df.loc[:, cols].copy()
+    for c in (time, outcome, *regressors):
+        data[c] = _numeric(data, c, c)
+    data = data.dropna(subset=[time, outcome, *regressors]).reset_index(drop=True)
+    if data.empty:
+        raise EstimationError(f"no row has {outcome!r} and all regressors observed.")
+    data = data.assign(_y=data[outcome], _t=data[time], _u=pd.factorize(data[unit], sort=True)[0],
+                       _cl=pd.factorize(data[cluster], sort=True)[0])
+    return _fit(data, data[list(regressors)], ssc=ssc, vcov=vcov, cluster_name=cluster)
+
+
+def _t_inference(est: float, se: float, df: int, level: float) -> tuple[float, float, float]:
+    q = float(stats.t.ppf(0.5 + level / 2, df))
+    p = float(2 * stats.t.sf(abs(est / se), df)) if se > 0 else float("nan")
+    return est - q * se, est + q * se, p
+
+
+def _se_text(panel: Panel, ssc: str) -> str:
+    who = "unit" if panel.cluster == panel.unit else repr(panel.cluster)
+    conv = ("fixest default small-sample correction G/(G-1)*(n-1)/(n-K), K without FE nested in clusters"
+            if ssc == "fixest" else "linearmodels PanelOLS debiased (all absorbed effects counted, no G/(G-1))")
+    return f"cluster-robust by {who}; {conv}; t(G-1) intervals"
+
+
+def twfe(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    cluster: str | None = None,
+    covariates: Sequence[str] = (),
+    ssc: SSC = "fixest",
+    level: float = 0.95,
+) -> EstimationResult:
+    """Static two-way fixed-effects difference-in-differences.
+
+    Model: ``y_it = a_i + b_t + beta * D_it + x_it' gamma + e_it`` with ``D_it = 1[cohort_i > 0 and t >=
+    cohort_i]``; ``estimate`` is ``beta``.
+
+    Estimand
+        Under parallel trends, no anticipation *and homogeneous effects*, the ATT. With staggered adoption and
+        effects that vary over time or cohorts, ``beta`` is a weighted average of cell effects with possibly
+        negative weights (Goodman-Bacon 2021; de Chaisemartin and D'Haultfoeuille 2020), so prefer ``cs``,
+        ``sa`` or ``imputation`` then.
+    Standard errors
+        Cluster-robust by ``cluster`` (default: unit) via linearmodels ``PanelOLS``; small-sample convention as
+        in the module docstring (``ssc``), t(G-1) confidence interval and p-value (as fixest).
+
+    References
+    ----------
+    Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment timing. *Journal of
+    Econometrics* 225(2), 254-277.
+    """
+    covariates = tuple(covariates)
+    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, covariates=covariates,
+                          cluster=cluster)
+    check_treatment_variation(panel)
+    msgs = list(panel.warnings)
+    regs = panel.data[["_d", *covariates]].rename(columns={"_d": "treated"})
+    fit = fit_twfe_ols(panel, regs, ssc=ssc)
+    est, se = float(fit.params["treated"]), float(fit.se["treated"])
+    if fit.n_clusters < 30:
+        warn(f"only {fit.n_clusters} clusters: cluster-robust SEs are unreliable; use the wild cluster bootstrap",
+             msgs)
+    low, high, p = _t_inference(est, se, fit.n_clusters - 1, level)
+    return EstimationResult(
+        estimator="twfe", outcome=outcome, estimate=est, se=se, ci_low=low, ci_high=high, p_value=p,
+        n_obs=fit.n_obs, n_units=panel.n_units,
+        estimand="coefficient on D = 1[treated and at/after onset] in a unit + period fixed-effects regression",
+        se_type=_se_text(panel, ssc), warnings=tuple(msgs),
+        details={"ssc": ssc, "n_clusters": fit.n_clusters, "df_k": fit.df_k,
+                 "coefficients": {k: float(v) for k, v in fit.params.items()},
+                 "std_errors": {k: float(v) for k, v in fit.se.items()}},
+    )
+
+
+def event_dummies(panel: Panel, *, ref: Sequence[int] = (-1,), msgs: list[str] | None = None) -> pd.DataFrame:
+    """Relative-time dummies ``e::k`` for treated units (never-treated units are all zero), omitting ``ref``.
+
+    Without never-treated units the fully dynamic model is not identified, so the earliest event time is omitted
+    as well (with a warning).
+    """
+    e = panel.data["_e"].to_numpy()
+    ref = set(ref)
+    if not (panel.data["_g"] == 0).any():
+        lowest = int(e.min())
+        if lowest not in ref:
+            ref.add(lowest)
+            warn(f"no never-treated units: event time {lowest} is also omitted so the event study is identified",
+                 msgs)
+    levels = sorted(int(v) for v in np.unique(e) if v != NEVER_EVENT_TIME and int(v) not in ref)
+    return pd.DataFrame({f"e::{k}": (e == k).astype(float) for k in levels})
+
+
+def twfe_event_study(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    cluster: str | None = None,
+    covariates: Sequence[str] = (),
+    ssc: SSC = "fixest",
+    level: float = 0.95,
+) -> EstimationResult:
+    """TWFE event study with relative-time dummies (reference period ``-1``; never-treated units as baseline).
+
+    Model: ``y_it = a_i + b_t + sum_{k != -1} beta_k 1[t - cohort_i = k] + e_it`` (fixest
+    ``i(rel_year, ref = c(-1, -1000))``). ``event_study`` holds ``beta_k``; ``estimate`` is the simple average
+    of the post-treatment ``beta_k`` (k >= 0), with its SE from the coefficient covariance.
+
+    Estimand and caveat
+        Under homogeneous effects across cohorts, ``beta_k`` is the effect ``k`` periods after onset relative to
+        period -1. With heterogeneous effects the coefficients are contaminated by other periods' effects (Sun and
+        Abraham 2021); use ``sa`` or ``cs`` then.
+    Standard errors
+        As :func:`twfe`.
+
+    References
+    ----------
+    Sun, L. and Abraham, S. (2021). Estimating dynamic treatment effects in event studies with heterogeneous
+    treatment effects. *Journal of Econometrics* 225(2), 175-199.
+    """
+    covariates = tuple(covariates)
+    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, covariates=covariates,
+                          cluster=cluster)
+    check_treatment_variation(panel)
+    msgs = list(panel.warnings)
+    dummies = event_dummies(panel, msgs=msgs)
+    regs = pd.concat([dummies, panel.data[list(covariates)].reset_index(drop=True)], axis=1)
+    fit = fit_twfe_ols(panel, regs, ssc=ssc)
+    es = _event_frame(fit, list(dummies.columns), fit.n_clusters - 1, level)
+    post = [c for c in dummies.columns if int(c.split("::")[1]) >= 0]
+    w = np.full(len(post), 1 / len(post))
+    est = float(fit.params[post] @ w)
+    se = float(np.sqrt(w @ fit.cov.loc[post, post].to_numpy() @ w))
+    low, high, p = _t_inference(est, se, fit.n_clusters - 1, level)
+    return EstimationResult(
+        estimator="twfe_es", outcome=outcome, estimate=est, se=se, ci_low=low, ci_high=high, p_value=p,
+        n_obs=fit.n_obs, n_units=panel.n_units,
+        estimand="equal-weight average of post-treatment TWFE event-study coefficients (reference period -1)",
+        se_type=_se_text(panel, ssc), event_study=es, warnings=tuple(msgs),
+        details={"ssc": ssc, "n_clusters": fit.n_clusters, "df_k": fit.df_k},
+    )
+
+
+def _event_frame(fit: FEOLS, names: list[str], df: int, level: float) -> pd.DataFrame:
+    q = float(stats.t.ppf(0.5 + level / 2, df))
+    est = fit.params[names].to_numpy()
+    se = fit.se[names].to_numpy()
+    frame = pd.DataFrame({"event_time": [int(n.split("::")[1]) for n in names], "estimate": est, "se": se,
+                          "ci_low": est - q * se, "ci_high": est + q * se})
+    return frame.sort_values("event_time", ignore_index=True)
+
+
+def wild_bootstrap_details(
+    df: pd.DataFrame, *, unit: str, time: str, cohort: str, outcome: str, cluster: str | None, n_boot: int,
+    seed: int | None,
+) -> dict[str, Any]:
+    """Wild cluster bootstrap (WCR, Rademacher) p-value and CI for the static TWFE coefficient.
+
+    Delegates to :func:`clusterpolicy.estimate.inference.wild_cluster_bootstrap` (imported lazily).
+    """
+    from clusterpolicy.estimate.inference import wild_cluster_bootstrap
+
+    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster)
+    data = pd.DataFrame({"y": panel.data["_y"], "treated": panel.data["_d"], "u": panel.data["_u"],
+                         "t": panel.data["_t"], "cl": panel.data["_cl"]})
+    res = wild_cluster_bootstrap(data, outcome="y", term="treated", cluster="cl", fixed_effects=("u", "t"),
+                                 n_boot=n_boot, seed=seed)
+    return {"method": getattr(res, "method", "wild cluster bootstrap"), "p_value": float(res.p_value),
+            "ci_low": float(res.ci_low), "ci_high": float(res.ci_high), "n_boot": int(res.n_boot),
+            "seed": seed, "weights": res.weights, "impose_null": bool(res.impose_null)}

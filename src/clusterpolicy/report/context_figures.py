@@ -1,0 +1,884 @@
+"""Context, data, single-programme and methods exhibits: the policy timeline, programme and literature tables,
+data-coverage figures, synthetic-control figures, the ClusteriX 2.0 detectability calculations and the Alpine
+benchmark.
+
+The functions fall in three groups, each used by one or two templates in ``notebooks/``:
+
+* **tables from the hand-checked policy files** (:func:`timeline_rows`, :func:`programme_table`,
+  :func:`literature_table`, :func:`fact`, :func:`study_headline`) and the timeline figure
+  (:func:`policy_timeline_figure`);
+* **panel preparation** for the single-region and partner-region analyses (:func:`synth_panel`,
+  :func:`synth_donor_pool`, :func:`placebo_paths`, :func:`country_panel`, :func:`aggregate_regions`,
+  :func:`alpine_indicators`) and small pure computations (:func:`poisson_mde_single_unit`,
+  :func:`yoy_log_sd`);
+* **figures** drawn from those tables or from estimator results (:func:`synth_path_figure`,
+  :func:`placebo_gap_figure`, :func:`rmspe_ratio_figure`, :func:`power_curve_figure`,
+  :func:`benchmark_figure`, :func:`coverage_figure`, :func:`region_year_heatmap`, :func:`mc_coverage_figure`).
+
+Figures never recompute an estimate: they draw the result objects or tidy frames they are given. Nothing here
+reads files except through :mod:`clusterpolicy.data`; nothing is simulated except where a docstring says so.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
+from urllib.parse import urlparse
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from clusterpolicy.data.policy import INTERREG
+from clusterpolicy.errors import DataValidationError, UserInputError
+from clusterpolicy.report.theme import CONTROL, NEUTRAL, PALETTE, TREATED, TRUTH
+
+SynthTransform = Literal["log_demeaned", "index", "level"]
+DonorPool = Literal["italy_never_treated", "eu"]
+
+#: Display names of the Interreg programmes in the calendar's exposure columns.
+INTERREG_LABELS = {"clusterix2": "ClusteriX 2.0", "s3_4alpclusters": "S3-4AlpClusters", "inkrease": "INKREASE"}
+
+#: Region with cluster support of unknown start (never a donor, never a cohort).
+UNKNOWN_ONSET = "ITH1"
+
+#: Literature rows cited in the book: (start of the ``study`` cell, year, start of ``venue``) -> bib key.
+CITE_KEYS: dict[tuple[str, int, str], str] = {
+    ("Falck, Heblich", 2010, ""): "falck2010",
+    ("Bellego", 2014, ""): "bellego2014",
+    ("Ben Hassine", 2017, ""): "benhassine2017",
+    ("Caloffi, Mariani", 2018, ""): "caloffi2018",
+    ("Nishimura", 2011, "Research Policy"): "nishimura2011",
+    ("Engel", 2013, ""): "engel2013",
+    ("Martin, Mayer", 2011, ""): "martin2011",
+    ("Toepfer", 2019, ""): "topfer2019",
+    ("Falck, Koenen", 2019, ""): "falck2019",
+    ("Antonioli", 2014, ""): "antonioli2014",
+    ("Bertamino", 2017, ""): "bertamino2017",
+    ("N'Ghauran", 2021, ""): "nghauran2021",
+}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Policy files: timeline rows, programme facts, literature
+# ----------------------------------------------------------------------------------------------------------------
+def short_region_name(name: str) -> str:
+    """Region name without the 'Provincia Autonoma di' prefix and second-language form ('Bolzano', 'Valle d'Aosta')."""
+    return re.sub(r"^Provincia Autonoma di ", "", str(name)).split("/")[0].strip()
+
+
+def timeline_rows(calendar: pd.DataFrame) -> pd.DataFrame:
+    """Italian regional cluster policies, one row per region and policy, ordered for the timeline.
+
+    Returns columns ``nuts2, region, policy, primary, onset_year, legal_act_year, first_funding_year,
+    confidence, label``. Regions are ordered by their primary onset (regions without one, such as Bolzano, last);
+    within a region the primary policy comes first.
+    """
+    it = calendar[(calendar["role"] == "regional_policy") & (calendar["country"] == "IT")
+                  & (calendar["nuts_level"] == 2)]
+    cols = ["nuts2", "region", "policy", "primary", "onset_year", "legal_act_year", "first_funding_year",
+            "confidence"]
+    out = it[cols].copy()
+    primary_onset = out[out["primary"] == 1].set_index("nuts2")["onset_year"]
+    out["_order"] = out["nuts2"].map(primary_onset).astype("Float64").fillna(9999)
+    out = out.sort_values(["_order", "nuts2", "primary"], ascending=[True, True, False], kind="mergesort")
+    out["label"] = [f"{short_region_name(r)} ({c})" for r, c in zip(out["region"], out["nuts2"], strict=True)]
+    return out.drop(columns="_order").reset_index(drop=True)
+
+
+def interreg_spans(calendar: pd.DataFrame) -> pd.DataFrame:
+    """One row per Interreg programme: ``programme, label, start, end, n_regions, italian_regions``.
+
+    ``n_regions`` counts the distinct NUTS codes (any level) exposed to the programme in the calendar;
+    ``italian_regions`` lists the Italian ones (comma separated).
+    """
+    rows = []
+    for prog in INTERREG:
+        part = calendar.dropna(subset=[f"{prog}_start"]).drop_duplicates("nuts2")
+        if part.empty:
+            continue
+        italian = sorted(part.loc[part["country"] == "IT", "nuts2"])
+        rows.append({"programme": prog, "label": INTERREG_LABELS[prog], "start": int(part[f"{prog}_start"].min()),
+                     "end": int(part[f"{prog}_end"].max()), "n_regions": int(part["nuts2"].nunique()),
+                     "italian_regions": ", ".join(italian)})
+    return pd.DataFrame(rows)
+
+
+def policy_timeline_figure(calendar: pd.DataFrame, *, first_year: int = 2000, last_year: int = 2022) -> plt.Figure:
+    """Timeline of Italian regional cluster policies (three timing codings) and Interreg exposure bars.
+
+    Top panel: one line per region; the primary policy's onset (filled circle) starts a bar to ``last_year``;
+    its legal act (open square) and first funding (triangle) are the alternative codings; non-primary policies
+    of the same region are grey diamonds; the national 2012 cluster call (the calendar's ``common_shock`` row) is
+    a dashed vertical line. Bottom panel: the Interreg projects' running periods with the number of exposed
+    regions.
+    """
+    rows = timeline_rows(calendar)
+    spans = interreg_spans(calendar)
+    regions = list(dict.fromkeys(rows["label"]))
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(7.5, 7.2), sharex=True,
+                                 gridspec_kw={"height_ratios": [max(len(regions), 1), max(len(spans), 1) + 0.6]})
+    ypos = {lab: i for i, lab in enumerate(reversed(regions))}
+    seen: set[str] = set()
+
+    def mark(x: float, y: float, key: str, **kw: object) -> None:
+        ax.plot([x], [y], linestyle="none", label=None if key in seen else key, **kw)
+        seen.add(key)
+
+    for rec in rows.to_dict("records"):
+        y = ypos[rec["label"]]
+        onset = rec["onset_year"]
+        if rec["primary"] == 1:
+            if pd.notna(onset):
+                ax.plot([onset, last_year], [y, y], color=TREATED, alpha=0.25, linewidth=6, solid_capstyle="butt")
+                mark(onset, y, "Onset (main coding)", marker="o", color=TREATED, markersize=8)
+            else:
+                ax.text(first_year + 0.3, y, "no start date found", va="center", fontsize=9, color=NEUTRAL)
+            if pd.notna(rec["legal_act_year"]) and rec["legal_act_year"] != onset:
+                mark(rec["legal_act_year"], y, "Legal act", marker="s", markerfacecolor="white",
+                     markeredgecolor=CONTROL, markersize=7)
+            if pd.notna(rec["first_funding_year"]) and rec["first_funding_year"] != onset:
+                mark(rec["first_funding_year"], y, "First funding", marker="^", color=TRUTH, markersize=7)
+        elif pd.notna(onset):
+            mark(onset, y + 0.18, "Earlier or later policy (alternative)", marker="D", color=NEUTRAL, markersize=6)
+    shock = calendar[calendar["role"] == "common_shock"]
+    if not shock.empty and pd.notna(shock["onset_year"].iloc[0]):
+        ax.axvline(int(shock["onset_year"].iloc[0]), color=NEUTRAL, linestyle="--", linewidth=1,
+                   label="National cluster call (all regions)")
+    ax.set_yticks(list(ypos.values()), list(ypos.keys()))
+    onsets = rows.loc[rows["primary"] == 1, "onset_year"].dropna()
+    if not onsets.empty:
+        ax.set_title(f"Italian regions started cluster policies between {int(onsets.min())} and "
+                     f"{int(onsets.max())}", loc="left")
+    handles, labels = ax.get_legend_handles_labels()
+    ax.set_ylim(-0.7, len(regions) - 0.3)
+
+    for i, rec in enumerate(spans.iloc[::-1].to_dict("records")):
+        bx.barh(i, rec["end"] - rec["start"] + 1, left=rec["start"], height=0.55, color=PALETTE[3 + i % 3])
+        regions = f"{rec['n_regions']} region{'s' if rec['n_regions'] != 1 else ''}"
+        italian = f"; in Italy {rec['italian_regions']}" if rec["italian_regions"] else ""
+        bx.text(rec["start"] - 0.2, i, f"{rec['label']} ({regions}{italian})", ha="right", va="center",
+                fontsize=8.5)
+    bx.set_yticks([])
+    bx.set_xlim(first_year - 0.5, last_year + 0.5)
+    bx.set_xlabel("Year")
+    bx.set_title("Interreg projects (bar = running years)", loc="left", fontsize=10)
+    fig.legend(handles, labels, loc="lower center", ncols=2, frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
+def source_label(source: str) -> list[tuple[str, str | None]]:
+    """Short link labels for a source cell: ``[(label, url or None), ...]``.
+
+    URLs (several may be separated by `` ; ``) become the last two labels of their host (``kohesio.eu``,
+    ``interregeurope.eu``); other text is kept as is.
+    """
+    out: list[tuple[str, str | None]] = []
+    for part in (p.strip() for p in str(source).split(" ; ")):
+        if not part:
+            continue
+        if re.match(r"https?://", part):
+            # the registrable part of the host is enough to recognise a source on a phone
+            host = ".".join(urlparse(part).netloc.split(".")[-2:])
+            out.append((host, part))
+        else:
+            out.append((part, None))
+    return out
+
+
+def _links_html(source: str) -> str:
+    import html
+
+    parts = []
+    for label, url in source_label(source):
+        parts.append(f'<a href="{html.escape(url, quote=True)}">{html.escape(label)}</a>' if url
+                     else html.escape(label))
+    return "; ".join(parts)
+
+
+def _value_with_unit(value: str, unit: str) -> str:
+    if unit in ("", "text", "date", "place", "legal act", "year"):
+        return value
+    if unit == "EUR" and re.fullmatch(r"\d+", value):
+        return f"EUR {int(value):,}"
+    if unit == "percent":
+        return f"{value} %"
+    return f"{value} {unit}"
+
+
+def programme_table(programmes: pd.DataFrame, programmes_shown: Sequence[str] | None = None) -> pd.DataFrame:
+    """Narrow table of programme facts: ``programme, fact, value, source, url, verified``.
+
+    Where a (programme, fact) pair has several rows (sources disagree), every value is kept with its own source
+    and the fact is suffixed with ``(sources differ)``. Unverified facts get ``(unverified)`` after the value.
+    """
+    df = programmes if programmes_shown is None else programmes[programmes["programme"].isin(programmes_shown)]
+    dup = df.duplicated(["programme", "fact"], keep=False)
+    fact = df["fact"].str.replace("_", " ", regex=False).str.capitalize()
+    value = [_value_with_unit(v, u) for v, u in zip(df["value"], df["unit"], strict=True)]
+    out = pd.DataFrame({
+        "programme": df["programme"].to_numpy(),
+        "fact": np.where(dup, fact + " (sources differ)", fact),
+        "value": np.where(df["verified"] == "no", [f"{v} (unverified)" for v in value], value),
+        "source": [", ".join(lbl for lbl, _ in source_label(s)) for s in df["source"]],
+        "url": df["source"].to_numpy(),
+        "verified": df["verified"].to_numpy(),
+    })
+    return out.reset_index(drop=True)
+
+
+def link_table_html(frame: pd.DataFrame, *, link_column: str = "source", url_column: str = "url",
+                    caption: str = "") -> str:
+    """HTML of ``frame`` (without ``url_column``) whose ``link_column`` cells are links to ``url_column``.
+
+    Scrollable on phones like :func:`clusterpolicy.report.tables.show_table`; every other cell is escaped.
+    """
+    import html
+
+    shown = [c for c in frame.columns if c != url_column]
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown)
+    body = []
+    for rec in frame.to_dict("records"):
+        cells = []
+        for c in shown:
+            if c == link_column:
+                cells.append(f"<td>{_links_html(rec[url_column])}</td>")
+            else:
+                v = rec[c]
+                missing = v is None or (isinstance(v, float) and math.isnan(v))
+                cells.append(f"<td>{html.escape('–' if missing else str(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f'<p class="cp-table-caption"><strong>{html.escape(caption)}</strong></p>' if caption else ""
+    rows = "".join(body)
+    return (f'<div class="cp-table-wrap" style="overflow-x:auto;max-width:100%;">{cap}'
+            f'<table class="cp-table table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>')
+
+
+def fact(programmes: pd.DataFrame, programme: str, name: str) -> str:
+    """The single value of ``name`` for ``programme`` in ``programmes.csv`` (text, as stored).
+
+    Raises
+    ------
+    DataValidationError
+        If the fact is missing or has several (conflicting) rows; use :func:`fact_values` for those.
+    """
+    rows = programmes[(programmes["programme"] == programme) & (programmes["fact"] == name)]
+    if len(rows) != 1:
+        raise DataValidationError(
+            f"programmes.csv: expected one row for programme {programme!r}, fact {name!r}, found {len(rows)}; "
+            "add the fact or read conflicting rows with fact_values().")
+    return str(rows["value"].iloc[0])
+
+
+def fact_values(programmes: pd.DataFrame, programme: str, name: str) -> list[tuple[str, str]]:
+    """All ``(value, short source label)`` pairs for a fact, in file order (conflicting sources kept)."""
+    rows = programmes[(programmes["programme"] == programme) & (programmes["fact"] == name)]
+    return [(str(v), ", ".join(lbl for lbl, _ in source_label(s))) for v, s in zip(rows["value"], rows["source"],
+                                                                                     strict=True)]
+
+
+def cite_key(study: str, year: object, venue: str = "") -> str | None:
+    """The bibliography key of a literature row, or None if the book does not cite it."""
+    if year is None or pd.isna(year):
+        return None
+    for (start, y, ven), key in CITE_KEYS.items():
+        if int(year) == y and str(study).startswith(start) and str(venue).startswith(ven):
+            return key
+    return None
+
+
+def _keys(literature: pd.DataFrame) -> list[str | None]:
+    return [cite_key(s, y, v) for s, y, v in zip(literature["study"], literature["year"], literature["venue"],
+                                                 strict=True)]
+
+
+def literature_table(literature: pd.DataFrame) -> pd.DataFrame:
+    """Narrow literature table: ``study, country, policy, design, headline effect, collaboration, url, key``."""
+    year = literature["year"].astype("Int64").astype(str).replace("<NA>", "n.d.")
+    collab = np.where(literature["collaboration_outcome"] == "yes",
+                      "yes: " + literature["collaboration_note"].fillna(""), "no")
+    out = pd.DataFrame({
+        "study": (literature["study"] + " (" + year + ")").to_numpy(),
+        "country": literature["country"].to_numpy(),
+        "policy": literature["policy"].to_numpy(),
+        "design": literature["identification"].to_numpy(),
+        "headline effect": literature["headline_effect"].to_numpy(),
+        "collaboration outcome": [c.rstrip(": ") for c in collab],
+        "url": literature["source_url"].to_numpy(),
+        "key": _keys(literature),
+    })
+    return out.reset_index(drop=True)
+
+
+def study_headline(literature: pd.DataFrame, key: str) -> str:
+    """First clause (up to the first ``;``) of the headline effect of the study cited as ``key``."""
+    keys = _keys(literature)
+    hits = [i for i, k in enumerate(keys) if k == key]
+    if len(hits) != 1:
+        raise DataValidationError(f"literature.csv: expected one row for citation key {key!r}, found {len(hits)}; "
+                                  "check CITE_KEYS in clusterpolicy.report.context_figures.")
+    return str(literature["headline_effect"].iloc[hits[0]]).split(";")[0].strip()
+
+
+def date_text(iso: str) -> str:
+    """An ISO date or month as words: ``'2016-04-01'`` -> ``'1 April 2016'``, ``'2017-06'`` -> ``'June 2017'``."""
+    import datetime as dt
+
+    parts = str(iso).split("-")
+    if len(parts) == 3:
+        d = dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+        return f"{d.day} {d:%B %Y}"
+    if len(parts) == 2:
+        return f"{dt.date(int(parts[0]), int(parts[1]), 1):%B %Y}"
+    raise UserInputError(f"date_text: {iso!r} is not an ISO date (YYYY-MM-DD) or month (YYYY-MM).")
+
+
+def numbers_in(text: str) -> list[float]:
+    """Signed decimal numbers in a text, in order (e.g. ``'+4.6 to +5.7 pp'`` -> ``[4.6, 5.7]``)."""
+    return [float(m) for m in re.findall(r"[-+]?\d+(?:\.\d+)?", text.replace(",", ""))]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Data overview figures
+# ----------------------------------------------------------------------------------------------------------------
+def coverage_figure(coverage: pd.DataFrame) -> plt.Figure:
+    """Share of Italian H2020 participations placed in a region, by project start year (bars), with the share of
+    participations whose organisation is in the June-2017 list (line)."""
+    fig, ax = plt.subplots()
+    cov = coverage.sort_values("year")
+    colors = [TREATED if c == 1 else NEUTRAL for c in cov["year_complete"]]
+    ax.bar(cov["year"], 100 * cov["coverage_national"], color=colors, label="Placed in a region")
+    ax.plot(cov["year"], 100 * cov["share_in_list"], color=CONTROL, marker="o",
+            label="Organisation in the June-2017 list")
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("Share of Italian participations (%)")
+    ax.set_xlabel("Project start year")
+    low = cov.loc[cov["coverage_national"].idxmin()]
+    ax.set_title(f"Regional placement covers {100 * cov['coverage_national'].min():.0f}-"
+                 f"{100 * cov['coverage_national'].max():.0f} % of participations "
+                 f"(lowest in {int(low['year'])})", loc="left")
+    ax.legend(frameon=False, loc="lower left")
+    return fig
+
+
+def region_year_heatmap(frame: pd.DataFrame, *, value: str, title: str, cbar_label: str,
+                        row: str = "label", col: str = "year", fmt: str = "d", log: bool = False) -> plt.Figure:
+    """Heat map of ``value`` by ``row`` (regions) and ``col`` (years), cells annotated."""
+    import seaborn as sns
+    from matplotlib.colors import LogNorm
+
+    wide = frame.pivot(index=row, columns=col, values=value)
+    wide = wide.loc[wide.mean(axis=1).sort_values(ascending=False).index]
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(wide) + 1.6))
+    norm = LogNorm(vmin=max(float(np.nanmin(wide.to_numpy())), 1.0), vmax=float(np.nanmax(wide.to_numpy()))) \
+        if log else None
+    annot = wide.round(0).astype("Int64").astype(str).replace("<NA>", "") if fmt == "d" else True
+    sns.heatmap(wide.astype(float), ax=ax, cmap="mako_r", norm=norm, annot=annot if fmt == "d" else True,
+                fmt="" if fmt == "d" else fmt, annot_kws={"fontsize": 7}, cbar_kws={"label": cbar_label},
+                linewidths=0.3, linecolor="white")
+    ax.grid(False)
+    ax.set_xlabel(col.capitalize())
+    ax.set_ylabel("")
+    ax.set_title(title, loc="left")
+    return fig
+
+
+def region_lines_figure(frame: pd.DataFrame, *, value: str, highlight: Iterable[str], title: str, ylabel: str,
+                        unit_col: str = "label", base_year: int | None = None, log: bool = False) -> plt.Figure:
+    """Each unit's ``value`` over ``year``; highlighted units coloured and labelled, the others thin grey lines.
+
+    With ``base_year`` each series is indexed to that year = 100 (units without a positive base value are
+    skipped); with ``log`` the y axis is logarithmic. Gaps in a series (missing years) are left as gaps.
+    """
+    fig, ax = plt.subplots()
+    hl = list(highlight)
+    base = frame[frame["year"] == base_year].set_index(unit_col)[value] if base_year is not None else None
+    for u, part in frame.sort_values("year").groupby(unit_col, sort=True):
+        years = part["year"].to_numpy()
+        y = part[value].to_numpy(dtype=float)
+        if base is not None:
+            if u not in base.index or not np.isfinite(base[u]) or base[u] <= 0:
+                continue
+            y = 100 * y / float(base[u])
+        # reindex to consecutive years so a missing year shows as a gap, not an interpolated segment
+        full = np.arange(years.min(), years.max() + 1)
+        yy = pd.Series(y, index=years).reindex(full).to_numpy()
+        if u in hl:
+            ax.plot(full, yy, color=PALETTE[hl.index(u) % len(PALETTE)], linewidth=2.2, marker="o", markersize=3,
+                    label=u)
+        else:
+            ax.plot(full, yy, color=NEUTRAL, linewidth=0.8, alpha=0.6)
+    if base_year is not None:
+        ax.axhline(100, color=NEUTRAL, linewidth=0.8)
+    if log:
+        ax.set_yscale("log")
+    ax.plot([], [], color=NEUTRAL, linewidth=0.8, label="Other regions")
+    ax.set_xlabel("Year")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left")
+    ax.legend(frameon=False, fontsize=8, ncols=2)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Synthetic control: panel, donors, placebo paths, figures
+# ----------------------------------------------------------------------------------------------------------------
+def synth_panel(rd: pd.DataFrame, *, outcome: str, transform: SynthTransform, first_year: int, last_year: int,
+                treatment_year: int) -> pd.DataFrame:
+    """Balanced NUTS2 x year panel of one Eurostat outcome for a synthetic control, with the analysed column ``y``.
+
+    Keeps the regions observed with a positive value in every year of ``first_year..last_year`` that is present
+    in the data for at least one region (years missing everywhere, such as 2006 for Italian R&D personnel, are
+    skipped). ``transform``:
+
+    * ``"log_demeaned"``: ``log(outcome)`` minus the region's pre-``treatment_year`` mean, so each region is
+      compared with its own pre-policy level and a gap is a proportional (log-point) difference. This lets a large
+      region such as Emilia-Romagna be matched by a convex combination of smaller regions.
+    * ``"index"``: ``100 * outcome / pre-period mean``.
+    * ``"level"``: the outcome as published (a large treated region can lie outside the donors' convex hull).
+
+    Returns columns ``nuts2, country, year, value, y``; the caller's frame is not modified.
+    """
+    if transform not in ("log_demeaned", "index", "level"):
+        raise UserInputError(f"transform={transform!r} is not allowed; use 'log_demeaned', 'index' or 'level'.")
+    if outcome not in rd.columns:
+        raise UserInputError(f"outcome={outcome!r} is not a column of the Eurostat panel; see "
+                             "data/derived/CODEBOOK.md for the columns.")
+    if not first_year < treatment_year <= last_year:
+        raise UserInputError(f"need first_year < treatment_year <= last_year; got {first_year}, {treatment_year}, "
+                             f"{last_year}.")
+    d = rd.loc[(rd["year"] >= first_year) & (rd["year"] <= last_year), ["nuts2", "country", "year", outcome]]
+    d = d.dropna(subset=[outcome])
+    d = d[d[outcome] > 0].rename(columns={outcome: "value"})
+    n_years = d.groupby("nuts2")["year"].nunique()
+    full = n_years[n_years == d["year"].nunique()].index
+    d = d[d["nuts2"].isin(full)].sort_values(["nuts2", "year"]).reset_index(drop=True)
+    pre_mean = d["value"].where(d["year"] < treatment_year)
+    if transform == "log_demeaned":
+        logv = np.log(d["value"])
+        d["y"] = logv - logv.where(d["year"] < treatment_year).groupby(d["nuts2"]).transform("mean")
+    elif transform == "index":
+        d["y"] = 100 * d["value"] / pre_mean.groupby(d["nuts2"]).transform("mean")
+    else:
+        d["y"] = d["value"].astype(float)
+    return d
+
+
+def synth_donor_pool(panel: pd.DataFrame, *, treated: str, pool: DonorPool, cohorts: Mapping[str, int],
+                     last_year: int, exclude: Iterable[str] = (), max_donors: int = 0,
+                     treatment_year: int | None = None) -> list[str]:
+    """Donor regions for a single-region synthetic control.
+
+    ``pool="italy_never_treated"``: Italian regions in ``panel`` whose cluster policy (``cohorts``, from
+    :func:`clusterpolicy.data.policy.treatment_cohorts`) starts after ``last_year`` or never, without Bolzano
+    (cluster support of unknown start). ``pool="eu"``: non-Italian regions in ``panel`` (they share no Italian
+    national shock with the treated region, but neither the Italian R&D tax credit nor the ISTAT survey), minus
+    ``exclude`` (e.g. Interreg partner regions; a code excludes every region starting with it).
+
+    ``max_donors > 0`` keeps the donors whose pre-``treatment_year`` path of ``y`` is closest (mean squared
+    difference) to the treated region's: Abadie (2021) advises restricting the pool to similar units, and a
+    small pool keeps the placebo runs fast and limits overfitting.
+    """
+    if pool not in ("italy_never_treated", "eu"):
+        raise UserInputError(f"donor_pool={pool!r} is not allowed; use 'italy_never_treated' or 'eu'.")
+    regions = sorted(set(panel["nuts2"]))
+    if treated not in regions:
+        raise UserInputError(f"treated region {treated!r} has incomplete data for this outcome and window; choose "
+                             "another outcome, a later first_year or an earlier last_year.")
+    excl = tuple(exclude)
+    if pool == "italy_never_treated":
+        donors = [r for r in regions if r.startswith("IT") and r != treated and r != UNKNOWN_ONSET
+                  and cohorts.get(r, last_year + 1) > last_year]
+    else:
+        donors = [r for r in regions if not r.startswith("IT") and not any(r.startswith(e) for e in excl)]
+    if max_donors and len(donors) > max_donors:
+        if treatment_year is None:
+            raise UserInputError("max_donors needs treatment_year (the pre-period defines similarity).")
+        wide = panel[panel["year"] < treatment_year].pivot(index="year", columns="nuts2", values="y")
+        dist = wide[donors].sub(wide[treated], axis=0).pow(2).mean()
+        donors = sorted(dist.sort_values(kind="mergesort").index[:max_donors])
+    if len(donors) < 2:
+        raise UserInputError(f"only {len(donors)} donor region(s) with complete data; widen the window or use "
+                             "donor_pool='eu'.")
+    return donors
+
+
+def placebo_paths(panel: pd.DataFrame, result: object, *, outcome: str = "y") -> pd.DataFrame:
+    """Gap paths of the in-space placebos behind a :class:`~clusterpolicy.estimate.synth.SynthResult`.
+
+    The estimator stores each placebo's summary (RMSPE, ratio) but not its path; this re-fits each donor against
+    the other donors exactly as the estimator's placebo loop does (same pool, same predictors, ``placebo=False``)
+    and returns ``unit, time, event_time, gap`` for every placebo plus the treated unit (``unit`` = its code).
+    """
+    from clusterpolicy.estimate.synth import synthetic_control
+
+    donors = list(result.weights.index)
+    frames = [result.path.assign(unit=result.treated_unit)[["unit", "time", "event_time", "gap"]]]
+    for j in donors:
+        others = [u for u in donors if u != j]
+        pr = synthetic_control(panel, unit="nuts2", time="year", outcome=outcome, treated_unit=j,
+                               treatment_time=result.treatment_time, donors=others, placebo=False,
+                               v_method=result.v_method)
+        frames.append(pr.path.assign(unit=j)[["unit", "time", "event_time", "gap"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def top_weights(weights: pd.Series, *, n: int = 4, names: Mapping[str, str] | None = None) -> str:
+    """The ``n`` largest donor weights as text, e.g. ``'Puglia (ITF4) 0.74, Liguria (ITC3) 0.23'``."""
+    top = weights[weights > 0].sort_values(ascending=False, kind="mergesort").head(n)
+    names = names or {}
+    return ", ".join(f"{names[u]} ({u}) {w:.2f}" if u in names else f"{u} {w:.2f}" for u, w in top.items())
+
+
+def synth_path_figure(result: object, *, title: str, ylabel: str, treated_label: str) -> plt.Figure:
+    """Treated region against its synthetic control over time; the policy year marked."""
+    path = result.path
+    fig, ax = plt.subplots()
+    ax.plot(path["time"], path["treated"], color=TREATED, marker="o", linewidth=2, label=treated_label)
+    ax.plot(path["time"], path["synthetic"], color=CONTROL, linestyle="--", marker="s", markersize=4,
+            label="Synthetic control")
+    ax.axvline(result.treatment_time - 0.5, color=NEUTRAL, linestyle=":", linewidth=1)
+    ax.set_xlabel("Year")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left")
+    ax.legend(frameon=False)
+    return fig
+
+
+def placebo_gap_figure(paths: pd.DataFrame, *, treated: str, treatment_time: int, title: str,
+                       ylabel: str) -> plt.Figure:
+    """Gap (treated minus synthetic) over time for the treated region (highlighted) and every placebo (grey)."""
+    fig, ax = plt.subplots()
+    for u, part in paths.groupby("unit", sort=True):
+        if u == treated:
+            continue
+        ax.plot(part["time"], part["gap"], color=NEUTRAL, linewidth=0.9, alpha=0.6)
+    tr = paths[paths["unit"] == treated]
+    ax.plot(tr["time"], tr["gap"], color=TREATED, linewidth=2.4, label=f"{treated} (treated)")
+    ax.plot([], [], color=NEUTRAL, label="Placebo regions")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axvline(treatment_time - 0.5, color=NEUTRAL, linestyle=":", linewidth=1)
+    ax.set_xlabel("Year")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left")
+    ax.legend(frameon=False)
+    return fig
+
+
+def rmspe_ratio_figure(result: object, *, title: str) -> plt.Figure:
+    """Post/pre RMSPE ratios of the treated region and every placebo, sorted; the treated bar highlighted."""
+    pl = result.placebos[["unit", "rmspe_ratio"]]
+    frame = pd.concat([pl, pd.DataFrame({"unit": [result.treated_unit], "rmspe_ratio": [result.rmspe_ratio]})],
+                      ignore_index=True).sort_values(["rmspe_ratio", "unit"], kind="mergesort")
+    fig, ax = plt.subplots(figsize=(7.5, 0.24 * len(frame) + 1.6))
+    colors = [TREATED if u == result.treated_unit else NEUTRAL for u in frame["unit"]]
+    ax.barh(frame["unit"], frame["rmspe_ratio"], color=colors)
+    ax.set_xlabel("Post-policy RMSPE / pre-policy RMSPE")
+    ax.set_title(title, loc="left")
+    ax.tick_params(axis="y", labelsize=8)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# ClusteriX 2.0: partner panels and detectability
+# ----------------------------------------------------------------------------------------------------------------
+def country_panel(countries: pd.DataFrame, *, groups: Sequence[str] = ("eu15", "eu13"), first_year: int,
+                  last_year: int, treated: Mapping[str, int]) -> pd.DataFrame:
+    """Country x year H2020 panel with a ``cohort`` column (first treated year; 0 = never) for power analysis.
+
+    Keeps the countries of ``groups`` plus any treated country, only complete start years in the window.
+    """
+    unknown = sorted(set(treated) - set(countries["country"]))
+    if unknown:
+        raise UserInputError(f"treated countries {unknown} are not in h2020_country_year.csv; use CORDIS country "
+                             "codes (EL = Greece, UK).")
+    d = countries[(countries["year"] >= first_year) & (countries["year"] <= last_year)
+                  & (countries["year_complete"] == 1)]
+    d = d[d["country_group"].isin(groups) | d["country"].isin(list(treated))]
+    return d.assign(cohort=d["country"].map(dict(treated)).fillna(0).astype(int)).reset_index(drop=True)
+
+
+#: NUTS 2016 codes of partner regions whose Eurostat series are published only under their NUTS 2010 code.
+NUTS2010_ALIASES: dict[str, str] = {"FRK1": "FR72", "FRC2": "FR43"}
+
+
+def resolve_code(rd: pd.DataFrame, code: str) -> str:
+    """``code`` if the panel has regions under it, else its NUTS 2010 alias (:data:`NUTS2010_ALIASES`)."""
+    if rd["nuts2"].str.startswith(code).any():
+        return code
+    return NUTS2010_ALIASES.get(code, code)
+
+
+def national_share(rd: pd.DataFrame, code: str, *, column: str = "rd_personnel_total_fte",
+                   years: Sequence[int] = ()) -> tuple[float, int | None]:
+    """Share of a region (NUTS1 or NUTS2 code) in its country's total of ``column``, and the year used.
+
+    Uses the latest year (among ``years`` if given) in which every NUTS2 region under ``code`` has the value; the
+    denominator is the sum over the country's regions reported that year (NUTS revisions mean a country's rows
+    change code over time, e.g. HU10 -> HU11/HU12). ``(nan, None)`` if the region is never observed. A proxy for
+    how much of a country's activity a partner region holds, to translate a regional effect into a national one.
+    """
+    code = resolve_code(rd, code)
+    country = rd[(rd["country"] == code[:2])].dropna(subset=[column])
+    if years:
+        country = country[country["year"].isin(list(years))]
+    members_all = set(rd.loc[rd["nuts2"].str.startswith(code), "nuts2"])
+    by_year = country.groupby("year")
+    best = None
+    for year, part in by_year:
+        if members_all and members_all <= set(part["nuts2"]):
+            best = year
+    if best is None:
+        return float("nan"), None
+    part = country[country["year"] == best]
+    share = part.loc[part["nuts2"].str.startswith(code), column].sum() / part[column].sum()
+    return float(share), int(best)
+
+
+def yoy_log_sd(values: Sequence[float] | pd.Series) -> float:
+    """Standard deviation of year-on-year log changes (ddof=1): the typical proportional year-to-year swing.
+
+    NaN if fewer than three positive values (two changes are needed for a standard deviation).
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size < 3:
+        return float("nan")
+    return float(np.std(np.diff(np.log(v)), ddof=1))
+
+
+def poisson_mde_single_unit(mean_count: float, *, n_pre: int, n_post: int, alpha: float = 0.05,
+                            power: float = 0.8) -> float:
+    """Smallest proportional rise in a single unit's yearly count detectable by a before/after comparison when
+    the only noise is Poisson noise (a lower bound on any real design's MDE).
+
+    With ``n_pre`` years before and ``n_post`` after at mean ``mean_count`` per year, the log ratio of the
+    post to the pre mean has standard error about ``sqrt(1/(mean n_pre) + 1/(mean n_post))`` (delta method), and
+    the MDE on the log scale is ``(z_{1-alpha/2} + z_power)`` times that (Bloom, 1995). Returned as a proportion
+    (``exp(mde_log) - 1``; 0.05 = +5 %). Real series have extra-Poisson year-to-year swings and need a control
+    group, so the true MDE is larger.
+    """
+    if mean_count <= 0 or n_pre < 1 or n_post < 1:
+        raise UserInputError(f"poisson_mde_single_unit needs mean_count > 0 and at least one year on each side; got "
+                             f"mean_count={mean_count}, n_pre={n_pre}, n_post={n_post}.")
+    se = math.sqrt(1.0 / (mean_count * n_pre) + 1.0 / (mean_count * n_post))
+    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
+    return math.expm1(z * se)
+
+
+def power_curve_figure(table: pd.DataFrame, *, target: float, mde: float | None, title: str,
+                       target_power: float = 0.8, target_label: str = "Programme target") -> plt.Figure:
+    """Simulated power against the effect size in per cent (``delta`` a log ratio), with MC error bars, the
+    programme's target effect and the target power."""
+    fig, ax = plt.subplots()
+    pct = 100 * np.expm1(table["delta"].to_numpy(dtype=float))
+    ax.errorbar(pct, table["power"], yerr=1.96 * table["mc_se"], fmt="o-", color=TREATED, capsize=3,
+                label="Simulated power (95% MC interval)")
+    ax.axhline(target_power, color=NEUTRAL, linestyle="--", linewidth=1, label=f"{target_power:.0%} power")
+    ax.axvline(100 * target, color=TRUTH, linestyle=":", linewidth=1.5, label=target_label)
+    if mde is not None and np.isfinite(mde):
+        ax.axvline(100 * math.expm1(mde), color=CONTROL, linestyle="-.", linewidth=1.2,
+                   label="Minimum detectable effect")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("True effect on the count (%)")
+    ax.set_ylabel("Share of simulations rejecting no effect")
+    ax.set_title(title, loc="left")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    return fig
+
+
+def target_vs_noise_figure(frame: pd.DataFrame, *, title: str) -> plt.Figure:
+    """Per partner: extra projects per year implied by the target (dark) against the typical year-to-year swing
+    (light), both in projects per year. ``frame`` needs ``label, target_extra, yoy_swing``."""
+    f = frame.sort_values("yoy_swing", kind="mergesort")
+    fig, ax = plt.subplots(figsize=(7.5, 0.4 * len(f) + 1.6))
+    y = np.arange(len(f))
+    ax.barh(y + 0.2, f["yoy_swing"], height=0.4, color=NEUTRAL, label="Typical year-to-year swing")
+    ax.barh(y - 0.2, f["target_extra"], height=0.4, color=TREATED, label="Extra projects the target implies")
+    ax.set_yticks(y, f["label"])
+    ax.set_xlabel("Projects per year")
+    ax.set_title(title, loc="left")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Alpine benchmark
+# ----------------------------------------------------------------------------------------------------------------
+#: Extensive Eurostat columns that can be summed over regions.
+SUMMABLE = ("gerd_bes_mio_eur", "gerd_total_mio_eur", "rd_personnel_total_fte", "researchers_total_fte",
+            "rd_personnel_bes_fte", "researchers_bes_fte", "population", "gdp_mio_eur")
+
+
+def aggregate_regions(rd: pd.DataFrame, code: str) -> pd.DataFrame:
+    """Sum the NUTS2 regions whose code starts with ``code`` (a NUTS1 or country code) into one region per year.
+
+    A sum is kept only in years where every member region has the value (otherwise missing), so a gap in one
+    region never shrinks the aggregate. Intensity columns are not summed (recompute them from the sums).
+    """
+    members = rd[rd["nuts2"].str.startswith(code)]
+    if members.empty:
+        raise UserInputError(f"no NUTS2 region starts with {code!r} in the Eurostat panel.")
+    n = members["nuts2"].nunique()
+    cols = [c for c in SUMMABLE if c in rd.columns]
+    grouped = members.groupby("year")
+    sums = grouped[cols].sum(min_count=1)
+    counts = grouped[cols].count()
+    sums = sums.where(counts == n)
+    out = sums.reset_index().assign(nuts2=code, country=code[:2])
+    return out[["nuts2", "country", "year", *cols]]
+
+
+#: Benchmark indicators: name -> (label, unit).
+ALPINE_INDICATORS: dict[str, tuple[str, str]] = {
+    "bes_rd_intensity": ("Business R&D expenditure", "% of GDP"),
+    "rd_personnel_per_1000": ("R&D personnel, all sectors", "FTE per 1,000 inhabitants"),
+    "bes_researchers_per_1000": ("Business researchers", "FTE per 1,000 inhabitants"),
+}
+
+
+def alpine_indicators(rd: pd.DataFrame, regions: Sequence[str], *, first_year: int, last_year: int) -> pd.DataFrame:
+    """Benchmark indicators for partner regions (NUTS2 codes as is; shorter codes aggregated from their NUTS2).
+
+    Returns a long frame ``nuts2, year, indicator, value`` over ``first_year..last_year`` with the indicators of
+    :data:`ALPINE_INDICATORS` computed from sums (business R&D expenditure / GDP, personnel and researchers per
+    1,000 inhabitants); missing where an input is missing.
+    """
+    frames = []
+    for code in regions:
+        if len(code) == 4:
+            part = rd[rd["nuts2"] == code]
+            if part.empty:
+                raise UserInputError(f"region {code!r} is not in the Eurostat panel.")
+        else:
+            part = aggregate_regions(rd, code)
+        frames.append(part[["nuts2", "year", *[c for c in SUMMABLE if c in part.columns]]])
+    d = pd.concat(frames, ignore_index=True)
+    d = d[(d["year"] >= first_year) & (d["year"] <= last_year)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ind = pd.DataFrame({
+            "nuts2": d["nuts2"], "year": d["year"],
+            "bes_rd_intensity": 100 * d["gerd_bes_mio_eur"] / d["gdp_mio_eur"],
+            "rd_personnel_per_1000": 1e3 * d["rd_personnel_total_fte"] / d["population"],
+            "bes_researchers_per_1000": 1e3 * d["researchers_bes_fte"] / d["population"],
+        })
+    long = ind.melt(id_vars=["nuts2", "year"], var_name="indicator", value_name="value")
+    long["value"] = long["value"].astype(float).replace([np.inf, -np.inf], np.nan)
+    return long.sort_values(["indicator", "nuts2", "year"], ignore_index=True)
+
+
+def relative_to_median(long: pd.DataFrame, *, min_regions: int = 3) -> pd.DataFrame:
+    """Add ``median`` (across regions, per indicator and year) and ``relative`` (= 100 * value / median).
+
+    Years with fewer than ``min_regions`` observed regions get no median (a median of two is not a benchmark).
+    """
+    obs = long.dropna(subset=["value"])
+    med = obs.groupby(["indicator", "year"])["value"].agg(["median", "count"]).reset_index()
+    med.loc[med["count"] < min_regions, "median"] = np.nan
+    out = long.merge(med[["indicator", "year", "median"]], on=["indicator", "year"], how="left")
+    out["relative"] = 100 * out["value"] / out["median"]
+    return out
+
+
+def benchmark_figure(rel: pd.DataFrame, *, labels: Mapping[str, str], highlight: Iterable[str] = (),
+                     title: str) -> plt.Figure:
+    """Small multiples, one per indicator: each region's value relative to the Alpine median (=100) over time."""
+    indicators = [i for i in ALPINE_INDICATORS if i in set(rel["indicator"])]
+    fig, axes = plt.subplots(len(indicators), 1, figsize=(7.5, 3.0 * len(indicators)), sharex=True, squeeze=False)
+    hl = set(highlight)
+    codes = sorted(set(rel["nuts2"]))
+    colors = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(codes)}
+    for ax, ind in zip(axes[:, 0], indicators, strict=True):
+        part = rel[(rel["indicator"] == ind)].dropna(subset=["relative"])
+        for code, p in part.groupby("nuts2", sort=True):
+            ax.plot(p["year"], p["relative"], marker="o", markersize=4, color=colors[code],
+                    linewidth=2.2 if code in hl else 1.0, linestyle="-" if code in hl else "--",
+                    label=labels.get(code, code))
+        ax.axhline(100, color="black", linewidth=0.8)
+        name, unit = ALPINE_INDICATORS[ind]
+        ax.set_ylabel("% of median")
+        ax.set_title(f"{name} ({unit}), relative to the partner median", loc="left", fontsize=10)
+    axes[-1, 0].set_xlabel("Year")
+    handles, lbls = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, lbls, loc="lower center", ncols=3, frameon=False, fontsize=8, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(title, x=0.02, ha="left", fontweight="bold", fontsize=12)
+    fig.tight_layout(rect=(0, 0.1, 1, 0.97))
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Monte Carlo (SIMULATION)
+# ----------------------------------------------------------------------------------------------------------------
+MC_COLUMNS = ("design", "estimator", "truth_mean", "bias", "bias_mcse", "rmse", "coverage_95", "coverage_mcse",
+              "n_reps", "n_ok", "data")
+
+
+def load_monte_carlo(path: str | None = None) -> pd.DataFrame:
+    """Read and validate the Monte Carlo summary table (SIMULATION), default ``data/simulation/monte_carlo.csv``.
+
+    Raises
+    ------
+    DataValidationError
+        One line naming the file and how to produce it, if it is missing; or as :func:`check_monte_carlo`.
+    """
+    from pathlib import Path
+
+    from clusterpolicy.paths import data_dir
+
+    p = Path(path) if path else data_dir() / "simulation" / "monte_carlo.csv"
+    if not p.is_absolute() and path:
+        from clusterpolicy.paths import project_root
+
+        p = project_root() / p
+    if not p.is_file():
+        raise DataValidationError(
+            f"{p} is missing; produce it with `python benchmarks/monte_carlo.py --reps 500 --seed 20240 --out "
+            "data/simulation/monte_carlo.csv --workers 2` (see data/simulation/README.md), then re-run this page.")
+    return check_monte_carlo(pd.read_csv(p, keep_default_na=False, na_values=[""]), str(p))
+
+
+def check_monte_carlo(mc: pd.DataFrame, path: str) -> pd.DataFrame:
+    """Validate the Monte Carlo summary (``data/simulation/monte_carlo.csv``) and return it.
+
+    Raises
+    ------
+    DataValidationError
+        If columns are missing or any row is not labelled ``SIMULATED``.
+    """
+    missing = [c for c in MC_COLUMNS if c not in mc.columns]
+    if missing:
+        raise DataValidationError(f"{path} lacks column(s) {', '.join(missing)}; regenerate it with "
+                                  "`python benchmarks/monte_carlo.py` (see data/simulation/README.md).")
+    bad = mc["data"].astype(str) != "SIMULATED"
+    if bad.any():
+        raise DataValidationError(f"{path}, column data: row(s) {', '.join(str(i + 1) for i in mc.index[bad][:5])} "
+                                  "are not labelled SIMULATED; this table may hold only simulation results.")
+    return mc
+
+
+def mc_coverage_figure(mc: pd.DataFrame, *, nominal: float = 0.95, title: str) -> plt.Figure:
+    """SIMULATION: coverage of nominal 95 % intervals per design and estimator, with +-1.96 MC standard errors."""
+    d = mc.dropna(subset=["coverage_95"]).sort_values(["design", "estimator"], kind="mergesort")
+    labels = d["design"] + ": " + d["estimator"]
+    fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(d) + 1.6))
+    y = np.arange(len(d))
+    ax.errorbar(d["coverage_95"], y, xerr=1.96 * d["coverage_mcse"], fmt="o", color=TREATED, capsize=3)
+    ax.axvline(nominal, color=TRUTH, linestyle="--", label=f"Nominal {nominal:.0%}")
+    ax.set_yticks(y, labels)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.set_xlabel("Coverage of the confidence interval (SIMULATED data)")
+    ax.set_title(title, loc="left")
+    ax.legend(frameon=False, loc="lower left")
+    return fig
+
+
+def leading_quantity(text: str) -> str:
+    """The quantity a headline starts with, e.g. ``'+4.6 to +5.7 pp'`` from ``'+4.6 to +5.7 pp probability ...'``
+    or ``'+EUR 116k'``; empty if the text does not start with a number."""
+    m = re.match(r"^\s*([+\-]?(?:EUR\s)?\d[\d.,]*k?(?:\s(?:to|-)\s[+\-]?(?:EUR\s)?\d[\d.,]*k?)?(?:\s?(?:pp|%))?)",
+                 text)
+    return m.group(1).strip() if m else ""

@@ -1,0 +1,59 @@
+"""Publishing numbers from a notebook.
+
+:func:`publish` glues a value with myst-nb (so book pages can paste it with ``{glue:text}``) and the runner copies
+every glued literal into ``results/<run>.json``. A number therefore reaches the prose only through a run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+
+def _plain(value: Any) -> Any:
+    """Convert numpy scalars and containers to plain Python so the glued text is a clean literal."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def publish(name: str, value: Any) -> Any:
+    """Glue ``value`` under ``name`` (hidden in the notebook; pasted where prose references it).
+
+    Non-finite floats are published as ``None`` so that a missing number can never masquerade as a result.
+    Returns the plain value.
+    """
+    from myst_nb import glue
+
+    plain = _plain(value)
+    glue(name, plain, display=False)
+    return plain
+
+
+def publish_many(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Publish several values as ``<prefix>_<key>``."""
+    return {f"{prefix}_{k}": publish(f"{prefix}_{k}", v) for k, v in values.items()}
+
+
+def publish_result(prefix: str, result: Any) -> dict[str, Any]:
+    """Publish an :class:`~clusterpolicy.estimate.result.EstimationResult`'s headline numbers under ``prefix``."""
+    return publish_many(prefix, {
+        "estimate": result.estimate,
+        "se": result.se,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "p_value": result.p_value,
+        "n_obs": result.n_obs,
+        "n_units": result.n_units,
+    })

@@ -1,0 +1,132 @@
+"""The built book in a real browser (headless Debian Chromium driven by Selenium).
+
+Needs ``_build/html`` (run ``make book`` first) and Debian's ``chromium`` and ``chromium-driver``; ``.ci/run``
+installs both and sets ``CLUSTERPOLICY_REQUIRE_BROWSER=1`` so that CI fails instead of skipping. Serves the book
+on loopback only. Saves screenshots of the briefs at desktop and phone width under ``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+PHONE_WIDTH = 375
+BRIEFS = {"brief-en": "book/brief_en.html", "brief-it": "book/brief_it.html"}
+
+REQUIRED = os.environ.get("CLUSTERPOLICY_REQUIRE_BROWSER") == "1"
+
+
+def _unavailable() -> str | None:
+    if not (HTML / "index.html").exists():
+        return "the book is not built (run `make book` first)"
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        return "Debian's chromium and chromium-driver are not installed"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed"
+    return None
+
+
+reason = _unavailable()
+if reason and REQUIRED:
+    raise RuntimeError(f"browser test required but {reason}")
+pytestmark = pytest.mark.skipif(reason is not None, reason=reason or "")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1366,900"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _pages() -> list[str]:
+    pages = [p.relative_to(HTML).as_posix() for p in sorted((HTML / "book").rglob("*.html"))]
+    return ["index.html", *pages] if (HTML / "index.html").exists() else pages
+
+
+def _severe_console_messages(driver: object) -> list[str]:
+    logs = driver.get_log("browser")  # type: ignore[attr-defined]
+    return [entry["message"] for entry in logs if entry.get("level") == "SEVERE"]
+
+
+@pytest.mark.parametrize("page", _pages() if reason is None else [])
+def test_page_loads_figures_and_has_no_console_errors(browser: object, server: str, page: str) -> None:
+    driver = browser
+    driver.set_window_size(1366, 900)  # type: ignore[attr-defined]
+    driver.get(f"{server}/{page}")  # type: ignore[attr-defined]
+    broken = driver.execute_script(  # type: ignore[attr-defined]
+        "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80));"
+    )
+    assert broken == [], f"{page}: images that did not load: {broken}"
+    missing_alt = driver.execute_script(  # type: ignore[attr-defined]
+        "return Array.from(document.querySelectorAll('article img')).filter(i => !i.alt || !i.alt.trim()).length;"
+    )
+    assert missing_alt == 0, f"{page}: {missing_alt} figure(s) without alt text"
+    assert _severe_console_messages(driver) == [], f"{page}: console errors"
+
+
+@pytest.mark.parametrize("name", sorted(BRIEFS))
+def test_briefs_render_and_fit_a_phone(browser: object, server: str, name: str) -> None:
+    driver = browser
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    url = f"{server}/{BRIEFS[name]}"
+    driver.set_window_size(1366, 900)  # type: ignore[attr-defined]
+    driver.get(url)  # type: ignore[attr-defined]
+    heading = driver.execute_script("return document.querySelector('article h1')?.innerText || ''")  # type: ignore[attr-defined]
+    assert heading.strip(), f"{name}: no heading rendered"
+    text = driver.execute_script("return document.querySelector('article').innerText")  # type: ignore[attr-defined]
+    assert len(text) > 800, f"{name}: the brief looks empty"
+    driver.save_screenshot(str(SCREENSHOTS / f"{name}-desktop.png"))  # type: ignore[attr-defined]
+
+    driver.set_window_size(PHONE_WIDTH, 812)  # type: ignore[attr-defined]
+    driver.get(url)  # type: ignore[attr-defined]
+    overflow = driver.execute_script(  # type: ignore[attr-defined]
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;"
+    )
+    assert overflow <= 1, f"{name}: page is {overflow}px wider than a {PHONE_WIDTH}px phone screen"
+    driver.save_screenshot(str(SCREENSHOTS / f"{name}-phone.png"))  # type: ignore[attr-defined]
+    assert _severe_console_messages(driver) == []

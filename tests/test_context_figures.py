@@ -1,0 +1,270 @@
+"""Context, data, synthetic-control, ClusteriX and Alpine-benchmark helpers (report/context_figures.py).
+
+Small hand-built frames carry known answers; a few tests read the committed policy files (they are part of the
+project). Panels built with numpy here are SIMULATED.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+
+matplotlib.use("Agg")
+
+from clusterpolicy.data.policy import load_literature, load_policy_calendar, load_programmes  # noqa: E402
+from clusterpolicy.errors import DataValidationError, UserInputError  # noqa: E402
+from clusterpolicy.estimate.synth import synthetic_control  # noqa: E402
+from clusterpolicy.report import context_figures as cf  # noqa: E402
+
+
+# ------------------------------------------------------------------------------------------------ policy files
+def test_source_label_shortens_hosts_and_keeps_text():
+    got = cf.source_label("https://www.kohesio.eu/it/progetti/Q1 ; dossier 3.1 (no URL given) ; "
+                          "https://projects2014-2020.interregeurope.eu/x")
+    assert got == [("kohesio.eu", "https://www.kohesio.eu/it/progetti/Q1"), ("dossier 3.1 (no URL given)", None),
+                   ("interregeurope.eu", "https://projects2014-2020.interregeurope.eu/x")]
+
+
+def test_programme_table_keeps_every_conflicting_value_with_its_source():
+    progs = load_programmes()
+    tab = cf.programme_table(progs, ["ClusteriX 2.0"])
+    events = tab[tab["fact"].str.startswith("Learning events planned")]
+    assert sorted(events["value"]) == ["32 events", "81 events"]
+    assert set(events["source"]) == {"kohesio.eu", "westpannon.hu"}
+    assert events["fact"].str.endswith("(sources differ)").all()
+    assert (tab["fact"] == "Learning events held").sum() == 1
+
+
+def test_programme_table_marks_unverified_values():
+    tab = cf.programme_table(load_programmes(), ["S3-4AlpClusters"])
+    row = tab[tab["fact"] == "Lombardy budget"].iloc[0]
+    assert row["value"] == "EUR 120,000 (unverified)"
+
+
+def test_fact_refuses_conflicting_rows():
+    progs = load_programmes()
+    assert cf.fact(progs, "ClusteriX 2.0", "target_collaboration_increase") == "5"
+    with pytest.raises(DataValidationError, match="found 2; add the fact or read conflicting rows"):
+        cf.fact(progs, "ClusteriX 2.0", "learning_events_planned")
+    assert [v for v, _ in cf.fact_values(progs, "ClusteriX 2.0", "learning_events_planned")] == ["81", "32"]
+
+
+def test_cite_key_uses_venue_to_separate_same_author_year():
+    lit = load_literature()
+    keys = cf.literature_table(lit)["key"]
+    assert (keys == "nishimura2011").sum() == 1
+    assert (keys == "falck2010").sum() == 1
+
+
+def test_headline_quantity_extraction():
+    lit = load_literature()
+    head = cf.study_headline(lit, "falck2010")
+    assert cf.leading_quantity(head) == "+4.6 to +5.7 pp"
+    assert cf.numbers_in(cf.leading_quantity(head)) == [4.6, 5.7]
+    assert cf.leading_quantity("+EUR 116k R&D per firm") == "+EUR 116k"
+    assert cf.leading_quantity("Winners outperform") == ""
+    with pytest.raises(DataValidationError, match="citation key 'nope'"):
+        cf.study_headline(lit, "nope")
+
+
+def test_timeline_rows_order_and_figure():
+    cal = load_policy_calendar()
+    rows = cf.timeline_rows(cal)
+    primary = rows[rows["primary"] == 1]
+    onsets = primary["onset_year"].dropna().to_numpy(dtype=float)
+    assert np.all(np.diff(onsets) >= 0)
+    assert rows["label"].iloc[-1] == "Bolzano (ITH1)"  # no onset: last
+    fig = cf.policy_timeline_figure(cal)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(labels) == rows["nuts2"].nunique()
+    assert f"{int(onsets.min())} and {int(onsets.max())}" in fig.axes[0].get_title(loc="left")
+
+
+def test_interreg_spans_counts_regions():
+    spans = cf.interreg_spans(load_policy_calendar()).set_index("programme")
+    assert spans.loc["inkrease", "italian_regions"] == "ITH5"
+    assert spans.loc["clusterix2", "start"] == 2016
+
+
+def test_link_table_html_escapes_cells_and_links_sources():
+    frame = pd.DataFrame({"fact": ["a <b>"], "source": ["x"], "url": ["https://www.example.org/p?q=1&r=2"]})
+    out = cf.link_table_html(frame)
+    assert "a &lt;b&gt;" in out
+    assert '<a href="https://www.example.org/p?q=1&amp;r=2">example.org</a>' in out
+    assert "<th>url</th>" not in out
+
+
+# ------------------------------------------------------------------------------------------------ synthetic control
+def _rd_frame(seed: int = 0) -> pd.DataFrame:
+    """SIMULATED Eurostat-like panel: 12 regions (4 Italian never treated, 2 Italian treated, 6 foreign)."""
+    rng = np.random.default_rng(seed)
+    regions = ["ITX1", "ITX2", "ITX3", "ITX4", "ITT1", "ITT2", "AA11", "AA12", "BB11", "BB12", "CC11", "CC12"]
+    rows = []
+    for r in regions:
+        level = rng.uniform(100, 1000)
+        for y in range(2005, 2016):
+            rows.append({"nuts2": r, "country": r[:2], "year": y,
+                         "out": level * math.exp(0.03 * (y - 2005) + rng.normal(0, 0.05))})
+    df = pd.DataFrame(rows)
+    # one region misses a year: it must be dropped from a balanced panel
+    return df[~((df["nuts2"] == "CC12") & (df["year"] == 2008))].reset_index(drop=True)
+
+
+def test_synth_panel_log_demeaned_has_zero_pre_mean_and_is_balanced():
+    rd = _rd_frame()
+    p = cf.synth_panel(rd, outcome="out", transform="log_demeaned", first_year=2005, last_year=2015,
+                       treatment_year=2011)
+    assert "CC12" not in set(p["nuts2"])
+    assert p.groupby("nuts2")["year"].nunique().eq(11).all()
+    pre_means = p[p["year"] < 2011].groupby("nuts2")["y"].mean()
+    assert_allclose(pre_means.to_numpy(), 0.0, atol=1e-12)
+    idx = cf.synth_panel(rd, outcome="out", transform="index", first_year=2005, last_year=2015, treatment_year=2011)
+    assert_allclose(idx[idx["year"] < 2011].groupby("nuts2")["y"].mean().to_numpy(), 100.0, rtol=1e-12)
+    assert rd.columns.tolist() == ["nuts2", "country", "year", "out"]  # caller's frame untouched
+
+
+def test_synth_panel_rejects_bad_input():
+    rd = _rd_frame()
+    with pytest.raises(UserInputError, match="transform='logs' is not allowed"):
+        cf.synth_panel(rd, outcome="out", transform="logs", first_year=2005, last_year=2015, treatment_year=2011)
+    with pytest.raises(UserInputError, match="outcome='nope' is not a column"):
+        cf.synth_panel(rd, outcome="nope", transform="level", first_year=2005, last_year=2015, treatment_year=2011)
+    with pytest.raises(UserInputError, match="first_year < treatment_year <= last_year"):
+        cf.synth_panel(rd, outcome="out", transform="level", first_year=2012, last_year=2015, treatment_year=2011)
+
+
+def test_donor_pools():
+    rd = _rd_frame()
+    p = cf.synth_panel(rd, outcome="out", transform="log_demeaned", first_year=2005, last_year=2015,
+                       treatment_year=2011)
+    cohorts = {"ITT1": 2011, "ITT2": 2013, "ITX4": 2020}
+    italy = cf.synth_donor_pool(p, treated="ITT1", pool="italy_never_treated", cohorts=cohorts, last_year=2015)
+    assert italy == ["ITX1", "ITX2", "ITX3", "ITX4"]  # ITT2 treated inside the window; ITX4 only after it
+    eu = cf.synth_donor_pool(p, treated="ITT1", pool="eu", cohorts=cohorts, last_year=2015, exclude=["BB"])
+    assert eu == ["AA11", "AA12", "CC11"]
+    near = cf.synth_donor_pool(p, treated="ITT1", pool="eu", cohorts=cohorts, last_year=2015, max_donors=2,
+                               treatment_year=2011)
+    wide = p[p["year"] < 2011].pivot(index="year", columns="nuts2", values="y")
+    dist = wide[["AA11", "AA12", "BB11", "BB12", "CC11"]].sub(wide["ITT1"], axis=0).pow(2).mean()
+    assert near == sorted(dist.nsmallest(2).index)
+    with pytest.raises(UserInputError, match="treated region 'CC12' has incomplete data"):
+        cf.synth_donor_pool(p, treated="CC12", pool="eu", cohorts=cohorts, last_year=2015)
+
+
+def test_placebo_paths_reproduce_the_estimators_placebos():
+    rd = _rd_frame(3)
+    p = cf.synth_panel(rd, outcome="out", transform="log_demeaned", first_year=2005, last_year=2015,
+                       treatment_year=2011)
+    donors = ["ITX1", "ITX2", "ITX3", "ITX4", "AA11", "AA12"]
+    res = synthetic_control(p, unit="nuts2", time="year", outcome="y", treated_unit="ITT1", treatment_time=2011,
+                            donors=donors)
+    paths = cf.placebo_paths(p, res)
+    assert set(paths["unit"]) == {"ITT1", *donors}
+    pre = paths[paths["time"] < 2011].groupby("unit")["gap"].apply(lambda g: math.sqrt((g**2).mean()))
+    expected = res.placebos.set_index("unit")["pre_rmspe"]
+    assert_allclose(pre.loc[expected.index].to_numpy(), expected.to_numpy(), rtol=1e-8)
+    assert_allclose(pre.loc["ITT1"], res.pre_rmspe, rtol=1e-10)
+
+
+def test_top_weights_text():
+    w = pd.Series({"ITF4": 0.7449, "ITC3": 0.2344, "ITF3": 0.0207, "ITG1": 0.0})
+    assert cf.top_weights(w, n=2, names={"ITF4": "Puglia"}) == "Puglia (ITF4) 0.74, ITC3 0.23"
+
+
+# ------------------------------------------------------------------------------------------------ ClusteriX
+def test_poisson_mde_single_unit_matches_formula():
+    got = cf.poisson_mde_single_unit(100, n_pre=1, n_post=1)
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+    assert_allclose(got, math.expm1(z * math.sqrt(0.02)), rtol=1e-12)
+    assert cf.poisson_mde_single_unit(1000, n_pre=2, n_post=4) < cf.poisson_mde_single_unit(10, n_pre=2, n_post=4)
+    with pytest.raises(UserInputError, match="mean_count > 0"):
+        cf.poisson_mde_single_unit(0, n_pre=2, n_post=2)
+
+
+def test_yoy_log_sd():
+    assert_allclose(cf.yoy_log_sd([100, 110, 121, 133.1]), 0.0, atol=1e-12)
+    assert math.isnan(cf.yoy_log_sd([1, 2]))
+    v = np.array([10.0, 20.0, 10.0, 20.0])
+    assert_allclose(cf.yoy_log_sd(v), np.std(np.diff(np.log(v)), ddof=1), rtol=1e-12)
+
+
+def test_country_panel_cohorts_and_errors():
+    countries = pd.DataFrame({
+        "country": ["AT", "AT", "DE", "DE", "US", "US"], "country_group": ["eu15", "eu15", "eu15", "eu15", "tc", "tc"],
+        "year": [2015, 2021, 2015, 2021, 2015, 2021], "year_complete": [1, 0, 1, 0, 1, 0],
+        "coparticipation_projects_domestic": [5, 1, 9, 2, 3, 1]})
+    p = cf.country_panel(countries, first_year=2015, last_year=2021, treated={"AT": 2017})
+    assert p[["country", "year", "cohort"]].to_dict("records") == [
+        {"country": "AT", "year": 2015, "cohort": 2017}, {"country": "DE", "year": 2015, "cohort": 0}]
+    with pytest.raises(UserInputError, match=r"treated countries \['XX'\]"):
+        cf.country_panel(countries, first_year=2015, last_year=2021, treated={"XX": 2017})
+
+
+def _regions_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "nuts2": ["AB11", "AB12", "AB21", "AB11", "AB12", "AB21", "ZZ11", "ZZ11"],
+        "country": ["AB"] * 6 + ["ZZ"] * 2,
+        "year": [2015, 2015, 2015, 2017, 2017, 2017, 2015, 2017],
+        "rd_personnel_total_fte": [10.0, 30.0, 60.0, 10.0, np.nan, 70.0, 5.0, 6.0],
+        "population": [1e3, 2e3, 3e3, 1e3, 2e3, 3e3, 1e3, 1e3],
+        "gerd_bes_mio_eur": [1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0, 1.0],
+        "gdp_mio_eur": [100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 50.0, 50.0],
+        "researchers_bes_fte": [1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0, 1.0],
+    })
+
+
+def test_aggregate_regions_requires_every_member():
+    agg = cf.aggregate_regions(_regions_frame(), "AB1").set_index("year")
+    assert agg.loc[2015, "rd_personnel_total_fte"] == 40.0
+    assert math.isnan(agg.loc[2017, "rd_personnel_total_fte"])  # AB12 missing in 2017
+    assert agg.loc[2017, "population"] == 3e3
+    with pytest.raises(UserInputError, match="no NUTS2 region starts with 'QQ'"):
+        cf.aggregate_regions(_regions_frame(), "QQ")
+
+
+def test_national_share_uses_latest_complete_year():
+    share, year = cf.national_share(_regions_frame(), "AB1")
+    assert year == 2015 and share == pytest.approx(0.4, rel=1e-12)
+    share, year = cf.national_share(_regions_frame(), "AB21")
+    assert year == 2017 and share == pytest.approx(70 / 80, rel=1e-12)
+
+
+def test_alpine_indicators_and_relative_to_median():
+    long = cf.alpine_indicators(_regions_frame(), ["AB11", "AB21", "ZZ11", "AB1"], first_year=2015, last_year=2015)
+    wide = long.pivot(index="nuts2", columns="indicator", values="value")
+    assert_allclose(wide.loc["AB11", "bes_rd_intensity"], 1.0, rtol=1e-12)
+    assert_allclose(wide.loc["AB1", "rd_personnel_per_1000"], 1e3 * 40 / 3e3, rtol=1e-12)
+    rel = cf.relative_to_median(long, min_regions=3)
+    per = rel[rel["indicator"] == "rd_personnel_per_1000"].set_index("nuts2")
+    med = float(np.median(per["value"]))
+    assert_allclose(per["relative"].to_numpy(), 100 * per["value"].to_numpy() / med, rtol=1e-12)
+    assert cf.relative_to_median(long, min_regions=5)["median"].isna().all()
+
+
+# ------------------------------------------------------------------------------------------------ Monte Carlo
+def test_check_monte_carlo_requires_simulated_label(tmp_path):
+    good = pd.DataFrame({c: [0.0] for c in cf.MC_COLUMNS}).assign(design="region", estimator="cs", data="SIMULATED")
+    assert cf.check_monte_carlo(good, "x.csv") is good
+    with pytest.raises(DataValidationError, match="row\\(s\\) 1 are not labelled SIMULATED"):
+        cf.check_monte_carlo(good.assign(data="REAL"), "x.csv")
+    with pytest.raises(DataValidationError, match="lacks column\\(s\\) bias"):
+        cf.check_monte_carlo(good.drop(columns="bias"), "x.csv")
+    with pytest.raises(DataValidationError, match="missing; produce it with `python benchmarks/monte_carlo.py"):
+        cf.load_monte_carlo(str(tmp_path / "absent.csv"))
+    good.to_csv(tmp_path / "mc.csv", index=False)
+    assert len(cf.load_monte_carlo(str(tmp_path / "mc.csv"))) == 1
+    fig = cf.mc_coverage_figure(good.assign(coverage_95=0.9, coverage_mcse=0.01), title="SIMULATION")
+    assert fig.axes[0].get_xlabel().endswith("(SIMULATED data)")
+
+
+def test_date_text():
+    assert cf.date_text("2016-04-01") == "1 April 2016"
+    assert cf.date_text("2017-06") == "June 2017"
+    with pytest.raises(UserInputError, match="is not an ISO date"):
+        cf.date_text("June 2017")
