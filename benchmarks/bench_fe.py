@@ -48,7 +48,9 @@ def ours_twfe(df: pd.DataFrame) -> float:
 def ours_poisson(df: pd.DataFrame) -> float:
     from clusterpolicy.estimate import estimate
 
-    return estimate(df, estimator="poisson", unit="id", time="t", cohort="g", outcome="count").estimate
+    # Peers fit the static coefficient only, so the event study (on by default) is switched off here too.
+    return estimate(df, estimator="poisson", unit="id", time="t", cohort="g", outcome="count",
+                    event_study=False).estimate
 
 
 def pyfixest_twfe(df: pd.DataFrame) -> float:

@@ -32,6 +32,8 @@ def manifest_with(tmp_path: Path, runs: str) -> Path:
         ("  - id: Bad_Id\n    template: tiny.md\n", r"run #1 has id 'Bad_Id'"),
         ("  - id: a\n    template: tiny.md\n    params: {x: 1}\n", r"unknown key\(s\) params"),
         ("  - id: a\n", r"run 'a' needs a 'template'"),
+        ("  - id: a\n    template: tiny.md\n    section: S\n  - id: b\n    template: tiny.md\n    section: T\n"
+         "  - id: c\n    template: tiny.md\n    section: S\n", r"run 'c' is in section 'S', which an earlier run"),
     ],
 )
 def test_bad_manifest_entries_give_one_line_errors(tmp_path: Path, runs: str, pattern: str) -> None:

@@ -96,14 +96,15 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Fixed-effect projections (method of alternating projections)
+# Fixed-effect projections (pyfixest's alternating projections)
 # ----------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Absorber:
-    """Projects columns off a set of fixed effects (and optional covariates) by alternating projections."""
+    """Projects columns off a set of fixed effects (and optional covariates) by alternating projections.
 
-    group_sums: tuple[sp.csr_matrix, ...]
-    counts: tuple[np.ndarray, ...]
+    The demeaning itself is pyfixest's; this class keeps the codes and the covariate step of the FWL annihilator.
+    """
+
     codes: tuple[np.ndarray, ...]
     covariates: np.ndarray | None = None  # already demeaned on the fixed effects
     tol: float = 1e-13
@@ -111,32 +112,24 @@ class _Absorber:
 
     @classmethod
     def build(cls, codes: Sequence[np.ndarray], n_levels: Sequence[int], n_obs: int) -> "_Absorber":
-        sums, counts = [], []
-        for c, k in zip(codes, n_levels):
-            mat = sp.csr_matrix((np.ones(n_obs), (c, np.arange(n_obs))), shape=(k, n_obs))
-            sums.append(mat)
-            counts.append(np.asarray(mat.sum(axis=1)).ravel())
-        return cls(tuple(sums), tuple(counts), tuple(np.asarray(c) for c in codes))
+        return cls(tuple(np.asarray(c) for c in codes))
 
     def demean(self, values: np.ndarray) -> np.ndarray:
-        """Residuals of ``values`` (N or N x k) on the fixed effects only."""
+        """Residuals of ``values`` (N or N x k) on the fixed effects only (pyfixest's alternating projections)."""
+        from pyfixest.estimation import demean as pyfixest_demean
+
         out = np.array(values, dtype=float, copy=True)
         squeeze = out.ndim == 1
         if squeeze:
             out = out[:, None]
-        if not self.codes:
+        if not self.codes or out.size == 0:
             return out[:, 0] if squeeze else out
-        scale = max(float(np.max(np.abs(out))) if out.size else 0.0, 1.0)
-        for _ in range(self.max_iter):
-            before = out.copy()
-            for mat, cnt, code in zip(self.group_sums, self.counts, self.codes):
-                means = (mat @ out) / cnt[:, None]
-                out -= means[code]
-            if len(self.codes) == 1 or np.max(np.abs(out - before)) <= self.tol * scale:
-                break
-        else:  # pragma: no cover - only for pathological designs
+        flist = np.column_stack(self.codes).astype(np.uint64)
+        demeaned, converged = pyfixest_demean(np.ascontiguousarray(out), flist, np.ones(out.shape[0]),
+                                              tol=self.tol, maxiter=self.max_iter)
+        if not converged:  # pragma: no cover - only for pathological designs
             logger.warning("fixed-effect demeaning did not converge in %d iterations", self.max_iter)
-        return out[:, 0] if squeeze else out
+        return demeaned[:, 0] if squeeze else demeaned
 
     def project(self, values: np.ndarray) -> np.ndarray:
         """Residuals of ``values`` on the fixed effects and the covariates (the FWL annihilator M_Q)."""
@@ -612,7 +605,7 @@ def wild_cluster_bootstrap(
     # Partial the covariates out as well: Q = [fixed effects, covariates].
     absorber = design.absorber
     if k > 1:
-        absorber = _Absorber(absorber.group_sums, absorber.counts, absorber.codes, covariates=design.X[:, 1:])
+        absorber = _Absorber(absorber.codes, covariates=design.X[:, 1:])
         W = design.X[:, 1:]
         coef_x, *_ = np.linalg.lstsq(W, design.X[:, 0], rcond=None)
         coef_y, *_ = np.linalg.lstsq(W, design.y, rcond=None)

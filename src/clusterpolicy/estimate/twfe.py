@@ -1,5 +1,6 @@
 """Two-way fixed effects (TWFE): the static difference-in-differences regression and the relative-time event
-study, with cluster-robust standard errors from linearmodels ``PanelOLS``.
+study, with cluster-robust standard errors. The regression is fitted by pyfixest's ``feols`` (fixest's algorithm and
+small-sample defaults); ``ssc="linearmodels"`` fits linearmodels ``PanelOLS`` instead, to match its convention.
 
 Small-sample conventions (``ssc``)
     ``"fixest"`` (default) reproduces R fixest's default ``ssc(adj = TRUE, fixef.K = "nested", cluster.adj =
@@ -13,6 +14,7 @@ Small-sample conventions (``ssc``)
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +29,6 @@ from clusterpolicy.estimate._panel import (
     NEVER_EVENT_TIME,
     Panel,
     check_treatment_variation,
-    fixest_ssc,
     nested_in,
     prepare_panel,
     warn,
@@ -74,36 +75,66 @@ def fit_twfe_ols(panel: Panel, regressors: pd.DataFrame, *, ssc: SSC = "fixest",
 
 
 def _fit(data: pd.DataFrame, regressors: pd.DataFrame, *, ssc: str, vcov: str, cluster_name: str) -> FEOLS:
+    n_clusters = int(data["_cl"].nunique())
+    if vcov != "iid" and n_clusters < 2:
+        raise EstimationError(f"clustered SEs need at least 2 clusters in {cluster_name!r}, found {n_clusters}.")
+    if ssc == "linearmodels" and vcov != "iid":
+        return _fit_linearmodels(data, regressors, n_clusters=n_clusters)
+    return _fit_pyfixest(data, regressors, vcov=vcov, n_clusters=n_clusters)
+
+
+def _fit_pyfixest(data: pd.DataFrame, regressors: pd.DataFrame, *, vcov: str, n_clusters: int) -> FEOLS:
+    # pyfixest's demeaning is several times faster than PanelOLS on large panels and its default small-sample
+    # correction is fixest's, which is the convention this module documents; nothing is re-implemented here.
+    import pyfixest as pf
+
+    names = list(regressors.columns)
+    safe = [f"x{i}" for i in range(len(names))]
+    frame = pd.DataFrame(regressors.to_numpy(dtype=float), columns=safe)
+    frame["_y"] = data["_y"].to_numpy(dtype=float)
+    frame["_u"] = data["_u"].to_numpy()
+    frame["_t"] = data["_t"].to_numpy()
+    frame["_cl"] = data["_cl"].to_numpy()
+    formula = f"_y ~ {' + '.join(safe)} | _u + _t"
+    spec: Any = "iid" if vcov == "iid" else {"CRV1": "_cl"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = pf.feols(formula, data=frame, vcov=spec, fixef_rm="none", copy_data=False, store_data=False,
+                       lean=True, fixef_tol=1e-10)
+    coef = fit.coef()
+    dropped = [names[safe.index(c)] for c in safe if c not in coef.index]
+    if dropped:
+        raise EstimationError(
+            f"regressor(s) {', '.join(dropped)} are collinear with the unit and time effects; "
+            "drop them or check the treatment coding."
+        )
+    cov = np.asarray(fit._vcov, dtype=float)
+    params = pd.Series(coef.loc[safe].to_numpy(), index=names, name="parameter")
+    return FEOLS(params=params, cov=pd.DataFrame(cov, index=names, columns=names), n_obs=int(fit._N),
+                 n_clusters=n_clusters, df_k=int(len(names) + _fe_count(data, vcov)))
+
+
+def _fe_count(data: pd.DataFrame, vcov: str) -> int:
+    """Fixed effects counted in fixest's ``K`` (``fixef.K = "nested"``: those nested in the cluster are not)."""
+    n_u, n_t = data["_u"].nunique(), data["_t"].nunique()
+    if vcov == "iid":
+        return int(n_u + n_t - 1)
+    if nested_in(data["_u"].to_numpy(), data["_cl"].to_numpy()):
+        return int(n_t)
+    if nested_in(data["_t"].to_numpy(), data["_cl"].to_numpy()):
+        return int(n_u)
+    return int(n_u + n_t - 1)
+
+
+def _fit_linearmodels(data: pd.DataFrame, regressors: pd.DataFrame, *, n_clusters: int) -> FEOLS:
     index = pd.MultiIndex.from_arrays([data["_u"].to_numpy(), data["_t"].to_numpy()], names=["unit", "time"])
     y = pd.Series(data["_y"].to_numpy(), index=index, name="y")
     x = pd.DataFrame(regressors.to_numpy(dtype=float), index=index, columns=list(regressors.columns))
     clusters = pd.DataFrame({"cl": data["_cl"].to_numpy()}, index=index)
     model = PanelOLS(y, x, entity_effects=True, time_effects=True, check_rank=True, drop_absorbed=False)
-    n_clusters = int(data["_cl"].nunique())
-    if vcov == "iid":
-        # fixest and linearmodels agree here: sigma^2 = RSS / (n - k - N - T + 1)
-        res = model.fit(cov_type="unadjusted", debiased=True)
-        k = int(x.shape[1] + data["_u"].nunique() + data["_t"].nunique() - 1)
-        return FEOLS(params=res.params, cov=res.cov, n_obs=int(res.nobs), n_clusters=n_clusters, df_k=k)
-    if n_clusters < 2:
-        raise EstimationError(f"clustered SEs need at least 2 clusters in {cluster_name!r}, found {n_clusters}.")
-    if ssc == "linearmodels":
-        res = model.fit(cov_type="clustered", clusters=clusters, debiased=True)
-        k = int(x.shape[1] + data["_u"].nunique() + data["_t"].nunique() - 1)
-        cov = res.cov
-    else:
-        res = model.fit(cov_type="clustered", clusters=clusters, debiased=False, auto_df=False,
-                        count_effects=False, group_debias=False)
-        n_u, n_t = data["_u"].nunique(), data["_t"].nunique()
-        if nested_in(data["_u"].to_numpy(), data["_cl"].to_numpy()):
-            k_fe = n_t
-        elif nested_in(data["_t"].to_numpy(), data["_cl"].to_numpy()):
-            k_fe = n_u
-        else:
-            k_fe = n_u + n_t - 1
-        k = int(x.shape[1] + k_fe)
-        cov = res.cov * fixest_ssc(res.nobs, k, n_clusters)
-    return FEOLS(params=res.params, cov=cov, n_obs=int(res.nobs), n_clusters=n_clusters, df_k=k)
+    res = model.fit(cov_type="clustered", clusters=clusters, debiased=True)
+    k = int(x.shape[1] + data["_u"].nunique() + data["_t"].nunique() - 1)
+    return FEOLS(params=res.params, cov=res.cov, n_obs=int(res.nobs), n_clusters=n_clusters, df_k=k)
 
 
 def fe_ols(

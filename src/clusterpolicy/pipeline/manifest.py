@@ -152,4 +152,14 @@ def load_manifest(root: Path, path: Path | None = None) -> Manifest:
             description=str(entry.get("description") or ""),
             cell_timeout=timeout,
         ))
+    # Each section becomes one part of the book; a section split by another would silently reorder the runs.
+    closed: set[str] = set()
+    for previous, run in zip((None, *runs), runs):
+        if previous is not None and run.section != previous.section:
+            closed.add(previous.section)
+            if run.section in closed:
+                raise ManifestError(
+                    f"{where}: run '{run.id}' is in section '{run.section}', which an earlier run already "
+                    "closed; keep the runs of one section together"
+                )
     return Manifest(path=path, runs=tuple(runs), settings=settings)
