@@ -106,7 +106,8 @@ def test_page_loads_figures_and_has_no_console_errors(browser: object, server: s
         "return Array.from(document.querySelectorAll('article img')).filter(i => !i.alt || !i.alt.trim()).length;"
     )
     assert missing_alt == 0, f"{page}: {missing_alt} figure(s) without alt text"
-    assert _severe_console_messages(driver) == [], f"{page}: console errors"
+    messages = _severe_console_messages(driver)
+    assert messages == [], f"{page}: console errors: {messages}"
 
 
 @pytest.mark.parametrize("name", sorted(BRIEFS))
