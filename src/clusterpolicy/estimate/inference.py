@@ -125,8 +125,10 @@ class _Absorber:
         if not self.codes or out.size == 0:
             return out[:, 0] if squeeze else out
         flist = np.column_stack(self.codes).astype(np.uint64)
+        # pyfixest's tolerance is absolute; scale it so outcomes in levels (thousands) converge like logs do.
+        scale = max(float(np.max(np.abs(out))), 1.0)
         demeaned, converged = pyfixest_demean(np.ascontiguousarray(out), flist, np.ones(out.shape[0]),
-                                              tol=self.tol, maxiter=self.max_iter)
+                                              tol=self.tol * scale, maxiter=self.max_iter)
         if not converged:  # pragma: no cover - only for pathological designs
             logger.warning("fixed-effect demeaning did not converge in %d iterations", self.max_iter)
         return demeaned[:, 0] if squeeze else demeaned
