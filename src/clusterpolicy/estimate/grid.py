@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import math
 import multiprocessing
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -179,12 +180,21 @@ def _run_local(specs: list[dict[str, Any]], fn: SpecFn, jobs: int | None) -> lis
         return list(pool.map(fn, specs, chunksize=chunk))
 
 
+def _apply_batch(batch: list[dict[str, Any]], fn: SpecFn) -> list[Any]:
+    return [fn(spec) for spec in batch]
+
+
 def _run_dask(specs: list[dict[str, Any]], fn: SpecFn, jobs: int | None, scheduler: str | None) -> list[Any]:
     from distributed import Client, LocalCluster
 
     def gather(client: Any) -> list[Any]:
-        futures = client.map(fn, specs, pure=False)
-        return client.gather(futures)
+        # Batches, not one task per spec: a spec takes tens of milliseconds, about what the scheduler spends per
+        # task, and on a small machine the scheduler shares the cores with the workers.
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (jobs or 1))
+        size = max(1, math.ceil(len(specs) / (n_workers * 8)))
+        batches = [specs[i:i + size] for i in range(0, len(specs), size)]
+        futures = client.map(_apply_batch, batches, fn=fn, pure=False)
+        return [row for batch in client.gather(futures) for row in batch]
 
     if scheduler:
         try:
