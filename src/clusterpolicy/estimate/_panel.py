@@ -87,7 +87,7 @@ def require_columns(df: pd.DataFrame, columns: dict[str, str | None]) -> None:
             )
 
 
-def _numeric(df: pd.DataFrame, col: str, role: str) -> pd.Series:
+def numeric_column(df: pd.DataFrame, col: str, role: str) -> pd.Series:
     """Column as float64, raising a one-line error that names the offending values if it is not numeric."""
     series = df[col]
     if pd.api.types.is_bool_dtype(series):
@@ -136,9 +136,9 @@ def prepare_panel(
             f"columns {unit!r}/{time!r} (unit/time) have missing values in rows {_preview(list(rows))}. "
             "Fix: fill or drop those rows."
         )
-    t = _numeric(out, time, "time")
-    y = _numeric(out, outcome, "outcome")
-    g = _numeric(out, cohort, "cohort").fillna(0.0)
+    t = numeric_column(out, time, "time")
+    y = numeric_column(out, outcome, "outcome")
+    g = numeric_column(out, cohort, "cohort").fillna(0.0)
     if (g < 0).any():
         raise DataValidationError(
             f"column {cohort!r} (cohort) must be the first treated period or 0 for never treated; negative "
@@ -152,7 +152,7 @@ def prepare_panel(
         )
     out = out.assign(_t=t, _y=y, _g=g)
     for c in covariates:
-        out[c] = _numeric(out, c, f"covariate {c!r}")
+        out[c] = numeric_column(out, c, f"covariate {c!r}")
     dup = out.duplicated([unit, "_t"], keep=False)
     if dup.any():
         ex = out.loc[dup, [unit, time]].head(3).to_dict("records")

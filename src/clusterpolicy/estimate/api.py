@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 from clusterpolicy.errors import UserInputError
-from clusterpolicy.estimate.literals import SSC, ControlGroup, CSMethod, EstimatorName, check_literal
+from clusterpolicy.estimate.bootstrap import BootstrapSpec
+from clusterpolicy.estimate.literals import SSC, ControlGroup, CSMethod, DFMode, EstimatorName, check_literal
 from clusterpolicy.estimate.result import EstimationResult
 
 logger = logging.getLogger(__name__)
@@ -30,8 +31,8 @@ class EstimatorSpec:
         Short name and a one-line description (estimand and paper).
     func
         ``module:function`` implementing it (imported lazily so the CLI starts fast).
-    uses_control, uses_covariates, uses_method, uses_ssc
-        Whether ``control``, ``covariates``, ``method`` and ``ssc`` apply.
+    uses_control, uses_covariates, uses_method, uses_ssc, uses_bootstrap
+        Whether ``control``, ``covariates``, ``method``, ``ssc`` and the multiplier ``bootstrap`` apply.
     default_control
         Control group used when ``control`` is not given.
     options
@@ -45,8 +46,9 @@ class EstimatorSpec:
     uses_covariates: bool = False
     uses_method: bool = False
     uses_ssc: bool = False
+    uses_bootstrap: bool = False
     default_control: str | None = None
-    options: tuple[str, ...] = ("level",)
+    options: tuple[str, ...] = ("level", "df_mode")
 
     def load(self) -> Callable[..., EstimationResult]:
         import importlib
@@ -62,18 +64,20 @@ ESTIMATORS: dict[str, EstimatorSpec] = {
     "twfe": EstimatorSpec("twfe", "static two-way fixed effects: coefficient on treated-and-after (linear)",
                           _E + "twfe:twfe", uses_covariates=True, uses_ssc=True),
     "twfe_es": EstimatorSpec("twfe_es", "TWFE event study with relative-time dummies, reference period -1",
-                             _E + "twfe:twfe_event_study", uses_covariates=True, uses_ssc=True),
+                             _E + "twfe:twfe_event_study", uses_covariates=True, uses_ssc=True,
+                             uses_bootstrap=True),
     "cs": EstimatorSpec("cs", "Callaway & Sant'Anna (2021) ATT(g,t) and aggregations (R did 2.3.0)",
                         _E + "did:callaway_santanna", uses_control=True, uses_covariates=True, uses_method=True,
-                        default_control="never"),
+                        uses_bootstrap=True, default_control="never"),
     "sa": EstimatorSpec("sa", "Sun & Abraham (2021) interaction-weighted event study and ATT (fixest sunab)",
-                        _E + "sunab:sun_abraham", uses_covariates=True, uses_ssc=True),
+                        _E + "sunab:sun_abraham", uses_covariates=True, uses_ssc=True, uses_bootstrap=True),
     "imputation": EstimatorSpec("imputation", "Borusyak, Jaravel & Spiess (2024) imputation estimator",
-                                _E + "imputation:imputation", options=("level", "pretrends")),
+                                _E + "imputation:imputation", uses_bootstrap=True,
+                                options=("level", "df_mode", "pretrends")),
     "did2s": EstimatorSpec("did2s", "Gardner (2022) two-stage difference-in-differences",
-                           _E + "imputation:did2s"),
+                           _E + "imputation:did2s", uses_bootstrap=True),
     "poisson": EstimatorSpec("poisson", "Poisson fixed effects (PPML): log rate ratio of treated-and-after",
-                             _E + "counts:poisson", options=("level", "event_study")),
+                             _E + "counts:poisson", options=("level", "df_mode", "event_study")),
     "etwfe": EstimatorSpec("etwfe", "Wooldridge (2023) extended TWFE Poisson: ATT(g,t) on the count scale",
                            _E + "counts:etwfe_poisson", uses_control=True, default_control="notyet"),
     "negbin": EstimatorSpec("negbin", "negative binomial (NB2) with cohort and period effects; overdispersion tests",
@@ -94,6 +98,7 @@ def estimate(
     method: CSMethod = "dr",
     cluster: str | None = None,
     ssc: SSC = "fixest",
+    bootstrap: BootstrapSpec | None = None,
     **options: Any,
 ) -> EstimationResult:
     """Estimate a policy effect with the named estimator.
@@ -120,9 +125,13 @@ def estimate(
     ssc
         Small-sample convention of the linear fixed-effects estimators: ``"fixest"`` (default) or
         ``"linearmodels"`` (see :mod:`clusterpolicy.estimate.twfe`).
+    bootstrap
+        :class:`~clusterpolicy.estimate.bootstrap.BootstrapSpec` (draws, weights, seed) for the clustered
+        multiplier bootstrap with uniform event-study bands (``cs``, ``sa``, ``imputation``, ``did2s``,
+        ``twfe_es``); ``None`` for analytic standard errors.
     **options
-        Estimator-specific: ``level`` (confidence level, all), ``pretrends`` (imputation), ``event_study``
-        (poisson).
+        Estimator-specific: ``level`` (confidence level, all), ``df_mode`` (``"t"``, the default t(G-1) rule, or
+        ``"normal"``; all), ``pretrends`` (imputation), ``event_study`` (poisson).
 
     Returns
     -------
@@ -177,5 +186,15 @@ def estimate(
         kwargs["ssc"] = ssc
     elif ssc != "fixest":
         raise UserInputError(f"ssc={ssc!r} applies only to 'twfe', 'twfe_es' and 'sa'.")
+    if bootstrap is not None:
+        if not spec.uses_bootstrap:
+            with_boot = ", ".join(n for n, s in ESTIMATORS.items() if s.uses_bootstrap)
+            raise UserInputError(
+                f"the multiplier bootstrap is not available for estimator {estimator!r}; use one of {with_boot} "
+                "(for 'twfe', the wild cluster bootstrap of clusterpolicy.estimate.inference)."
+            )
+        kwargs["bootstrap"] = bootstrap
+    if "df_mode" in options:
+        check_literal(options["df_mode"], DFMode, "df_mode")
     logger.info("estimating %s on %s", estimator, outcome)
     return spec.load()(df, **kwargs, **options)

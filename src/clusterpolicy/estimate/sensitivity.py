@@ -74,7 +74,7 @@ def _event_study_input(
             raise EstimationError(f"{what}: the result from '{result.estimator}' has no event study; re-estimate "
                                   "with event-study output.")
         if vcov is None:
-            vcov = result.details.get("event_study_vcov")
+            vcov = result.event_study_vcov
     else:
         frame = result
     need = {"event_time", "estimate", "se"}
