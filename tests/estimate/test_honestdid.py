@@ -8,7 +8,7 @@ Tolerance: absolute 1e-3 on every lb/ub. The published numbers are rounded to 3 
 error of up to 5e-4 on values near 0.1), the C-LF bounds are points of a 1000-value grid whose step is
 40 * sd / 999 = 3.7e-4 here, and R simulates the least-favourable critical value with 1,000 draws from its own RNG
 (we use 20,000 seeded numpy draws), which moves a C-LF bound by up to about one grid step. Measured maximum
-differences: FLCI 2.6e-4 (rounding of the printed values), C-LF 3.6e-4.
+differences: FLCI 2.6e-4 (rounding of the printed values), C-LF 3.5e-4 (Mbar = 1.5, lb).
 """
 
 from __future__ import annotations
@@ -229,3 +229,13 @@ def test_bad_input_one_line(call, fragment):
     with pytest.raises(UserInputError) as excinfo:
         call()
     assert fragment in _one_line(excinfo)
+
+
+def test_rm_one_post_period_mbar0_close_to_original(ehec):
+    """One post-period: R's no-nuisance ARP path. With Mbar = 0 the post-period violation is zero, so the C-LF set
+    is a two-sided test of theta and close to the conventional CI."""
+    beta, V = ehec
+    lb, ub = conditional_lf_hybrid_delta_rm(beta[:6], V[:6, :6], 5, 1, [1.0], mbar=0.0)
+    assert_allclose([lb, ub], original_ci(beta[:6], V[:6, :6], 5, 1, [1.0]), atol=1e-3)
+    lb2, ub2 = conditional_lf_hybrid_delta_rm(beta[:6], V[:6, :6], 5, 1, [1.0], mbar=1.0)
+    assert lb2 < lb and ub2 > ub
