@@ -236,8 +236,8 @@ class EstimationResult:
             f"Estimator: {self.estimator}    Outcome: {self.outcome}",
             f"Estimand:  {self.estimand}" if self.estimand else "",
             f"Estimate:  {self.estimate:.6g}  (SE {self.se:.6g}; {interval})",
-            f"Inference: {inf.method}; {inf.se_type}; G = {inf.n_clusters}; critical value {inf.critical_value:.4g} "
-            f"({dist})",
+            f"Inference: {inf.method}; {inf.se_type}; G = {inf.n_clusters}"
+            + (f"; critical value {inf.critical_value:.4g} ({dist})" if math.isfinite(inf.critical_value) else ""),
             (f"Bootstrap: {inf.n_boot} draws, {inf.boot_weights} weights, seed {inf.seed}"
              + (f"; uniform band critical value {inf.uniform_critical_value:.4g}"
                 if inf.uniform_critical_value is not None else "")) if inf.n_boot else "",
