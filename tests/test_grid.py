@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clusterpolicy.data.panels import analysis_panel
+from clusterpolicy.study.panel import analysis_panel
 from clusterpolicy.errors import UserInputError
 from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.grid import (

@@ -89,7 +89,7 @@ def indefensible_reason(spec: Mapping[str, Any]) -> str | None:
     * linear estimators are not applied to counts in this grid (Poisson-type estimators are);
     * estimators with a fixed comparison group appear once, under :data:`FIXED_CONTROL`, not once per control.
     """
-    from clusterpolicy.data.panels import is_count_outcome
+    from clusterpolicy.study.panel import is_count_outcome
 
     outcome = spec.get("outcome")
     transform = spec.get("transform")
@@ -367,7 +367,7 @@ def _main_kwargs(estimator: str, control: str) -> dict[str, Any]:
 
 
 def staggered_analysis(panel: Any, *, estimator: str = "cs", control: str = "notyet") -> StaggeredAnalysis:
-    """Estimate one design on an :class:`~clusterpolicy.data.panels.AnalysisPanel`.
+    """Estimate one design on an :class:`~clusterpolicy.study.panel.AnalysisPanel`.
 
     Linear outcomes: headline from ``estimator`` (``cs``, ``sa``, ``imputation``); event study from CS with
     ``control`` and from TWFE; pre-trend test on the CS placebos (varying base: every one-period pre-change is
@@ -510,7 +510,7 @@ def estimate_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
         with a pre-period; the numbers are then missing) and ``percent, percent_ci_low, percent_ci_high`` (the
         effect on a common per-cent scale, :func:`to_percent`).
     """
-    from clusterpolicy.data.panels import analysis_panel
+    from clusterpolicy.study.panel import analysis_panel
 
     rd, h2020, calendar = _inputs()
     lo, hi = parse_window(spec.get("window", "2007-2019"))

@@ -181,7 +181,7 @@ def _finite(value: float | None) -> bool:
 def headline_values(analysis: object, panel: object) -> dict[str, object]:
     """The numbers and words a staggered-DiD run publishes, from a
     :class:`~clusterpolicy.estimate.grid.StaggeredAnalysis` and its
-    :class:`~clusterpolicy.data.panels.AnalysisPanel`.
+    :class:`~clusterpolicy.study.panel.AnalysisPanel`.
 
     ``percent_*`` are proportional effects in per cent: ``100 (exp(b) - 1)`` for log outcomes and Poisson log rate
     ratios; the ATT over the counterfactual mean for ETWFE Poisson; ``None`` for outcomes in levels or per capita.
