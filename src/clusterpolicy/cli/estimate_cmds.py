@@ -7,10 +7,7 @@ line and exit code 2, :func:`clusterpolicy.estimate.api.estimate` does the work,
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,7 @@ from typing import Any
 import typer
 
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
+from clusterpolicy.fsutil import atomic_write_json
 
 CLI_ESTIMATORS = ("twfe", "twfe_es", "cs", "sa", "imputation", "did2s", "poisson", "etwfe", "negbin")
 
@@ -36,20 +34,11 @@ def _json_safe(value: Any) -> Any:
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as JSON with sorted keys via a temporary file in the same folder and ``os.replace``."""
+    """Write ``payload`` as canonical JSON (sorted keys) atomically; see :func:`clusterpolicy.fsutil.atomic_write_json`."""
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise UserInputError(f"--json {path}: folder {str(path.parent)!r} does not exist. Fix: create it first.")
-    text = json.dumps(_json_safe(payload), sort_keys=True, indent=2, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_json(path, _json_safe(payload))
 
 
 def _load_panel(data: Path, *, unit: str, time: str, cohort: str, outcome: str, covariates: tuple[str, ...],
