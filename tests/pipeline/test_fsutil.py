@@ -119,3 +119,11 @@ def test_verify_accepts_the_rounding_and_rejects_a_real_change(tmp_path: Path) -
     assert rows["boundary"].ok and rows["big"].ok
     assert not rows["real"].ok                   # a change in the 8th digit is real
     assert DEFAULT_RTOL == fsutil.VERIFY_RTOL == 2e-9
+
+
+def test_published_glue_values_use_the_same_rounding() -> None:
+    np = pytest.importorskip("numpy")
+    from clusterpolicy.report.glue import _plain
+
+    assert _plain({"a": np.float64(0.1) + np.float64(0.2), "b": [1 / 3, np.nan], "n": np.int64(7)}) == {
+        "a": 0.3, "b": [0.3333333333, None], "n": 7}
