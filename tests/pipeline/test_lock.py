@@ -48,8 +48,8 @@ def test_second_process_waits_for_the_first(tmp_path: Path) -> None:
     first = _start(tmp_path, "first", 1.5)
     _wait_for(tmp_path / "log.txt", "first start")
     second = _start(tmp_path, "second", 0.0)
-    out2, err2 = second.communicate(timeout=60)
-    out1, err1 = first.communicate(timeout=60)
+    _, err2 = second.communicate(timeout=60)
+    _, err1 = first.communicate(timeout=60)
     assert first.returncode == 0 and second.returncode == 0, (err1, err2)
     assert (tmp_path / "log.txt").read_text().splitlines() == ["first start", "first end", "second start",
                                                               "second end"]
@@ -89,6 +89,5 @@ def test_in_process_timeout_and_reentrancy(tmp_path: Path) -> None:
 
 def test_bad_timeout_is_a_user_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLUSTERPOLICY_LOCK_TIMEOUT", "soon")
-    with pytest.raises(UserInputError, match="CLUSTERPOLICY_LOCK_TIMEOUT"):
-        with project_lock(tmp_path):
-            pass
+    with pytest.raises(UserInputError, match="CLUSTERPOLICY_LOCK_TIMEOUT"), project_lock(tmp_path):
+        pass

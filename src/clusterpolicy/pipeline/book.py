@@ -22,9 +22,9 @@ from typing import Any
 import yaml
 
 from clusterpolicy.errors import UserInputError
+from clusterpolicy.fsutil import atomic_write_text
 from clusterpolicy.pipeline import provenance
 from clusterpolicy.pipeline.exhibits import exhibits_markdown
-from clusterpolicy.fsutil import atomic_write_text
 from clusterpolicy.pipeline.manifest import Manifest, load_manifest
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from typing import Any
 
 import nbformat
 
-from clusterpolicy.pipeline.cache import Layout, output_checksums, write_state
 from clusterpolicy.fsutil import atomic_write_bytes, atomic_write_json, round_floats
+from clusterpolicy.pipeline.cache import Layout, output_checksums, write_state
 from clusterpolicy.pipeline.templates import read_notebook
 
 KERNEL_NAME = "python3"

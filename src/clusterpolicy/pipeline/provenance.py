@@ -10,8 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from clusterpolicy.pipeline.cache import LOCK_FILE, input_checksums
 from clusterpolicy.fsutil import sha256_file
+from clusterpolicy.pipeline.cache import LOCK_FILE, input_checksums
 
 #: The packages that produce the book's numbers, figures and pages: the runtime lock's direct dependencies that
 #: the code imports, plus the transitive ones that shape the output (matplotlib, myst-nb, Sphinx and the theme).

@@ -23,10 +23,10 @@ from typing import Any, Literal
 from tqdm import tqdm
 
 from clusterpolicy.errors import UserInputError
+from clusterpolicy.fsutil import atomic_write_json
 from clusterpolicy.pipeline.cache import Layout, environment_digest, is_fresh, read_state, run_key
 from clusterpolicy.pipeline.execute import execute_run
 from clusterpolicy.pipeline.lock import project_lock
-from clusterpolicy.fsutil import atomic_write_json
 from clusterpolicy.pipeline.manifest import Manifest, Run, load_manifest
 
 log = logging.getLogger(__name__)
