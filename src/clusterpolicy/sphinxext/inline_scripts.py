@@ -40,9 +40,9 @@ def dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict, do
     scripts[:] = unique
 
 
-def needed(version_info: tuple[int, ...]) -> bool:
-    """Whether the Sphinx with this ``version_info`` still has the bug."""
-    return tuple(version_info[:3]) < FIXED_IN
+def needed(version_info: tuple[Any, ...]) -> bool:
+    """Whether the Sphinx with this ``version_info`` (``sphinx.version_info``) still has the bug."""
+    return tuple(int(part) for part in version_info[:3]) < FIXED_IN
 
 
 def setup(app: Any) -> dict[str, Any]:
