@@ -52,6 +52,7 @@ from clusterpolicy.study.panel import (
     outcome_label,
 )
 from clusterpolicy.study.treatments import DEFINITIONS, cohort_table
+from clusterpolicy.study.wording import direction, direction_it, p_text
 
 ROLES = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
 #: The primary outcome: collaboration within the region.
@@ -328,27 +329,10 @@ def reader_warnings(panel: AnalysisPanel, sens: Sensitivity | None) -> list[str]
 # ================================================================================================================
 # Published values
 # ================================================================================================================
-def p_text(p: float | None) -> str:
-    """A p-value for prose: ``'< 0.001'`` below one in a thousand, else three decimals."""
-    if p is None or not math.isfinite(p):
-        return "not available"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def direction(low: float | None, high: float | None) -> str:
-    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        return "no interval"
-    return "rose" if low > 0 else "fell" if high < 0 else "no clear change"
-
-
-_DIRECTION_IT = {"rose": "è aumentato", "fell": "è diminuito", "no clear change": "nessuna variazione chiara",
-                 "no interval": "nessun intervallo valido"}
-
-
 def sign_verdict(main: EstimationResult, sens: Sensitivity | None) -> str:
     """Whether the data identify the sign of the effect, in plain words (English)."""
     d = direction(main.ci_low, main.ci_high)
-    if d == "no interval":
+    if d == "no valid interval":
         return "not identified: one treated region, no valid interval"
     if d == "no clear change":
         return "not identified: the interval includes zero"
@@ -511,7 +495,7 @@ def published(analysis: Analysis) -> Published:
         mde=mde_value, mde_percent=to_percent([mde_value], panel, main)[0] if mde_value is not None else None,
         percent=pct[0], percent_ci_low=pct[1], percent_ci_high=pct[2],
         direction=direction(main.ci_low, main.ci_high),
-        direction_it=_DIRECTION_IT[direction(main.ci_low, main.ci_high)],
+        direction_it=direction_it(main.ci_low, main.ci_high),
         sign_verdict=sign_verdict(main, sens),
         pretrend_p_value=_num(sens.pretrend.p_value) if sens else None,
         pretrend_p_text=p_text(sens.pretrend.p_value if sens else None),

@@ -24,6 +24,7 @@ The panel holds only real data from ``data/derived`` and ``data/policy``; nothin
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,26 @@ H2020_OUTCOMES: dict[str, dict[str, object]] = {
 }
 
 OUTCOMES = {**EUROSTAT_OUTCOMES, **H2020_OUTCOMES, **CONTRASTS}
+
+
+@functools.lru_cache(maxsize=1)
+def _committed_inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The committed R&D panel, H2020 panel and audited calendar, read (and checksum-verified) once per process:
+    a specification curve builds hundreds of panels from them. Callers never modify them."""
+    from clusterpolicy.data.calendar import load_cluster_policies
+
+    return load_rd_panel(), load_h2020_italy(), load_cluster_policies()
+
+
+@functools.lru_cache(maxsize=8)
+def _committed_cohort_table(definition: str) -> pd.DataFrame:
+    """A definition's cohort table on the committed calendar, computed once per process."""
+    return cohort_table(definition, calendar=_committed_inputs()[2])
+
+
+@functools.lru_cache(maxsize=1)
+def _committed_population() -> pd.DataFrame:
+    return _population(_committed_inputs()[0])
 
 
 def _check_choice(name: str, value: object, allowed: Sequence[object]) -> None:
@@ -300,8 +321,12 @@ def analysis_panel(
         raise UserInputError(f"anticipation={anticipation!r} must be an integer number of years from 0 to 5.")
     names = dict(ITALIAN_NUTS2)
     notes: list[str] = []
+    committed = _committed_inputs() if rd is None or h2020 is None or calendar is None else None
+    if committed is not None:
+        rd = committed[0] if rd is None else rd
+        h2020 = committed[1] if h2020 is None else h2020
+        calendar = committed[2] if calendar is None else calendar
     if outcome in H2020_OUTCOMES:
-        h2020 = load_h2020_italy() if h2020 is None else h2020
         base = h2020[["nuts2", "year", outcome]]
         source = "h2020_italy_nuts2.csv"
         cov = h2020.drop_duplicates("year").set_index("year")["coverage_national"]
@@ -312,7 +337,6 @@ def analysis_panel(
                 f"counted (national coverage {cov.min():.0%} to {cov.max():.0%} by year in the window, lower from "
                 "2017 on); projects starting in 2021 are incomplete (signed by mid-December 2020 only).")
     else:
-        rd = load_rd_panel() if rd is None else rd
         it = rd.loc[rd["country"] == "IT"]
         if outcome in CONTRASTS:
             num, den = (str(CONTRASTS[outcome][k]) for k in ("numerator", "denominator"))
@@ -335,7 +359,8 @@ def analysis_panel(
     base = base.assign(region=base["nuts2"].map(names).fillna(base["nuts2"]))
 
     # ---- treatment: the definition's cohort table, shifted by anticipation, then the sample rules above
-    table = cohort_table(definition, calendar=calendar)
+    table = (_committed_cohort_table(definition) if committed is not None and calendar is committed[2]
+             else cohort_table(definition, calendar=calendar))
     statuses = {str(r.nuts2): (str(r.status), str(r.reason)) for r in table.itertuples()}
     definition_cohorts = {str(r.nuts2): int(r.cohort) for r in table.itertuples() if r.status == "treated"}
     if onsets:
@@ -393,12 +418,8 @@ def analysis_panel(
         )
 
     # ---- transform
-    rd_pop = load_rd_panel() if (transform == "per_capita" and rd is None) else rd
-    pop = _population(rd_pop) if rd_pop is not None else None
-    if pop is not None:
-        base = base.merge(pop, on=["nuts2", "year"], how="left")
-    else:
-        base = base.assign(population=np.nan)
+    pop = _committed_population() if committed is not None and rd is committed[0] else _population(rd)
+    base = base.merge(pop, on=["nuts2", "year"], how="left")
     raw = base["raw"].astype("float64")
     if transform == "log":
         bad = raw <= 0

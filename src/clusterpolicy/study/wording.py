@@ -9,10 +9,17 @@ from __future__ import annotations
 import math
 
 
+def p_text(p: float | None) -> str:
+    """A p-value for prose: ``'< 0.001'`` below one in a thousand, else three decimals."""
+    if p is None or not math.isfinite(p):
+        return "not available"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def direction(ci_low: float | None, ci_high: float | None) -> str:
-    """'rose', 'fell' or 'no clear change' from a confidence interval."""
+    """'rose', 'fell' or 'no clear change' from a confidence interval ('no valid interval' without one)."""
     if ci_low is None or ci_high is None or not (math.isfinite(ci_low) and math.isfinite(ci_high)):
-        return "could not be estimated"
+        return "no valid interval"
     if ci_low > 0:
         return "rose"
     if ci_high < 0:
@@ -26,7 +33,7 @@ def direction_it(ci_low: float | None, ci_high: float | None) -> str:
         "rose": "è aumentato",
         "fell": "è diminuito",
         "no clear change": "nessuna variazione chiara",
-        "could not be estimated": "non stimabile",
+        "no valid interval": "nessun intervallo valido",
     }[direction(ci_low, ci_high)]
 
 
@@ -35,8 +42,8 @@ def finding_title(outcome_label: str, ci_low: float | None, ci_high: float | Non
     verb = direction(ci_low, ci_high)
     if verb == "no clear change":
         return f"{outcome_label}: no clear change {after}"
-    if verb == "could not be estimated":
-        return f"{outcome_label}: effect could not be estimated"
+    if verb == "no valid interval":
+        return f"{outcome_label}: no valid interval for the effect"
     return f"{outcome_label} {verb} {after}"
 
 
