@@ -18,7 +18,14 @@ Rules (each one a parameter of :func:`clusterix_study`, set in ``notebooks/runs.
 * the first project start year the programme could move is ``onset_year`` (projects are proposed about a year
   before they start);
 * an effect is a proportional rise (``delta`` a log ratio, ``exp(delta) - 1`` per cent), tested two-sided at 5 %
-  with 80 % power.
+  with 80 % power;
+* at the regional level the proportional effect is estimated as a TWFE difference-in-differences on log counts over
+  the regions with a project in every year. Poisson fixed effects, the natural count model, were tried and fail
+  here: the intraregional counts separate (zero years), and resampling *level* residuals from regions with
+  hundreds of projects onto one with ten (what ``simulate_power(scale="multiplicative")`` does) makes the treated
+  region's simulated noise unrealistically large. Log residuals are proportional and closer to exchangeable;
+* an outcome whose count in the treated region has a zero year (the intraregional count) gets only the
+  single-unit Poisson bound: a proportional rise of nothing is nothing.
 
 With a single treated region the conventional cluster-robust test is not valid (the treated cluster's own score
 is zero, so its noise never enters the standard error) and over-rejects (the simulated size at zero effect shows by
@@ -472,7 +479,10 @@ def clusterix_study(*, countries: pd.DataFrame, italy: pd.DataFrame, rd: pd.Data
                                     n_sims=n_sims_regional, seed=seed, alpha=alpha, target_power=target_power)
                 for key, (col, _) in REGIONAL_OUTCOMES.items()}
     anyr, intra = regional["any"], regional["intraregional"]
-    assert anyr.simulated is not None and anyr.placebo is not None  # the treated region has projects every year
+    if anyr.simulated is None or anyr.placebo is None:
+        raise UserInputError(f"{treated} has a start year without any '{REGIONAL_OUTCOMES['any'][0]}' project in "
+                             f"{first_year}-{last_year}; the regional simulation needs a positive count every year. "
+                             "Narrow the window or drop the regional analysis.")
     rtab = anyr.simulated.table
     near_r = _near(rtab, math.log1p(target))
     can_reject = anyr.placebo_min_p <= alpha
