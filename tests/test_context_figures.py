@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from clusterpolicy.errors import DataValidationError, UserInputError  # noqa: E402
 from clusterpolicy.estimate.synth import synthetic_control  # noqa: E402
 from clusterpolicy.report import context_figures as cf  # noqa: E402
+from clusterpolicy.study import alpine, clusterix  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------------------ context and data
@@ -174,19 +175,19 @@ def test_top_weights_text():
 
 # ------------------------------------------------------------------------------------------------ ClusteriX
 def test_poisson_mde_single_unit_matches_formula():
-    got = cf.poisson_mde_single_unit(100, n_pre=1, n_post=1)
+    got = clusterix.poisson_mde_single_unit(100, n_pre=1, n_post=1)
     z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
     assert_allclose(got, math.expm1(z * math.sqrt(0.02)), rtol=1e-12)
-    assert cf.poisson_mde_single_unit(1000, n_pre=2, n_post=4) < cf.poisson_mde_single_unit(10, n_pre=2, n_post=4)
+    assert clusterix.poisson_mde_single_unit(1000, n_pre=2, n_post=4) < clusterix.poisson_mde_single_unit(10, n_pre=2, n_post=4)
     with pytest.raises(UserInputError, match="mean_count > 0"):
-        cf.poisson_mde_single_unit(0, n_pre=2, n_post=2)
+        clusterix.poisson_mde_single_unit(0, n_pre=2, n_post=2)
 
 
 def test_yoy_log_sd():
-    assert_allclose(cf.yoy_log_sd([100, 110, 121, 133.1]), 0.0, atol=1e-12)
-    assert math.isnan(cf.yoy_log_sd([1, 2]))
+    assert_allclose(clusterix.yoy_log_sd([100, 110, 121, 133.1]), 0.0, atol=1e-12)
+    assert math.isnan(clusterix.yoy_log_sd([1, 2]))
     v = np.array([10.0, 20.0, 10.0, 20.0])
-    assert_allclose(cf.yoy_log_sd(v), np.std(np.diff(np.log(v)), ddof=1), rtol=1e-12)
+    assert_allclose(clusterix.yoy_log_sd(v), np.std(np.diff(np.log(v)), ddof=1), rtol=1e-12)
 
 
 def test_country_panel_cohorts_and_errors():
@@ -194,11 +195,11 @@ def test_country_panel_cohorts_and_errors():
         "country": ["AT", "AT", "DE", "DE", "US", "US"], "country_group": ["eu15", "eu15", "eu15", "eu15", "tc", "tc"],
         "year": [2015, 2021, 2015, 2021, 2015, 2021], "year_complete": [1, 0, 1, 0, 1, 0],
         "coparticipation_projects_domestic": [5, 1, 9, 2, 3, 1]})
-    p = cf.country_panel(countries, first_year=2015, last_year=2021, treated={"AT": 2017})
+    p = clusterix.country_panel(countries, first_year=2015, last_year=2021, treated={"AT": 2017})
     assert p[["country", "year", "cohort"]].to_dict("records") == [
         {"country": "AT", "year": 2015, "cohort": 2017}, {"country": "DE", "year": 2015, "cohort": 0}]
     with pytest.raises(UserInputError, match=r"treated countries \['XX'\]"):
-        cf.country_panel(countries, first_year=2015, last_year=2021, treated={"XX": 2017})
+        clusterix.country_panel(countries, first_year=2015, last_year=2021, treated={"XX": 2017})
 
 
 def _regions_frame() -> pd.DataFrame:
@@ -215,31 +216,31 @@ def _regions_frame() -> pd.DataFrame:
 
 
 def test_aggregate_regions_requires_every_member():
-    agg = cf.aggregate_regions(_regions_frame(), "AB1").set_index("year")
+    agg = alpine.aggregate_regions(_regions_frame(), "AB1").set_index("year")
     assert agg.loc[2015, "rd_personnel_total_fte"] == 40.0
     assert math.isnan(agg.loc[2017, "rd_personnel_total_fte"])  # AB12 missing in 2017
     assert agg.loc[2017, "population"] == 3e3
     with pytest.raises(UserInputError, match="no NUTS2 region starts with 'QQ'"):
-        cf.aggregate_regions(_regions_frame(), "QQ")
+        alpine.aggregate_regions(_regions_frame(), "QQ")
 
 
 def test_national_share_uses_latest_complete_year():
-    share, year = cf.national_share(_regions_frame(), "AB1")
+    share, year = clusterix.national_share(_regions_frame(), "AB1")
     assert year == 2015 and share == pytest.approx(0.4, rel=1e-12)
-    share, year = cf.national_share(_regions_frame(), "AB21")
+    share, year = clusterix.national_share(_regions_frame(), "AB21")
     assert year == 2017 and share == pytest.approx(70 / 80, rel=1e-12)
 
 
 def test_alpine_indicators_and_relative_to_median():
-    long = cf.alpine_indicators(_regions_frame(), ["AB11", "AB21", "ZZ11", "AB1"], first_year=2015, last_year=2015)
+    long = alpine.alpine_indicators(_regions_frame(), ["AB11", "AB21", "ZZ11", "AB1"], first_year=2015, last_year=2015)
     wide = long.pivot(index="nuts2", columns="indicator", values="value")
     assert_allclose(wide.loc["AB11", "bes_rd_intensity"], 1.0, rtol=1e-12)
     assert_allclose(wide.loc["AB1", "rd_personnel_per_1000"], 1e3 * 40 / 3e3, rtol=1e-12)
-    rel = cf.relative_to_median(long, min_regions=3)
+    rel = alpine.relative_to_median(long, min_regions=3)
     per = rel[rel["indicator"] == "rd_personnel_per_1000"].set_index("nuts2")
     med = float(np.median(per["value"]))
     assert_allclose(per["relative"].to_numpy(), 100 * per["value"].to_numpy() / med, rtol=1e-12)
-    assert cf.relative_to_median(long, min_regions=5)["median"].isna().all()
+    assert alpine.relative_to_median(long, min_regions=5)["median"].isna().all()
 
 
 # ------------------------------------------------------------------------------------------------ Monte Carlo

@@ -1,6 +1,6 @@
-"""Context, data, single-programme and methods exhibits: the policy timeline and link tables, data-coverage and
-macro-area figures, synthetic-control figures, the ClusteriX 2.0 detectability calculations and the Alpine
-benchmark.
+"""Context, data, single-programme and methods exhibits: the policy timeline, programme and literature tables,
+data-coverage and macro-area figures, synthetic-control figures, and the ClusteriX 2.0 and Alpine benchmark figures
+(their calculations live in :mod:`clusterpolicy.study.clusterix` and :mod:`clusterpolicy.study.alpine`).
 
 The context and data pages' numbers and frames are prepared by :mod:`clusterpolicy.study.context` and
 :mod:`clusterpolicy.study.data_overview`; their figures here only draw the frames they are given
@@ -9,9 +9,7 @@ The context and data pages' numbers and frames are prepared by :mod:`clusterpoli
 one or two templates in ``notebooks/``:
 
 * **panel preparation** for the single-region and partner-region analyses (:func:`synth_panel`,
-  :func:`synth_donor_pool`, :func:`placebo_paths`, :func:`country_panel`, :func:`aggregate_regions`,
-  :func:`alpine_indicators`) and small pure computations (:func:`poisson_mde_single_unit`,
-  :func:`yoy_log_sd`);
+  :func:`synth_donor_pool`, :func:`placebo_paths`);
 * **figures** drawn from those tables or from estimator results (:func:`synth_path_figure`,
   :func:`placebo_gap_figure`, :func:`rmspe_ratio_figure`, :func:`power_curve_figure`,
   :func:`benchmark_figure`, :func:`mc_coverage_figure`).
@@ -30,7 +28,6 @@ from typing import Literal
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 # short_region_name, fact, fact_values and source_label are re-exported for the templates that import them here
 from clusterpolicy.data.policy import fact, fact_values, short_region_name, source_label  # noqa: F401
@@ -458,92 +455,8 @@ def rmspe_ratio_figure(result: object, *, title: str) -> plt.Figure:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# ClusteriX 2.0: partner panels and detectability
+# ClusteriX 2.0: detectability figures
 # ----------------------------------------------------------------------------------------------------------------
-def country_panel(countries: pd.DataFrame, *, groups: Sequence[str] = ("eu15", "eu13"), first_year: int,
-                  last_year: int, treated: Mapping[str, int]) -> pd.DataFrame:
-    """Country x year H2020 panel with a ``cohort`` column (first treated year; 0 = never) for power analysis.
-
-    Keeps the countries of ``groups`` plus any treated country, only complete start years in the window.
-    """
-    unknown = sorted(set(treated) - set(countries["country"]))
-    if unknown:
-        raise UserInputError(f"treated countries {unknown} are not in h2020_country_year.csv; use CORDIS country "
-                             "codes (EL = Greece, UK).")
-    d = countries[(countries["year"] >= first_year) & (countries["year"] <= last_year)
-                  & (countries["year_complete"] == 1)]
-    d = d[d["country_group"].isin(groups) | d["country"].isin(list(treated))]
-    return d.assign(cohort=d["country"].map(dict(treated)).fillna(0).astype(int)).reset_index(drop=True)
-
-
-#: NUTS 2016 codes of partner regions whose Eurostat series are published only under their NUTS 2010 code.
-NUTS2010_ALIASES: dict[str, str] = {"FRK1": "FR72", "FRC2": "FR43"}
-
-
-def resolve_code(rd: pd.DataFrame, code: str) -> str:
-    """``code`` if the panel has regions under it, else its NUTS 2010 alias (:data:`NUTS2010_ALIASES`)."""
-    if rd["nuts2"].str.startswith(code).any():
-        return code
-    return NUTS2010_ALIASES.get(code, code)
-
-
-def national_share(rd: pd.DataFrame, code: str, *, column: str = "rd_personnel_total_fte",
-                   years: Sequence[int] = ()) -> tuple[float, int | None]:
-    """Share of a region (NUTS1 or NUTS2 code) in its country's total of ``column``, and the year used.
-
-    Uses the latest year (among ``years`` if given) in which every NUTS2 region under ``code`` has the value; the
-    denominator is the sum over the country's regions reported that year (NUTS revisions mean a country's rows
-    change code over time, e.g. HU10 -> HU11/HU12). ``(nan, None)`` if the region is never observed. A proxy for
-    how much of a country's activity a partner region holds, to translate a regional effect into a national one.
-    """
-    code = resolve_code(rd, code)
-    country = rd[(rd["country"] == code[:2])].dropna(subset=[column])
-    if years:
-        country = country[country["year"].isin(list(years))]
-    members_all = set(rd.loc[rd["nuts2"].str.startswith(code), "nuts2"])
-    by_year = country.groupby("year")
-    best = None
-    for year, part in by_year:
-        if members_all and members_all <= set(part["nuts2"]):
-            best = year
-    if best is None:
-        return float("nan"), None
-    part = country[country["year"] == best]
-    share = part.loc[part["nuts2"].str.startswith(code), column].sum() / part[column].sum()
-    return float(share), int(best)
-
-
-def yoy_log_sd(values: Sequence[float] | pd.Series) -> float:
-    """Standard deviation of year-on-year log changes (ddof=1): the typical proportional year-to-year swing.
-
-    NaN if fewer than three positive values (two changes are needed for a standard deviation).
-    """
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v) & (v > 0)]
-    if v.size < 3:
-        return float("nan")
-    return float(np.std(np.diff(np.log(v)), ddof=1))
-
-
-def poisson_mde_single_unit(mean_count: float, *, n_pre: int, n_post: int, alpha: float = 0.05,
-                            power: float = 0.8) -> float:
-    """Smallest proportional rise in a single unit's yearly count detectable by a before/after comparison when
-    the only noise is Poisson noise (a lower bound on any real design's MDE).
-
-    With ``n_pre`` years before and ``n_post`` after at mean ``mean_count`` per year, the log ratio of the
-    post to the pre mean has standard error about ``sqrt(1/(mean n_pre) + 1/(mean n_post))`` (delta method), and
-    the MDE on the log scale is ``(z_{1-alpha/2} + z_power)`` times that (Bloom, 1995). Returned as a proportion
-    (``exp(mde_log) - 1``; 0.05 = +5 %). Real series have extra-Poisson year-to-year swings and need a control
-    group, so the true MDE is larger.
-    """
-    if mean_count <= 0 or n_pre < 1 or n_post < 1:
-        raise UserInputError(f"poisson_mde_single_unit needs mean_count > 0 and at least one year on each side; got "
-                             f"mean_count={mean_count}, n_pre={n_pre}, n_post={n_post}.")
-    se = math.sqrt(1.0 / (mean_count * n_pre) + 1.0 / (mean_count * n_post))
-    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
-    return math.expm1(z * se)
-
-
 def power_curve_figure(table: pd.DataFrame, *, target: float, mde: float | None, title: str,
                        target_power: float = 0.8, target_label: str = "Programme target") -> plt.Figure:
     """Simulated power against the effect size in per cent (``delta`` a log ratio), with MC error bars, the
@@ -581,87 +494,14 @@ def target_vs_noise_figure(frame: pd.DataFrame, *, title: str) -> plt.Figure:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Alpine benchmark
+# Alpine benchmark figure
 # ----------------------------------------------------------------------------------------------------------------
-#: Extensive Eurostat columns that can be summed over regions.
-SUMMABLE = ("gerd_bes_mio_eur", "gerd_total_mio_eur", "rd_personnel_total_fte", "researchers_total_fte",
-            "rd_personnel_bes_fte", "researchers_bes_fte", "population", "gdp_mio_eur")
-
-
-def aggregate_regions(rd: pd.DataFrame, code: str) -> pd.DataFrame:
-    """Sum the NUTS2 regions whose code starts with ``code`` (a NUTS1 or country code) into one region per year.
-
-    A sum is kept only in years where every member region has the value (otherwise missing), so a gap in one
-    region never shrinks the aggregate. Intensity columns are not summed (recompute them from the sums).
-    """
-    members = rd[rd["nuts2"].str.startswith(code)]
-    if members.empty:
-        raise UserInputError(f"no NUTS2 region starts with {code!r} in the Eurostat panel.")
-    n = members["nuts2"].nunique()
-    cols = [c for c in SUMMABLE if c in rd.columns]
-    grouped = members.groupby("year")
-    sums = grouped[cols].sum(min_count=1)
-    counts = grouped[cols].count()
-    sums = sums.where(counts == n)
-    out = sums.reset_index().assign(nuts2=code, country=code[:2])
-    return out[["nuts2", "country", "year", *cols]]
-
-
-#: Benchmark indicators: name -> (label, unit).
-ALPINE_INDICATORS: dict[str, tuple[str, str]] = {
-    "bes_rd_intensity": ("Business R&D expenditure", "% of GDP"),
-    "rd_personnel_per_1000": ("R&D personnel, all sectors", "FTE per 1,000 inhabitants"),
-    "bes_researchers_per_1000": ("Business researchers", "FTE per 1,000 inhabitants"),
-}
-
-
-def alpine_indicators(rd: pd.DataFrame, regions: Sequence[str], *, first_year: int, last_year: int) -> pd.DataFrame:
-    """Benchmark indicators for partner regions (NUTS2 codes as is; shorter codes aggregated from their NUTS2).
-
-    Returns a long frame ``nuts2, year, indicator, value`` over ``first_year..last_year`` with the indicators of
-    :data:`ALPINE_INDICATORS` computed from sums (business R&D expenditure / GDP, personnel and researchers per
-    1,000 inhabitants); missing where an input is missing.
-    """
-    frames = []
-    for code in regions:
-        if len(code) == 4:
-            part = rd[rd["nuts2"] == code]
-            if part.empty:
-                raise UserInputError(f"region {code!r} is not in the Eurostat panel.")
-        else:
-            part = aggregate_regions(rd, code)
-        frames.append(part[["nuts2", "year", *[c for c in SUMMABLE if c in part.columns]]])
-    d = pd.concat(frames, ignore_index=True)
-    d = d[(d["year"] >= first_year) & (d["year"] <= last_year)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ind = pd.DataFrame({
-            "nuts2": d["nuts2"], "year": d["year"],
-            "bes_rd_intensity": 100 * d["gerd_bes_mio_eur"] / d["gdp_mio_eur"],
-            "rd_personnel_per_1000": 1e3 * d["rd_personnel_total_fte"] / d["population"],
-            "bes_researchers_per_1000": 1e3 * d["researchers_bes_fte"] / d["population"],
-        })
-    long = ind.melt(id_vars=["nuts2", "year"], var_name="indicator", value_name="value")
-    long["value"] = long["value"].astype(float).replace([np.inf, -np.inf], np.nan)
-    return long.sort_values(["indicator", "nuts2", "year"], ignore_index=True)
-
-
-def relative_to_median(long: pd.DataFrame, *, min_regions: int = 3) -> pd.DataFrame:
-    """Add ``median`` (across regions, per indicator and year) and ``relative`` (= 100 * value / median).
-
-    Years with fewer than ``min_regions`` observed regions get no median (a median of two is not a benchmark).
-    """
-    obs = long.dropna(subset=["value"])
-    med = obs.groupby(["indicator", "year"])["value"].agg(["median", "count"]).reset_index()
-    med.loc[med["count"] < min_regions, "median"] = np.nan
-    out = long.merge(med[["indicator", "year", "median"]], on=["indicator", "year"], how="left")
-    out["relative"] = 100 * out["value"] / out["median"]
-    return out
-
-
-def benchmark_figure(rel: pd.DataFrame, *, labels: Mapping[str, str], highlight: Iterable[str] = (),
-                     title: str) -> plt.Figure:
-    """Small multiples, one per indicator: each region's value relative to the Alpine median (=100) over time."""
-    indicators = [i for i in ALPINE_INDICATORS if i in set(rel["indicator"])]
+def benchmark_figure(rel: pd.DataFrame, *, indicators: Mapping[str, tuple[str, str]], labels: Mapping[str, str],
+                     highlight: Iterable[str] = (), title: str) -> plt.Figure:
+    """Small multiples, one per indicator (``indicators``: name -> (label, unit), in panel order): each region's
+    value relative to the partner median (=100) over time, from the ``relative`` column of ``rel``."""
+    spec = dict(indicators)
+    indicators = [i for i in spec if i in set(rel["indicator"])]
     fig, axes = plt.subplots(len(indicators), 1, figsize=(7.5, 3.0 * len(indicators)), sharex=True, squeeze=False)
     hl = set(highlight)
     codes = sorted(set(rel["nuts2"]))
@@ -673,7 +513,7 @@ def benchmark_figure(rel: pd.DataFrame, *, labels: Mapping[str, str], highlight:
                     linewidth=2.2 if code in hl else 1.0, linestyle="-" if code in hl else "--",
                     label=labels.get(code, code))
         ax.axhline(100, color="black", linewidth=0.8)
-        name, unit = ALPINE_INDICATORS[ind]
+        name, unit = spec[ind]
         ax.set_ylabel("% of median")
         ax.set_title(f"{name} ({unit}), relative to the partner median", loc="left", fontsize=10)
     axes[-1, 0].set_xlabel("Year")
