@@ -100,6 +100,7 @@ def estimate(
     cluster: str | None = None,
     ssc: SSC = "fixest",
     bootstrap: BootstrapSpec | None = None,
+    single_treated_rule: bool = True,
     **options: Any,
 ) -> EstimationResult:
     """Estimate a policy effect with the named estimator.
@@ -126,6 +127,10 @@ def estimate(
     ssc
         Small-sample convention of the linear fixed-effects estimators: ``"fixest"`` (default) or
         ``"linearmodels"`` (see :mod:`clusterpolicy.estimate.twfe`).
+    single_treated_rule
+        With one treated unit (or cluster), replace the analytic interval by placebo-in-space inference
+        (:func:`single_treated_inference`). ``False`` keeps the analytic numbers, for simulation studies that
+        measure how badly they behave.
     bootstrap
         :class:`~clusterpolicy.estimate.bootstrap.BootstrapSpec` (draws, weights, seed) for the clustered
         multiplier bootstrap with uniform event-study bands (``cs``, ``sa``, ``imputation``, ``did2s``,
@@ -199,7 +204,7 @@ def estimate(
         check_literal(options["df_mode"], DFMode, "df_mode")
     logger.info("estimating %s on %s", estimator, outcome)
     result = spec.load()(df, **kwargs, **options)
-    if _treated_clusters(df, unit=unit, time=time, cohort=cohort, cluster=cluster) == 1:
+    if single_treated_rule and _treated_clusters(df, unit=unit, time=time, cohort=cohort, cluster=cluster) == 1:
         result = single_treated_inference(result, df, unit=unit, time=time, cohort=cohort, cluster=cluster,
                                           refit=lambda frame: spec.load()(frame, **kwargs, **options))
     return result
@@ -252,7 +257,9 @@ def single_treated_inference(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ClusterPolicyWarning)
             placebo = placebo_in_space(df, refit, unit=unit, time=time, cohort=cohort, outcome=result.outcome,
-                                       level=result.inference.level)
+                                       level=result.inference.level,
+                                       shift="multiplicative" if result.estimator in ("poisson", "negbin")
+                                       else "additive")
     except (EstimationError, UserInputError) as err:
         inference = replace(result.inference, method="none", critical_value=nan, df=None,
                             se_type=f"one treated unit; placebo inference not possible: {err}")

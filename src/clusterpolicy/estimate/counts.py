@@ -49,11 +49,16 @@ def _frame(panel: Panel, extra: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 def _fepois(formula: str, data: pd.DataFrame) -> Any:
+    """The package's one Poisson fit (pyfixest ``fepois``, fixest's algorithm and small-sample correction)."""
     import pyfixest as pf
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return pf.fepois(formula, data=data, vcov={"CRV1": "cl"}, iwls_tol=1e-10, fixef_tol=1e-12)
+        try:
+            return pf.fepois(formula, data=data, vcov={"CRV1": "cl"}, iwls_tol=1e-10, fixef_tol=1e-12)
+        except ValueError as err:  # pyfixest: every regressor collinear, e.g. a treated cell with only zero counts
+            raise EstimationError(f"the Poisson model cannot be fitted ({str(err).splitlines()[0]}): a treated "
+                                  "cell may have only zero counts. Fix: drop that unit or use a linear estimator.") from err
 
 
 def pearson_dispersion(y: np.ndarray, mu: np.ndarray, k: int) -> float:

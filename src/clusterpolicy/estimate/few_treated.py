@@ -220,6 +220,7 @@ def placebo_in_space(
     statistic: PlaceboStatistic = "pre_sd",
     level: float = 0.95,
     grid: Sequence[float] | None = None,
+    shift: Literal["additive", "multiplicative"] = "additive",
 ) -> PlaceboInSpaceResult:
     """In-space placebo test and confidence set for a single treated unit (Ferman-Pinto studentisation).
 
@@ -263,6 +264,10 @@ def placebo_in_space(
         Confidence level of the set; a p-value within ``1e-12`` of ``1 - level`` counts as a rejection.
     grid
         Optional constant effects at which to report ``p(delta)`` (``grid`` attribute).
+    shift
+        How a constant effect ``delta`` is removed from the treated unit's post-treatment outcomes when the test is
+        inverted: ``"additive"`` (``y - delta``, for effects on the outcome's scale) or ``"multiplicative"``
+        (``y * exp(-delta)``, for log rate ratios of count models, which keeps counts non-negative).
 
     Returns
     -------
@@ -341,8 +346,12 @@ def placebo_in_space(
         frame = None
         if fit is not None:
             frame = df.copy()
+            frame[outcome] = frame[outcome].astype("float64")  # integer counts must take fractional shifts
             post = (frame[unit] == treated_label) & (time_num >= g0)
-            frame.loc[post, outcome] = frame.loc[post, outcome] - delta
+            if shift == "multiplicative":
+                frame.loc[post, outcome] = frame.loc[post, outcome] * math.exp(-delta)
+            else:
+                frame.loc[post, outcome] = frame.loc[post, outcome] - delta
         return stats_of(y, i0, frame)
 
     est0, se0, sd0 = observed(0.0)

@@ -104,8 +104,9 @@ def _default_fit(scale: EffectScale, *, unit: str, time: str, cohort: str,
     def fit(frame: pd.DataFrame) -> EstimationResult:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ClusterPolicyWarning)
+            # analytic p-values even with one treated unit: the power of the conventional test is what is measured
             return estimate(frame, estimator=estimator, unit=unit, time=time, cohort=cohort,  # type: ignore[arg-type]
-                            outcome=outcome, **options)
+                            outcome=outcome, single_treated_rule=False, **options)
 
     return fit
 
