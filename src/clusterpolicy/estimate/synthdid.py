@@ -705,7 +705,12 @@ def synthetic_did(
         rows = data.loc[dup, [unit, time]].head(3).to_dict("records")
         raise UserInputError(f"synthetic_did: duplicate ({unit}, {time}) rows, e.g. {rows}; keep one row per "
                              "unit and period.")
-    data[cohort] = pd.to_numeric(data[cohort], errors="coerce").fillna(0)
+    num = pd.to_numeric(data[cohort], errors="coerce")
+    bad_g = data.loc[num.isna() & data[cohort].notna(), cohort]
+    if len(bad_g):
+        raise UserInputError(f"synthetic_did: cohort column '{cohort}' has non-numeric values, e.g. "
+                             f"{bad_g.iloc[0]!r}; give each unit's first treated period (0 or missing = never).")
+    data[cohort] = num.fillna(0)
     if (data.groupby(unit)[cohort].nunique() > 1).any():
         bad = list(data.groupby(unit)[cohort].nunique().loc[lambda s: s > 1].index[:3])
         raise UserInputError(f"synthetic_did: cohort column '{cohort}' varies within unit(s) {bad}; it must be "
