@@ -161,6 +161,18 @@ def test_jackknife_several_treated_and_one_treated_error():
     kw = dict(unit="unit", time="time", cohort="cohort", outcome="y")
     res = synthetic_did(df, inference="jackknife", **kw)
     assert np.isfinite(res.se) and res.se > 0
+    # DID jackknife written out (Algorithm 3 with uniform weights): leave one unit out, redo the double difference
+    did = synthetic_did(df, inference="jackknife", method="did", **kw)
+    Y = df.pivot(index="unit", columns="time", values="y").to_numpy()
+    treated = np.arange(16) >= 12
+    u = []
+    for i in range(16):
+        keep = np.arange(16) != i
+        Z, tr = Y[keep], treated[keep]
+        dd = Z[:, 7:].mean(axis=1) - Z[:, :7].mean(axis=1)
+        u.append(dd[tr].mean() - dd[~tr].mean())
+    u = np.array(u)
+    assert did.se == pytest.approx(np.sqrt(15 / 16 * np.sum((u - u.mean()) ** 2)), rel=1e-10)
     one = _factor_panel(seed=4, n_control=12, cohorts={8: 1}, T=10)
     with pytest.raises(EstimationError, match="at least 2 treated units") as err:
         synthetic_did(one, inference="jackknife", **kw)
@@ -177,7 +189,10 @@ def test_bootstrap_se_finite_and_matrix_level_se():
     W = df.pivot(index="unit", columns="time", values="y").to_numpy()
     est = sdid_estimate(W, 10, 7)
     assert est.estimate == pytest.approx(res.estimate, abs=1e-12)
-    assert synthdid_se(est, "jackknife") > 0
+    # the front door on one cohort runs the same resampling as the matrix-level SE (same unit order, same seed)
+    assert synthdid_se(est, "bootstrap", replications=10, seed=1) == pytest.approx(res.se, abs=1e-12)
+    jk = synthetic_did(df, unit="unit", time="time", cohort="cohort", outcome="y", inference="jackknife")
+    assert synthdid_se(est, "jackknife") == pytest.approx(jk.se, abs=1e-12) and jk.se > 0
 
 
 def test_user_errors(prop99):
