@@ -159,3 +159,22 @@ def test_cli_bacon_sums_to_twfe_and_leave_one_out_by_cluster(tmp_path: Path,
     loo = json.loads((tmp_path / "l.json").read_text())["leave_one_out"]
     assert len(loo["leave_one_out"]) == 10  # one row per cluster left out
     assert loo["min"] <= loo["max"] and loo["range"] == pytest.approx(loo["max"] - loo["min"], abs=1e-12)
+
+
+def test_cli_sdid_and_sc_reproduce_proposition_99(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Arkhangelsky et al. (2021), Table 1: SDID -15.60, synthdid's SC -19.6 (tolerances as in test_synthdid)."""
+    prop99 = pd.read_csv(REF / "synthdid" / "california_prop99.csv", sep=";")
+    first = prop99[prop99["treated"] == 1].groupby("State")["Year"].min()
+    prop99["cohort"] = prop99["State"].map(first).fillna(0).astype(int)
+    path = tmp_path / "prop99.csv"
+    prop99.drop(columns="treated").to_csv(path, index=False)
+    for estimator, expected, tol in (("sdid", -15.60, 0.01), ("sc", -19.6, 0.15)):
+        out = tmp_path / f"{estimator}.json"
+        args = ["estimate", "--data", str(path), "--unit", "State", "--time", "Year", "--cohort", "cohort",
+                "--outcome", "PacksPerCapita", "--estimator", estimator, "--bootstrap", "20", "--seed", "3",
+                "--json", str(out)]
+        code, stdout, _ = _run(args, capsys)
+        assert code == 0, stdout
+        res = json.loads(out.read_text())
+        assert res["overall"]["estimate"] == pytest.approx(expected, abs=tol)
+        assert res["inference"]["method"] == "placebo" and res["inference"]["seed"] == 3

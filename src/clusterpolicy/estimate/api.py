@@ -81,6 +81,12 @@ ESTIMATORS: dict[str, EstimatorSpec] = {
                              _E + "counts:poisson", options=("level", "df_mode", "event_study")),
     "etwfe": EstimatorSpec("etwfe", "Wooldridge (2023) extended TWFE Poisson: ATT(g,t) on the count scale",
                            _E + "counts:etwfe_poisson", uses_control=True, default_control="notyet"),
+    "sc": EstimatorSpec("sc", "synthetic control with synthdid's weights, cohort by cohort (Abadie et al. 2010)",
+                        _E + "synthdid:synth_estimator", uses_replications=True,
+                        options=("level", "df_mode", "replications", "seed", "method")),
+    "sdid": EstimatorSpec("sdid", "synthetic difference-in-differences (Arkhangelsky et al. 2021), cohort by cohort",
+                          _E + "synthdid:synth_estimator", uses_replications=True,
+                          options=("level", "df_mode", "replications", "seed", "method")),
     "negbin": EstimatorSpec("negbin", "negative binomial (NB2) with cohort and period effects; overdispersion tests",
                             _E + "counts:negbin"),
 }
@@ -203,8 +209,10 @@ def estimate(
     if "df_mode" in options:
         check_literal(options["df_mode"], DFMode, "df_mode")
     logger.info("estimating %s on %s", estimator, outcome)
+    if spec.uses_replications:
+        options = {**options, "method": estimator}
     result = spec.load()(df, **kwargs, **options)
-    if single_treated_rule and _treated_clusters(df, unit=unit, time=time, cohort=cohort, cluster=cluster) == 1:
+    if single_treated_rule and not spec.uses_replications and _treated_clusters(df, unit=unit, time=time, cohort=cohort, cluster=cluster) == 1:
         result = single_treated_inference(result, df, unit=unit, time=time, cohort=cohort, cluster=cluster,
                                           refit=lambda frame: spec.load()(frame, **kwargs, **options))
     return result

@@ -238,7 +238,8 @@ class EstimationResult:
             f"Estimate:  {self.estimate:.6g}  (SE {self.se:.6g}; {interval})",
             f"Inference: {inf.method}; {inf.se_type}; G = {inf.n_clusters}"
             + (f"; critical value {inf.critical_value:.4g} ({dist})" if math.isfinite(inf.critical_value) else ""),
-            (f"Bootstrap: {inf.n_boot} draws, {inf.boot_weights} weights, seed {inf.seed}"
+            (f"{'Bootstrap' if inf.boot_weights else inf.method.capitalize()}: {inf.n_boot} draws"
+             + (f", {inf.boot_weights} weights" if inf.boot_weights else "") + f", seed {inf.seed}"
              + (f"; uniform band critical value {inf.uniform_critical_value:.4g}"
                 if inf.uniform_critical_value is not None else "")) if inf.n_boot else "",
             (f"Randomisation inference: p = {self.randomization['p_value']:.4g} "

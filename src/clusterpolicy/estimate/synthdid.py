@@ -48,6 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from clusterpolicy.errors import EstimationError, UserInputError
+from clusterpolicy.estimate.result import EstimationResult
 
 Method = Literal["sdid", "sc", "did"]
 Inference = Literal["placebo", "jackknife", "bootstrap"]
@@ -781,3 +782,58 @@ def synthetic_did(
 
 def _label(a: float):
     return int(a) if float(a).is_integer() else a
+
+
+def synth_estimator(
+    df: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    cohort: str,
+    outcome: str,
+    method: Method = "sdid",
+    cluster: str | None = None,
+    replications: int = 200,
+    seed: int | None = None,
+    level: float = 0.95,
+    df_mode: str = "t",
+) -> EstimationResult:
+    """Synthetic DiD (``method="sdid"``) or synthetic control (``"sc"``) through the package's front door.
+
+    Estimand
+        The ATT of the treated units over their post-treatment periods, cohort by cohort against never-treated
+        units, averaged with treated-cell weights (Stata ``sdid``).
+    Inference
+        Placebo with one treated unit; otherwise the jackknife when every cohort has at least two treated units,
+        else the unit bootstrap (R ``synthdid``'s ``vcov``; ``replications`` draws, seeded). Intervals follow the
+        package's rule (:mod:`clusterpolicy.estimate.result`): ``estimate +/- critical_value * se`` with t(G-1)
+        critical values, ``G`` the number of units (``df_mode="normal"``: R synthdid's normal ones).
+    """
+    from clusterpolicy.estimate.result import Inference as InferenceRecord
+
+    if cluster is not None and cluster != unit:
+        raise UserInputError("synthetic DiD resamples units, not clusters; drop --cluster or use a DiD estimator.")
+    g = pd.to_numeric(df[cohort], errors="coerce").fillna(0)
+    first = df.assign(_g=g).groupby(unit)["_g"].first()
+    treated = first[first > 0]
+    if treated.size == 1:
+        how: Inference = "placebo"
+    elif treated.value_counts().min() >= 2:
+        how = "jackknife"
+    else:
+        how = "bootstrap"
+    res = synthetic_did(df, unit=unit, time=time, cohort=cohort, outcome=outcome, method=method, inference=how,
+                        replications=replications, seed=seed, level=level)
+    record = InferenceRecord.rule(
+        se_type=f"{how} standard error of R synthdid ({replications} draws)" if how != "jackknife"
+        else "jackknife standard error of R synthdid (weights fixed)",
+        n_clusters=int(res.n_units), df=df_mode, level=level,  # type: ignore[arg-type]
+        method=how, n_boot=replications if how != "jackknife" else None, seed=seed if how != "jackknife" else None)
+    name = {"sdid": "synthetic difference-in-differences", "sc": "synthetic control",
+            "did": "difference-in-differences"}[method]
+    return EstimationResult.from_estimate(
+        estimator=method if method != "did" else "sdid_did", outcome=outcome, estimate=res.estimate, se=res.se,
+        inference=record, n_obs=res.n_obs, n_units=res.n_units,
+        estimand=f"ATT over treated post-treatment cells, {name} (R synthdid weights), cohort by cohort",
+        details={"cohorts": res.cohorts.to_dict("records"), "method": method, "inference": how},
+    )
