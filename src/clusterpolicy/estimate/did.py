@@ -323,7 +323,14 @@ def att_gt(
             dsub = treat[sub].astype(float)
             dy = y[sub, ti] - y[sub, base]
             x = np.column_stack([np.ones(int(sub.sum())), xs[sub, base, :]])
-            att, inf = estimator(dy, dsub, x)
+            try:
+                att, inf = estimator(dy, dsub, x)
+            except np.linalg.LinAlgError as err:
+                raise EstimationError(
+                    f"ATT({g:g},{current:g}): the covariates {list(covariates)} do not vary within the treated or "
+                    "comparison units of this cell (singular design). Fix: drop those covariates or use method='reg' "
+                    "with more comparison units."
+                ) from err
             inf_full[sub] = (n / sub.sum()) * inf
             groups.append(g)
             tts.append(current)

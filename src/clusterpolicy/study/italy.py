@@ -257,7 +257,10 @@ def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutation
     if decision.estimator in ("cs", "etwfe"):
         kwargs["control"] = decision.control
     if covariates:
+        # outcome regression: trends may differ with the (binary, time-invariant) covariates; no propensity score,
+        # which a handful of regions per group cannot support
         kwargs["covariates"] = tuple(covariates)
+        kwargs["method"] = "reg"
     main = _quiet(data, **kwargs)
     msgs.extend(f"{decision.estimator}: {w}" for w in main.warnings)
     if n_permutations and panel.n_treated > 1:
