@@ -198,6 +198,18 @@ def p_text(p: float | None) -> str:
     return "below 0.001" if p < 0.001 else f"{p:.2f}"
 
 
+def placebo_verdict(p: float | None, smallest: float | None, level: float = 0.05) -> str:
+    """Plain words for a placebo p-value given the smallest one the design can give."""
+    if p is None or smallest is None:
+        return "not estimated"
+    if p <= smallest + 1e-12 and smallest > level:
+        return ("the most extreme of the regions compared, but with so few regions that is the smallest p-value "
+                "the design can give, not evidence of an effect")
+    if p <= level:
+        return "unusual among the placebo regions"
+    return "ordinary among the placebo regions"
+
+
 def _num(x: Any) -> float | None:
     if x is None:
         return None
@@ -210,7 +222,8 @@ def _outcome_keys(a: OutcomeAnalysis | None, reason: str) -> dict[str, Any]:
     if a is None:
         return {"available": False, "reason": reason, "estimate": None, "percent": None, "placebo_p_value": None,
                 "placebo_p_text": "not available", "placebo_p_value_unstudentised": None, "placebo_rank": None,
-                "n_placebos": None, "smallest_possible_p": None, "conley_taber_low": None,
+                "n_placebos": None, "n_ranked": None, "verdict": "not estimated", "smallest_possible_p": None,
+                "conley_taber_low": None,
                 "conley_taber_high": None, "conley_taber_text": "not computed", "pre_years": None,
                 "post_years": None, "label": ""}
     r, pl = a.result, a.placebo
@@ -226,7 +239,9 @@ def _outcome_keys(a: OutcomeAnalysis | None, reason: str) -> dict[str, Any]:
         "available": True, "reason": reason, "estimate": est, "percent": _num(pct),
         "placebo_p_value": float(pl.p_value), "placebo_p_text": p_text(pl.p_value),
         "placebo_p_value_unstudentised": float(pl.p_value_unstudentised), "placebo_rank": placebo_rank(pl),
-        "n_placebos": int(pl.n_placebos), "smallest_possible_p": 1 / (pl.n_placebos + 1),
+        "n_placebos": int(pl.n_placebos), "n_ranked": int(pl.n_placebos) + 1,
+        "verdict": placebo_verdict(pl.p_value, 1 / (pl.n_placebos + 1)),
+        "smallest_possible_p": 1 / (pl.n_placebos + 1),
         "conley_taber_low": _num(ct["ci_low"]) if ct else None,
         "conley_taber_high": _num(ct["ci_high"]) if ct else None,
         "conley_taber_text": (f"{ct['ci_low']:+.3f} to {ct['ci_high']:+.3f}" if ct else
@@ -276,6 +291,8 @@ class SingleRegion:
     placebo_p_value_unstudentised: float
     placebo_rank: int
     n_placebos: int
+    n_ranked: int
+    placebo_verdict: str
     smallest_possible_p: float
     conley_taber_low: float | None
     conley_taber_high: float | None
@@ -292,6 +309,8 @@ class SingleRegion:
     h2020_placebo_p_text: str
     h2020_placebo_rank: int | None
     h2020_n_placebos: int | None
+    h2020_n_ranked: int | None
+    h2020_placebo_verdict: str
     h2020_smallest_possible_p: float | None
     h2020_pre_years: int | None
     h2020_post_years: int | None
@@ -382,7 +401,8 @@ def single_region(policy_id: str, *, onset: OnsetBasis = "start_year", definitio
         outcome_label=outcome_label(BUSINESS_RD, "log"),
         estimate=k["estimate"], percent=k["percent"], placebo_p_value=k["placebo_p_value"],
         placebo_p_text=k["placebo_p_text"], placebo_p_value_unstudentised=k["placebo_p_value_unstudentised"],
-        placebo_rank=k["placebo_rank"], n_placebos=k["n_placebos"], smallest_possible_p=k["smallest_possible_p"],
+        placebo_rank=k["placebo_rank"], n_placebos=k["n_placebos"], n_ranked=k["n_ranked"],
+        placebo_verdict=k["verdict"], smallest_possible_p=k["smallest_possible_p"],
         conley_taber_low=k["conley_taber_low"], conley_taber_high=k["conley_taber_high"],
         conley_taber_text=k["conley_taber_text"], pre_years=k["pre_years"], post_years=k["post_years"],
         gap_direction="below" if k["estimate"] < 0 else "above",
@@ -390,7 +410,8 @@ def single_region(policy_id: str, *, onset: OnsetBasis = "start_year", definitio
         h2020_outcome_label=outcome_label(H2020, "per_capita"),
         h2020_estimate=hk["estimate"], h2020_percent=hk["percent"], h2020_placebo_p_value=hk["placebo_p_value"],
         h2020_placebo_p_text=hk["placebo_p_text"], h2020_placebo_rank=hk["placebo_rank"],
-        h2020_n_placebos=hk["n_placebos"], h2020_smallest_possible_p=hk["smallest_possible_p"],
+        h2020_n_placebos=hk["n_placebos"], h2020_n_ranked=hk["n_ranked"], h2020_placebo_verdict=hk["verdict"],
+        h2020_smallest_possible_p=hk["smallest_possible_p"],
         h2020_pre_years=hk["pre_years"], h2020_post_years=hk["post_years"],
         h2020_conley_taber_text=hk["conley_taber_text"],
         sample=rd.panel.sample_table(),
