@@ -37,7 +37,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from clusterpolicy.data.calendar import ITALIAN_NUTS2, load_cluster_policies
+from clusterpolicy.data.calendar import load_cluster_policies
 from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInputError
 from clusterpolicy.estimate.api import ESTIMATORS, estimate
 from clusterpolicy.estimate.few_treated import PlaceboInSpaceResult, placebo_in_space

@@ -45,7 +45,8 @@ from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInpu
 from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.synth import SynthResult, synthetic_control
 from clusterpolicy.study.panel import macro_group, outcome_label
-from clusterpolicy.study.single_region import CalendarOnset, earlier_programmes, onset_from_calendar, p_text
+from clusterpolicy.study.single_region import (CalendarOnset, earlier_programmes, onset_from_calendar, p_text,
+                                               placebo_verdict)
 from clusterpolicy.study.treatments import cohort_table
 
 OUTCOME = "rd_personnel_bes_fte"
@@ -60,8 +61,11 @@ FEATURES = {"business_rd_intensity": "business R&D expenditure, % of GDP",
             "business_share_rd_personnel": "business share of R&D personnel"}
 POOLS = {"centre_north": "Centre-North Italian regions untreated through the window",
          "eu_similar": "European regions with a similar R&D structure"}
+POOL_SHORT = {"centre_north": "Centre-North Italy", "eu_similar": "European, similar R&D"}
 METHOD_NAMES = {"sc": "synthetic control", "sdid": "synthetic DiD", "did": "DiD"}
 DEFAULT_SEED = 2024
+#: Whether :mod:`clusterpolicy.estimate.synthdid` is merged (synthetic DiD rows appear once it is).
+SDID_AVAILABLE = False
 DEFAULT_REPLICATIONS = 200
 
 
@@ -183,6 +187,7 @@ class MethodEstimate:
     n_placebos: int
     pre_rmse: float | None
     weights: pd.Series = field(repr=False)
+    placebo_se: float | None = None
 
 
 def _sub(panel: pd.DataFrame, treated: str, donors: tuple[str, ...], onset: int) -> pd.DataFrame:
@@ -247,15 +252,50 @@ def analyse(policy_id: str = DEFAULT_POLICY, *, k: int = EU_NEIGHBOURS, seed: in
         m, res = run_sc(panel, on.nuts2, pool, on.year)
         ests.append(m)
         sc[name] = res
-        ests.extend(run_sdid(panel, on.nuts2, pool, on.year, seed=seed, replications=replications))
+        if SDID_AVAILABLE:
+            ests.extend(run_sdid(panel, on.nuts2, pool, on.year, seed=seed, replications=replications))
         ests.append(run_did(panel, on.nuts2, pool, on.year))
     return Analysis(onset=on, panel=panel, pools=pools, estimates=tuple(ests), sc=sc)
 
 
-def run_sdid(panel: pd.DataFrame, treated: str, pool: DonorPool, onset: int, *, seed: int,
-             replications: int) -> list[MethodEstimate]:
-    """Synthetic DiD (filled in once :mod:`clusterpolicy.estimate.synthdid` is available; empty otherwise)."""
-    return []
+def run_sdid(panel: pd.DataFrame, treated: str, pool: DonorPool, onset: int, *, seed: int = DEFAULT_SEED,
+             replications: int = DEFAULT_REPLICATIONS) -> list[MethodEstimate]:
+    """Synthetic DiD (Arkhangelsky et al. 2021). p-value: rank of ``|estimate|`` among the in-space placebos (each
+    donor treated in turn, fitted on the other donors; needs at least two donors left). ``placebo_se``: the
+    seeded placebo standard error of the method (Algorithm 4), reported beside it, never turned into an interval.
+    """
+    from clusterpolicy.estimate.synthdid import synthetic_did
+
+    data = _sub(panel, treated, pool.donors, onset)
+    roles = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
+    fit = synthetic_did(data, **roles, method="sdid", inference=None)
+    notes: list[str] = []
+    try:
+        se: float | None = float(synthetic_did(data, **roles, method="sdid", inference="placebo",
+                                               replications=replications, seed=seed).se)
+    except EstimationError as err:
+        se = None
+        notes.append(f"placebo SE not computable: {str(err).splitlines()[0]}")
+    placebo_estimates = []
+    for j in pool.donors:
+        others = data[data["nuts2"] != treated].assign(cohort=lambda d, j=j: np.where(d["nuts2"] == j, onset, 0))
+        try:
+            placebo_estimates.append(float(synthetic_did(others, **roles, method="sdid", inference=None).estimate))
+        except EstimationError as err:
+            notes.append(f"placebos not computable: {str(err).splitlines()[0]}")
+            placebo_estimates = []
+            break
+    p = None
+    if placebo_estimates:
+        ests = np.abs(np.array(placebo_estimates))
+        p = float((1 + np.sum(ests >= abs(fit.estimate) * (1 - 1e-12))) / (ests.size + 1))
+    paths = fit.paths
+    pre = paths[paths["time"] < onset]
+    gap = pre["treated"] - pre["synthetic"]
+    w = fit.unit_weights.set_index("unit")["weight"].rename_axis("nuts2").rename("weight")
+    rule = "rank of |estimate| among in-space placebos" + (f" ({'; '.join(dict.fromkeys(notes))})" if notes else "")
+    return [MethodEstimate("sdid", pool.name, float(fit.estimate), p, rule, len(placebo_estimates),
+                           float(np.sqrt(((gap - gap.mean()) ** 2).mean())), w, placebo_se=se)]
 
 
 def percent(log_points: float | None) -> float | None:
@@ -359,6 +399,10 @@ def method_keys(estimates: tuple[MethodEstimate, ...]) -> dict[str, Any]:
             out[f"{key}_n_placebos"] = e.n_placebos if e else None
             out[f"{key}_smallest_possible_p"] = 1 / (e.n_placebos + 1) if e and e.n_placebos else None
             out[f"{key}_pre_rmse"] = e.pre_rmse if e else None
+            out[f"{key}_verdict"] = (placebo_verdict(e.p_value, 1 / (e.n_placebos + 1) if e.n_placebos else None)
+                                     if e else "not computed")
+            if method == "sdid":
+                out[f"{key}_placebo_se"] = e.placebo_se if e else None
     return out
 
 
@@ -376,9 +420,10 @@ def published(a: Analysis) -> Published:
     cn, eu = a.pools["centre_north"], a.pools["eu_similar"]
     excl = cn.table[~cn.table["donor"]]
     table = pd.DataFrame([{
-        "method": METHOD_NAMES[e.method], "pool": POOLS[e.pool], "estimate": e.estimate,
+        "method": METHOD_NAMES[e.method], "pool": POOL_SHORT[e.pool], "estimate": e.estimate,
         "percent": percent(e.estimate), "placebo p-value": e.p_value, "placebos": e.n_placebos,
-        "pre-period RMSE": e.pre_rmse, "largest weights": _top(e.weights, names), "p-value rule": e.p_rule}
+        "pre-period RMSE": e.pre_rmse,
+        "placebo SE (synthetic DiD)": e.placebo_se, "largest weights": _top(e.weights, names), "p-value rule": e.p_rule}
         for e in a.estimates])
     return Published(
         policy_id=on.policy_id, region=ITALIAN_NUTS2.get(on.nuts2, on.region), policy=on.policy,
