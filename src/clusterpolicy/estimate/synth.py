@@ -30,6 +30,7 @@ from scipy import optimize
 
 from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate.result import EstimationResult, Inference
+from clusterpolicy.estimate.synthdid import simplex_weights_exact
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +54,11 @@ def simplex_weights(x1: np.ndarray, x0: np.ndarray, v: np.ndarray | None = None)
 
     Notes
     -----
-    A non-negative least-squares start (with the adding-up constraint as a heavily weighted extra row) is
-    polished by SLSQP with the exact gradient; both steps are deterministic.
+    Solved by the Frank-Wolfe simplex solver shared with synthetic DID
+    (:func:`clusterpolicy.estimate.synthdid.simplex_weights_fw`, a port of ``synthdid``'s ``sc.weight.fw``) with no
+    ridge penalty and no intercept, in its pairwise variant (Lacoste-Julien and Jaggi, 2015), followed by fully
+    corrective steps on the support (:func:`clusterpolicy.estimate.synthdid.simplex_weights_exact`), so the
+    unpenalised optimum is reached to machine precision; deterministic (uniform start).
     """
     x1 = np.asarray(x1, dtype=float)
     x0 = np.asarray(x0, dtype=float)
@@ -66,24 +70,7 @@ def simplex_weights(x1: np.ndarray, x0: np.ndarray, v: np.ndarray | None = None)
     A = sv[:, None] * x0
     b = sv * x1
     scale = max(float(np.abs(A).max()), 1e-12)
-    lam = 1e3 * scale
-    w0, _ = optimize.nnls(np.vstack([A, lam * np.ones((1, J))]), np.append(b, lam), maxiter=50 * J)
-    w0 = w0 / w0.sum() if w0.sum() > 0 else np.full(J, 1.0 / J)
-
-    def loss(w: np.ndarray) -> float:
-        r = A @ w - b
-        return float(r @ r) / scale**2
-
-    def grad(w: np.ndarray) -> np.ndarray:
-        return 2.0 * A.T @ (A @ w - b) / scale**2
-
-    res = optimize.minimize(
-        loss, w0, jac=grad, method="SLSQP", bounds=[(0.0, 1.0)] * J,
-        constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones_like(w)}],
-        options={"ftol": 1e-15, "maxiter": 1000},
-    )
-    w = res.x if res.success and loss(res.x) <= loss(w0) else w0
-    w = np.clip(w, 0.0, None)
+    w = np.clip(simplex_weights_exact(A / scale, b / scale, 0.0), 0.0, None)
     w[w < 1e-10] = 0.0
     return w / w.sum()
 
