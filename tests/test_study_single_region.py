@@ -173,3 +173,19 @@ def test_er_published_names_earlier_treatments_and_no_interval(er: sy.Analysis) 
         assert p.values[f"{e.method}_{e.pool}_estimate"] == e.estimate
         assert p.values[f"{e.method}_{e.pool}_p_value"] is None or 0 < p.values[f"{e.method}_{e.pool}_p_value"] <= 1
     assert math.isclose(p.range_low_percent, 100 * math.expm1(p.range_low))
+
+
+def test_sdid_placebo_se_is_reproducible_with_a_seed(er: sy.Analysis) -> None:
+    pool, on = er.pools["eu_similar"], er.onset
+    first = sy.run_sdid(er.panel, on.nuts2, pool, on.year, seed=11, replications=20)[0]
+    again = sy.run_sdid(er.panel, on.nuts2, pool, on.year, seed=11, replications=20)[0]
+    other = sy.run_sdid(er.panel, on.nuts2, pool, on.year, seed=12, replications=20)[0]
+    assert first.placebo_se is not None and first.placebo_se > 0
+    assert first.placebo_se == again.placebo_se
+    assert other.placebo_se != first.placebo_se
+    assert first.estimate == again.estimate == other.estimate  # the estimate does not depend on the seed
+
+
+def test_every_method_on_every_pool(er: sy.Analysis) -> None:
+    pairs = {(e.method, e.pool) for e in er.estimates}
+    assert pairs == {(m, p) for m in sy.METHOD_NAMES for p in sy.POOLS}

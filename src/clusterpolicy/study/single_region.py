@@ -203,8 +203,8 @@ def placebo_verdict(p: float | None, smallest: float | None, level: float = 0.05
     if p is None or smallest is None:
         return "not estimated"
     if p <= smallest + 1e-12 and smallest > level:
-        return ("the most extreme of the regions compared, but with so few regions that is the smallest p-value "
-                "the design can give, not evidence of an effect")
+        return ("the most extreme of the regions compared; with so few regions that is the smallest p-value the "
+                f"design can give, still above {level:g}")
     if p <= level:
         return "unusual among the placebo regions"
     return "ordinary among the placebo regions"

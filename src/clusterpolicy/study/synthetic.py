@@ -44,6 +44,7 @@ from clusterpolicy.data.loaders import load_rd_panel
 from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInputError
 from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.synth import SynthResult, synthetic_control
+from clusterpolicy.estimate.synthdid import synthetic_did
 from clusterpolicy.study.panel import macro_group, outcome_label
 from clusterpolicy.study.single_region import (CalendarOnset, earlier_programmes, onset_from_calendar, p_text,
                                                placebo_verdict)
@@ -64,9 +65,7 @@ POOLS = {"centre_north": "Centre-North Italian regions untreated through the win
 POOL_SHORT = {"centre_north": "Centre-North Italy", "eu_similar": "European, similar R&D"}
 METHOD_NAMES = {"sc": "synthetic control", "sdid": "synthetic DiD", "did": "DiD"}
 DEFAULT_SEED = 2024
-#: Whether :mod:`clusterpolicy.estimate.synthdid` is merged (synthetic DiD rows appear once it is).
-SDID_AVAILABLE = False
-DEFAULT_REPLICATIONS = 200
+DEFAULT_REPLICATIONS = 50
 
 
 # ================================================================================================================
@@ -252,8 +251,7 @@ def analyse(policy_id: str = DEFAULT_POLICY, *, k: int = EU_NEIGHBOURS, seed: in
         m, res = run_sc(panel, on.nuts2, pool, on.year)
         ests.append(m)
         sc[name] = res
-        if SDID_AVAILABLE:
-            ests.extend(run_sdid(panel, on.nuts2, pool, on.year, seed=seed, replications=replications))
+        ests.extend(run_sdid(panel, on.nuts2, pool, on.year, seed=seed, replications=replications))
         ests.append(run_did(panel, on.nuts2, pool, on.year))
     return Analysis(onset=on, panel=panel, pools=pools, estimates=tuple(ests), sc=sc)
 
@@ -264,8 +262,6 @@ def run_sdid(panel: pd.DataFrame, treated: str, pool: DonorPool, onset: int, *, 
     donor treated in turn, fitted on the other donors; needs at least two donors left). ``placebo_se``: the
     seeded placebo standard error of the method (Algorithm 4), reported beside it, never turned into an interval.
     """
-    from clusterpolicy.estimate.synthdid import synthetic_did
-
     data = _sub(panel, treated, pool.donors, onset)
     roles = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
     fit = synthetic_did(data, **roles, method="sdid", inference=None)
@@ -401,8 +397,6 @@ def method_keys(estimates: tuple[MethodEstimate, ...]) -> dict[str, Any]:
             out[f"{key}_pre_rmse"] = e.pre_rmse if e else None
             out[f"{key}_verdict"] = (placebo_verdict(e.p_value, 1 / (e.n_placebos + 1) if e.n_placebos else None)
                                      if e else "not computed")
-            if method == "sdid":
-                out[f"{key}_placebo_se"] = e.placebo_se if e else None
     return out
 
 
