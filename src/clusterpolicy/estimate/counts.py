@@ -56,7 +56,7 @@ def _fepois(formula: str, data: pd.DataFrame) -> Any:
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
             return pf.fepois(formula, data=data, vcov={"CRV1": "cl"}, iwls_tol=1e-10, fixef_tol=1e-12)
-        except ValueError as err:  # pyfixest: every regressor collinear, e.g. a treated cell with only zero counts
+        except (ValueError, ZeroDivisionError) as err:  # every regressor collinear, or as many parameters as rows
             raise EstimationError(f"the Poisson model cannot be fitted ({str(err).splitlines()[0]}): a treated "
                                   "cell may have only zero counts. Fix: drop that unit or use a linear estimator.") from err
 
@@ -307,6 +307,9 @@ def etwfe_poisson(
     cols += [((g == c) & (t == s)).astype(float) for c, s in cells]
     x = np.column_stack(cols)
     y = data["_y"].to_numpy()
+    if x.shape[1] >= y.size:
+        raise EstimationError(f"the ETWFE model has {x.shape[1]} parameters for {y.size} observations (saturated). "
+                              "Fix: use a longer window or more comparison units.")
     clusters = pd.factorize(data["_cl"], sort=True)[0]
     n_cl = int(clusters.max()) + 1
     # The one Poisson fit of the package (pyfixest fepois): the dummies are explicit regressors, so the fixest
