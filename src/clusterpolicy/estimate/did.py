@@ -203,29 +203,83 @@ def influence_se(inf: np.ndarray, clusters: np.ndarray | None = None) -> np.ndar
 
 
 def _wide(panel: Panel, covariates: Sequence[str], msgs: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Balanced wide arrays: outcome ``Y`` (n x T), covariates (n x T x p), cohort and cluster per unit, times."""
+    """Balanced wide arrays: outcome ``Y`` (n x T), covariates (n x T x p), cohort and cluster per unit, times.
+
+    Works on the integer unit codes of :func:`prepare_panel` (``_u``) with ``bincount``/scatter, no pandas groupby.
+    """
     data = panel.data
-    times = np.sort(data["_t"].unique())
-    counts = data.groupby("_u")["_t"].size()
-    full = counts.index[counts.to_numpy() == times.size]
-    if full.size < counts.size:
-        warn(f"dropped {counts.size - full.size} units not observed in every period (R did balances the panel)",
-             msgs)
-        data = data[data["_u"].isin(full)]
-    codes = pd.factorize(data["_u"], sort=True)[0]
-    t_idx = np.searchsorted(times, data["_t"].to_numpy())
-    n = int(codes.max()) + 1
+    u = data["_u"].to_numpy()
+    tcol = data["_t"].to_numpy()
+    times = np.unique(tcol)
+    counts = np.bincount(u)
+    full = counts == times.size
+    n_present, n = int((counts > 0).sum()), int(full.sum())
+    rows = None
+    if n < n_present:
+        warn(f"dropped {n_present - n} units not observed in every period (R did balances the panel)", msgs)
+        rows = full[u]
+        u, tcol = u[rows], tcol[rows]
+
+    def col(name: str) -> np.ndarray:
+        v = data[name].to_numpy()
+        return v if rows is None else v[rows]
+
+    codes = (np.cumsum(full) - 1)[u]  # compact 0..n-1, in unit order
+    t_idx = np.searchsorted(times, tcol)
     y = np.empty((n, times.size))
-    y[codes, t_idx] = data["_y"].to_numpy()
+    y[codes, t_idx] = col("_y")
     xs = np.empty((n, times.size, len(covariates)))
     for j, c in enumerate(covariates):
-        xs[codes, t_idx, j] = data[c].to_numpy()
-    first = np.flatnonzero(t_idx == 0) if times.size else np.array([], dtype=int)
-    order = np.argsort(codes[first])
-    g = data["_g"].to_numpy()[first][order]
-    cl = data["_cl"].to_numpy()[first][order]
-    cl = pd.factorize(cl, sort=True)[0]
+        xs[codes, t_idx, j] = col(c)
+    g = np.empty(n)
+    g[codes] = col("_g")
+    cl_raw = np.empty(n, dtype=np.int64)
+    cl_raw[codes] = col("_cl")
+    if n:
+        present = np.zeros(int(cl_raw.max()) + 1, dtype=bool)
+        present[cl_raw] = True
+        cl = (np.cumsum(present) - 1)[cl_raw]  # = pd.factorize(cl_raw, sort=True)[0]
+    else:
+        cl = cl_raw
     return y, xs, g, cl, times
+
+
+def _cells_closed_form(y: np.ndarray, g_unit: np.ndarray, cells: list[tuple[float, int, int, np.ndarray]],
+                       ctrl_sets: list[np.ndarray], levels: np.ndarray,
+                       c_unit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All no-covariate 2x2 DiDs at once.
+
+    With an intercept only, the three estimators of ``_TWO_BY_TWO`` coincide: the ATT is the difference of the
+    mean change ``dy = Y_t - Y_base`` among treated and among controls, and the influence function (scaled by
+    ``n / n_cell`` as in R ``did``) is ``n (dy_i - mean_t) / n_t`` for a treated unit, ``-n (dy_i - mean_c) / n_c``
+    for a control, 0 otherwise. Returns the ATTs, the n x cells influence matrix, and the treated share of each
+    cell (the intercept-only propensity score).
+    """
+    n = y.shape[0]
+    k = len(cells)
+    ti = np.fromiter((c[1] for c in cells), dtype=np.intp, count=k)
+    base = np.fromiter((c[2] for c in cells), dtype=np.intp, count=k)
+    dy = y[:, ti] - y[:, base]  # n x cells
+    n_levels = levels.size
+    counts = np.bincount(c_unit, minlength=n_levels).astype(float)
+    sums = np.empty((n_levels, k))
+    for j in range(k):
+        sums[:, j] = np.bincount(c_unit, weights=dy[:, j], minlength=n_levels)
+    center = np.zeros((n_levels, k))
+    scale = np.zeros((n_levels, k))
+    att = np.empty(k)
+    share = np.empty(k)
+    for j, (_, _, _, treat_level) in enumerate(cells):
+        ctrl = ctrl_sets[j]
+        n_t, n_c = counts[treat_level], counts[ctrl].sum()
+        mean_t = sums[treat_level, j] / n_t
+        mean_c = sums[ctrl, j].sum() / n_c
+        att[j] = mean_t - mean_c
+        share[j] = n_t / (n_t + n_c)
+        center[treat_level, j], scale[treat_level, j] = mean_t, n / n_t
+        center[ctrl, j], scale[ctrl, j] = mean_c, -n / n_c
+    influence = (dy - center[c_unit]) * scale[c_unit]
+    return att, influence, share
 
 
 def att_gt(
@@ -302,36 +356,52 @@ def att_gt(
         y, xs, times = y[:, keep_t], xs[:, keep_t], times[keep_t]
         cohorts = cohorts[cohorts < last]
     estimator = _TWO_BY_TWO[method]
-    groups, tts, atts, infs = [], [], [], []
+    levels = np.unique(g_unit)  # 0 (never treated) and every cohort, including controls-only cohorts
+    c_unit = np.searchsorted(levels, g_unit)
+    counts = np.bincount(c_unit, minlength=levels.size)
+    cells: list[tuple[float, int, int, np.ndarray]] = []  # (cohort, period index, base index, treated level)
+    ctrl_sets: list[np.ndarray] = []
     for g in cohorts:
         base_candidates = np.flatnonzero(times < g)
         if base_candidates.size == 0:
             continue
+        g_level = np.searchsorted(levels, g)
         for ti in range(1, times.size):
             current = times[ti]
             base = base_candidates[-1] if g <= current else ti - 1
-            treat = g_unit == g
             if control == "never":
-                ctrl = g_unit == 0
+                ctrl_levels = np.flatnonzero(levels == 0)
             else:
-                ctrl = (g_unit == 0) | ((g_unit > current) & (g_unit != g))
-            sub = treat | ctrl
-            inf_full = np.zeros(n)
-            if treat.sum() == 0 or ctrl.sum() == 0:
+                ctrl_levels = np.flatnonzero((levels == 0) | ((levels > current) & (levels != g)))
+            if counts[g_level] == 0 or counts[ctrl_levels].sum() == 0:
                 warn(f"ATT({g:g},{current:g}) not identified: no control units; left out", msgs)
                 continue
-            dsub = treat[sub].astype(float)
-            dy = y[sub, ti] - y[sub, base]
-            x = np.column_stack([np.ones(int(sub.sum())), xs[sub, base, :]])
-            att, inf = estimator(dy, dsub, x)
-            inf_full[sub] = (n / sub.sum()) * inf
-            groups.append(g)
-            tts.append(current)
-            atts.append(att)
-            infs.append(inf_full)
-    if not atts:
+            cells.append((g, ti, int(base), np.array(g_level)))
+            ctrl_sets.append(ctrl_levels)
+    if not cells:
         raise EstimationError("no ATT(g,t) could be estimated. Fix: check the cohort and time columns.")
-    influence = np.column_stack(infs)
+    groups = [c[0] for c in cells]
+    tts = [times[c[1]] for c in cells]
+    general = np.ones(len(cells), dtype=bool)
+    if not covariates:
+        atts_arr, influence, share = _cells_closed_form(y, g_unit, cells, ctrl_sets, levels, c_unit)
+        # the propensity-score estimators trim controls when the treated share reaches _PS_TRIM: leave those
+        # (rare) cells to the general estimator
+        general = (share >= _PS_TRIM) if method != "reg" else np.zeros(len(cells), dtype=bool)
+    else:
+        atts_arr, influence = np.empty(len(cells)), np.zeros((n, len(cells)))
+    for j in np.flatnonzero(general):
+        g, ti, base, g_level = cells[j]
+        treat = c_unit == g_level
+        sub = treat | np.isin(c_unit, ctrl_sets[j])
+        dsub = treat[sub].astype(float)
+        dy = y[sub, ti] - y[sub, base]
+        x = np.column_stack([np.ones(int(sub.sum())), xs[sub, base, :]])
+        att, inf = estimator(dy, dsub, x)
+        atts_arr[j] = att
+        influence[:, j] = 0.0
+        influence[sub, j] = (n / sub.sum()) * inf
+    atts = list(atts_arr)
     by_cluster = bool(cluster) and cluster != unit and np.unique(cl_unit).size < n
     se = influence_se(influence, cl_unit if by_cluster else None)
     return GroupTimeFit(
