@@ -426,6 +426,12 @@ class Aggregate:
         Per event time / group / period: ``key, estimate, se`` (empty for ``simple``).
     overall_influence
         Influence function of ``overall`` (one value per unit).
+    table_influence
+        ``n_units x len(table)`` influence functions of the ``table`` estimates, column ``j`` for row ``j`` (for
+        ``dynamic``: of every event-study coefficient; ``n_units x 0`` for ``simple``). They include the
+        estimation of the aggregation weights, as R ``did``; the covariance of the table estimates is
+        ``psi' psi / n^2`` (with ``psi`` summed within clusters first when the fit is clustered), whose diagonal is
+        the square of ``table["se"]``.
     """
 
     kind: str
@@ -433,15 +439,46 @@ class Aggregate:
     overall_se: float
     table: pd.DataFrame
     overall_influence: np.ndarray = field(repr=False)
+    table_influence: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False)
 
 
 def _wif(keepers: np.ndarray, pg: np.ndarray, g_unit: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Influence function of estimated aggregation weights ``pg[k] / sum(pg[keepers])`` (R did's ``wif``)."""
+    """Influence function of estimated aggregation weights ``pg[k] / sum(pg[keepers])`` (R did's ``wif``), dense
+    ``n x len(keepers)``. Kept as the reference for :func:`_combine`, which never forms it."""
     ind = (g_unit[:, None] == group[keepers][None, :]).astype(float) - pg[keepers][None, :]
     total = pg[keepers].sum()
     if1 = ind / total
     if2 = ind.sum(axis=1)[:, None] * (pg[keepers] / total**2)[None, :]
     return if1 - if2
+
+
+def _combine(att: np.ndarray, inf: np.ndarray, sets: list[np.ndarray], pg: np.ndarray, *,
+             c_unit: np.ndarray | None = None, c_cell: np.ndarray | None = None, n_levels: int = 0,
+             mean: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted averages of ``att`` over each index set (weights ``pg / sum(pg)`` within the set, or equal weights
+    with ``mean``) and their n x len(sets) influence functions.
+
+    With ``c_unit`` (level of each unit) and ``c_cell`` (level of each cell), the influence of the estimated weights
+    is added: R did's ``wif(...) %*% att``, computed per level instead of as an n x cells matrix. For a unit of level
+    ``c``, ``wif_i . a = (A_c - pa) / P - (M_c - P) pa / P^2`` with ``P = sum pg``, ``pa = pg . a``, ``A_c`` the sum of
+    ``a`` over the set's cells of level ``c`` and ``M_c`` their number.
+    """
+    k, m = att.size, len(sets)
+    w = np.zeros((k, m))
+    for j, which in enumerate(sets):
+        w[which, j] = pg[which] / pg[which].sum()
+    est = np.array([att[which].mean() if mean else att[which] @ w[which, j] for j, which in enumerate(sets)])
+    psi = inf @ w
+    if c_unit is not None and c_cell is not None:
+        corr = np.empty((n_levels, m))
+        for j, which in enumerate(sets):
+            a, p = att[which], pg[which]
+            total, pa = p.sum(), p @ a
+            big_a = np.bincount(c_cell[which], weights=a, minlength=n_levels)
+            big_m = np.bincount(c_cell[which], minlength=n_levels).astype(float)
+            corr[:, j] = (big_a - pa) / total - (big_m - total) * (pa / total**2)
+        psi = psi + corr[c_unit]
+    return est, psi
 
 
 def _agg_inf(att: np.ndarray, inf: np.ndarray, which: np.ndarray, weights: np.ndarray,
@@ -458,69 +495,58 @@ def aggregate(fit: GroupTimeFit, kind: CSAggregation = "simple") -> Aggregate:
     ``simple``: average of post-treatment ATT(g,t) weighted by cohort size. ``dynamic``: by event time
     ``e = t - g`` (cohort-size weights); overall = mean over ``e >= 0``. ``group``: by cohort (mean over its
     post-treatment periods); overall weights cohorts by size. ``calendar``: by period; overall = mean over periods.
-    Standard errors come from the influence functions, including the estimation of the weights.
+    Standard errors come from the influence functions, including the estimation of the weights; the influence
+    functions of the table's estimates are returned as ``table_influence`` (n_units x rows).
     """
     check_literal(kind, CSAggregation, "aggregation")
     ok = np.isfinite(fit.att)
     group, t, att, inf = fit.group[ok], fit.time[ok], fit.att[ok], fit.influence[:, ok]
     g_unit = fit.unit_cohort
+    n = g_unit.size
+    levels = np.unique(g_unit)
+    c_unit = np.searchsorted(levels, g_unit)
+    share = np.bincount(c_unit, minlength=levels.size) / n  # = (g_unit == level).mean()
     glist = np.sort(np.unique(group))
-    pgg = np.array([(g_unit == g).mean() for g in glist])
-    pg = pgg[np.searchsorted(glist, group)]
+    c_cell = np.searchsorted(levels, group)
+    pg = share[c_cell]
+    pgg = share[np.searchsorted(levels, glist)]
     cl = fit.clusters
+    by_level = dict(c_unit=c_unit, n_levels=levels.size)
 
-    def se(x: np.ndarray) -> float:
-        return float(influence_se(x, cl))
-
-    rows: list[dict[str, Any]] = []
+    keys: np.ndarray = np.array([], dtype=int)
+    est = np.array([])
+    psi = np.empty((n, 0))
     if kind == "simple":
+        _, inf_o2 = _combine(att, inf, [np.flatnonzero(group <= t)], pg, c_cell=c_cell, **by_level)
         keep = np.flatnonzero(group <= t)
-        w = pg[keep] / pg[keep].sum()
-        overall = float(att[keep] @ w)
-        inf_o = _agg_inf(att, inf, keep, w, _wif(keep, pg, g_unit, group))
+        overall = float(att[keep] @ (pg[keep] / pg[keep].sum()))
+        inf_o = inf_o2[:, 0]
     elif kind == "dynamic":
         e = t - group
-        eseq = np.sort(np.unique(e))
-        att_e, inf_e = [], []
-        for ev in eseq:
-            which = np.flatnonzero(e == ev)
-            w = pg[which] / pg[which].sum()
-            att_e.append(float(att[which] @ w))
-            inf_e.append(_agg_inf(att, inf, which, w, _wif(which, pg, g_unit, group)))
-            rows.append({"key": int(ev), "estimate": att_e[-1], "se": se(inf_e[-1])})
-        att_e_arr, inf_e_arr = np.asarray(att_e), np.column_stack(inf_e)
-        pos = np.flatnonzero(eseq >= 0)
-        overall = float(att_e_arr[pos].mean())
-        inf_o = _agg_inf(att_e_arr, inf_e_arr, pos, np.full(pos.size, 1 / pos.size))
+        keys = np.sort(np.unique(e))
+        est, psi = _combine(att, inf, [np.flatnonzero(e == ev) for ev in keys], pg, c_cell=c_cell, **by_level)
+        pos = np.flatnonzero(keys >= 0)
+        overall = float(est[pos].mean())
+        inf_o = psi[:, pos] @ np.full(pos.size, 1 / pos.size)
     elif kind == "group":
-        att_g, inf_g = [], []
-        for g in glist:
-            which = np.flatnonzero((group == g) & (g <= t))
-            w = pg[which] / pg[which].sum()
-            att_g.append(float(att[which].mean()))
-            inf_g.append(_agg_inf(att, inf, which, w))
-            rows.append({"key": int(g), "estimate": att_g[-1], "se": se(inf_g[-1])})
-        att_g_arr, inf_g_arr = np.asarray(att_g), np.column_stack(inf_g)
-        allg = np.arange(glist.size)
-        overall = float((att_g_arr * pgg).sum() / pgg.sum())
-        inf_o = _agg_inf(att_g_arr, inf_g_arr, allg, pgg / pgg.sum(), _wif(allg, pgg, g_unit, glist))
+        keys = glist
+        est, psi = _combine(att, inf, [np.flatnonzero((group == g) & (g <= t)) for g in glist], pg, mean=True)
+        overall = float((est * pgg).sum() / pgg.sum())
+        gl_cell = np.searchsorted(levels, glist)
+        o, inf_o2 = _combine(est, psi, [np.arange(glist.size)], pgg, c_cell=gl_cell, **by_level)
+        inf_o = inf_o2[:, 0]
     else:  # calendar
         tlist = np.sort(np.unique(t[t >= group.min()]))
-        att_t, inf_t = [], []
-        for tt in tlist:
-            which = np.flatnonzero((t == tt) & (group <= t))
-            if which.size == 0:
-                continue
-            w = pg[which] / pg[which].sum()
-            att_t.append(float(att[which] @ w))
-            inf_t.append(_agg_inf(att, inf, which, w, _wif(which, pg, g_unit, group)))
-            rows.append({"key": int(tt), "estimate": att_t[-1], "se": se(inf_t[-1])})
-        att_t_arr, inf_t_arr = np.asarray(att_t), np.column_stack(inf_t)
-        allt = np.arange(att_t_arr.size)
-        overall = float(att_t_arr.mean())
-        inf_o = _agg_inf(att_t_arr, inf_t_arr, allt, np.full(allt.size, 1 / allt.size))
-    table = pd.DataFrame(rows, columns=["key", "estimate", "se"])
-    return Aggregate(kind=kind, overall=overall, overall_se=se(inf_o), table=table, overall_influence=inf_o)
+        sets = [np.flatnonzero((t == tt) & (group <= t)) for tt in tlist]
+        keys = np.array([tt for tt, which in zip(tlist, sets) if which.size], dtype=float)
+        est, psi = _combine(att, inf, [which for which in sets if which.size], pg, c_cell=c_cell, **by_level)
+        overall = float(est.mean())
+        inf_o = psi @ np.full(est.size, 1 / est.size)
+    se_table = np.atleast_1d(influence_se(psi, cl)) if psi.shape[1] else np.array([])
+    table = pd.DataFrame({"key": keys.astype(int), "estimate": est.astype(float), "se": se_table},
+                         columns=["key", "estimate", "se"])
+    return Aggregate(kind=kind, overall=overall, overall_se=float(influence_se(inf_o, cl)), table=table,
+                     overall_influence=inf_o, table_influence=psi)
 
 
 # --------------------------------------------------------------------------------------------- front door
