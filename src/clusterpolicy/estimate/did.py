@@ -210,7 +210,7 @@ def _wide(panel: Panel, covariates: Sequence[str], msgs: list[str]) -> tuple[np.
     data = panel.data
     u = data["_u"].to_numpy()
     tcol = data["_t"].to_numpy()
-    times = np.unique(tcol)
+    times = np.sort(pd.unique(tcol))
     counts = np.bincount(u)
     full = counts == times.size
     n_present, n = int((counts > 0).sum()), int(full.sum())
@@ -224,17 +224,28 @@ def _wide(panel: Panel, covariates: Sequence[str], msgs: list[str]) -> tuple[np.
         v = data[name].to_numpy()
         return v if rows is None else v[rows]
 
-    codes = (np.cumsum(full) - 1)[u]  # compact 0..n-1, in unit order
-    t_idx = np.searchsorted(times, tcol)
-    y = np.empty((n, times.size))
-    y[codes, t_idx] = col("_y")
+    # y is column-major: the 2x2 comparisons read whole periods
+    y = np.empty((n, times.size), order="F")
     xs = np.empty((n, times.size, len(covariates)))
-    for j, c in enumerate(covariates):
-        xs[codes, t_idx, j] = col(c)
-    g = np.empty(n)
-    g[codes] = col("_g")
-    cl_raw = np.empty(n, dtype=np.int64)
-    cl_raw[codes] = col("_cl")
+    tiled = (u.size == n * times.size and n > 0 and bool(np.all(tcol.reshape(n, times.size) == times[None, :]))
+             and bool(np.all(u.reshape(n, times.size) == u[:: times.size, None]))
+             and bool(np.all(np.diff(u[:: times.size]) > 0)))
+    if tiled:  # rows sorted by unit then period (as prepare_panel leaves them): a reshape, no scatter
+        y[:] = col("_y").reshape(n, times.size)
+        for j, c in enumerate(covariates):
+            xs[:, :, j] = col(c).reshape(n, times.size)
+        g = col("_g")[:: times.size].copy()
+        cl_raw = col("_cl")[:: times.size].astype(np.int64)
+    else:
+        codes = (np.cumsum(full) - 1)[u]  # compact 0..n-1, in unit order
+        t_idx = np.searchsorted(times, tcol)
+        y[codes, t_idx] = col("_y")
+        for j, c in enumerate(covariates):
+            xs[codes, t_idx, j] = col(c)
+        g = np.empty(n)
+        g[codes] = col("_g")
+        cl_raw = np.empty(n, dtype=np.int64)
+        cl_raw[codes] = col("_cl")
     if n:
         present = np.zeros(int(cl_raw.max()) + 1, dtype=bool)
         present[cl_raw] = True
@@ -259,7 +270,9 @@ def _cells_closed_form(y: np.ndarray, g_unit: np.ndarray, cells: list[tuple[floa
     k = len(cells)
     ti = np.fromiter((c[1] for c in cells), dtype=np.intp, count=k)
     base = np.fromiter((c[2] for c in cells), dtype=np.intp, count=k)
-    dy = y[:, ti] - y[:, base]  # n x cells
+    dy = np.empty((n, k), order="F")  # column-major: one column per cell
+    for j in range(k):
+        np.subtract(y[:, ti[j]], y[:, base[j]], out=dy[:, j])
     n_levels = levels.size
     counts = np.bincount(c_unit, minlength=n_levels).astype(float)
     sums = np.empty((n_levels, k))
@@ -278,7 +291,10 @@ def _cells_closed_form(y: np.ndarray, g_unit: np.ndarray, cells: list[tuple[floa
         share[j] = n_t / (n_t + n_c)
         center[treat_level, j], scale[treat_level, j] = mean_t, n / n_t
         center[ctrl, j], scale[ctrl, j] = mean_c, -n / n_c
-    influence = (dy - center[c_unit]) * scale[c_unit]
+    influence = dy  # in place, column by column: (dy - center) * scale of the unit's level
+    for j in range(k):
+        influence[:, j] -= center[c_unit, j]
+        influence[:, j] *= scale[c_unit, j]
     return att, influence, share
 
 
@@ -356,7 +372,7 @@ def att_gt(
         y, xs, times = y[:, keep_t], xs[:, keep_t], times[keep_t]
         cohorts = cohorts[cohorts < last]
     estimator = _TWO_BY_TWO[method]
-    levels = np.unique(g_unit)  # 0 (never treated) and every cohort, including controls-only cohorts
+    levels = np.sort(pd.unique(g_unit))  # 0 (never treated) and every cohort, including controls-only cohorts
     c_unit = np.searchsorted(levels, g_unit)
     counts = np.bincount(c_unit, minlength=levels.size)
     cells: list[tuple[float, int, int, np.ndarray]] = []  # (cohort, period index, base index, treated level)
@@ -463,12 +479,15 @@ def _combine(att: np.ndarray, inf: np.ndarray, sets: list[np.ndarray], pg: np.nd
     ``c``, ``wif_i . a = (A_c - pa) / P - (M_c - P) pa / P^2`` with ``P = sum pg``, ``pa = pg . a``, ``A_c`` the sum of
     ``a`` over the set's cells of level ``c`` and ``M_c`` their number.
     """
-    k, m = att.size, len(sets)
-    w = np.zeros((k, m))
+    m = len(sets)
+    est = np.empty(m)
+    psi = np.zeros((inf.shape[0], m), order="F")
     for j, which in enumerate(sets):
-        w[which, j] = pg[which] / pg[which].sum()
-    est = np.array([att[which].mean() if mean else att[which] @ w[which, j] for j, which in enumerate(sets)])
-    psi = inf @ w
+        w = pg[which] / pg[which].sum()
+        est[j] = att[which].mean() if mean else att[which] @ w
+        col = psi[:, j]
+        for kk, wk in zip(which, w):  # a few cells per set: column updates, no threaded BLAS on an n x k matrix
+            col += wk * inf[:, kk]
     if c_unit is not None and c_cell is not None:
         corr = np.empty((n_levels, m))
         for j, which in enumerate(sets):
@@ -500,10 +519,13 @@ def aggregate(fit: GroupTimeFit, kind: CSAggregation = "simple") -> Aggregate:
     """
     check_literal(kind, CSAggregation, "aggregation")
     ok = np.isfinite(fit.att)
-    group, t, att, inf = fit.group[ok], fit.time[ok], fit.att[ok], fit.influence[:, ok]
+    if ok.all():
+        group, t, att, inf = fit.group, fit.time, fit.att, fit.influence
+    else:
+        group, t, att, inf = fit.group[ok], fit.time[ok], fit.att[ok], fit.influence[:, ok]
     g_unit = fit.unit_cohort
     n = g_unit.size
-    levels = np.unique(g_unit)
+    levels = np.sort(pd.unique(g_unit))
     c_unit = np.searchsorted(levels, g_unit)
     share = np.bincount(c_unit, minlength=levels.size) / n  # = (g_unit == level).mean()
     glist = np.sort(np.unique(group))
@@ -517,23 +539,21 @@ def aggregate(fit: GroupTimeFit, kind: CSAggregation = "simple") -> Aggregate:
     est = np.array([])
     psi = np.empty((n, 0))
     if kind == "simple":
-        _, inf_o2 = _combine(att, inf, [np.flatnonzero(group <= t)], pg, c_cell=c_cell, **by_level)
-        keep = np.flatnonzero(group <= t)
-        overall = float(att[keep] @ (pg[keep] / pg[keep].sum()))
-        inf_o = inf_o2[:, 0]
+        o, inf_o2 = _combine(att, inf, [np.flatnonzero(group <= t)], pg, c_cell=c_cell, **by_level)
+        overall, inf_o = float(o[0]), inf_o2[:, 0]
     elif kind == "dynamic":
         e = t - group
         keys = np.sort(np.unique(e))
         est, psi = _combine(att, inf, [np.flatnonzero(e == ev) for ev in keys], pg, c_cell=c_cell, **by_level)
         pos = np.flatnonzero(keys >= 0)
         overall = float(est[pos].mean())
-        inf_o = psi[:, pos] @ np.full(pos.size, 1 / pos.size)
+        inf_o = psi[:, pos].sum(axis=1) * (1 / pos.size)
     elif kind == "group":
         keys = glist
         est, psi = _combine(att, inf, [np.flatnonzero((group == g) & (g <= t)) for g in glist], pg, mean=True)
         overall = float((est * pgg).sum() / pgg.sum())
         gl_cell = np.searchsorted(levels, glist)
-        o, inf_o2 = _combine(est, psi, [np.arange(glist.size)], pgg, c_cell=gl_cell, **by_level)
+        _, inf_o2 = _combine(est, psi, [np.arange(glist.size)], pgg, c_cell=gl_cell, **by_level)
         inf_o = inf_o2[:, 0]
     else:  # calendar
         tlist = np.sort(np.unique(t[t >= group.min()]))
@@ -541,7 +561,7 @@ def aggregate(fit: GroupTimeFit, kind: CSAggregation = "simple") -> Aggregate:
         keys = np.array([tt for tt, which in zip(tlist, sets) if which.size], dtype=float)
         est, psi = _combine(att, inf, [which for which in sets if which.size], pg, c_cell=c_cell, **by_level)
         overall = float(est.mean())
-        inf_o = psi @ np.full(est.size, 1 / est.size)
+        inf_o = psi.sum(axis=1) * (1 / est.size)
     se_table = np.atleast_1d(influence_se(psi, cl)) if psi.shape[1] else np.array([])
     table = pd.DataFrame({"key": keys.astype(int), "estimate": est.astype(float), "se": se_table},
                          columns=["key", "estimate", "se"])
