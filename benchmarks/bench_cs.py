@@ -145,8 +145,10 @@ def compare(res, dd_fit, dd_es, cs_model, cs_agg, cs_dyn) -> dict[str, float]:
 
     return {
         "diffdiff_att_gt": mx(gt["estimate"], dd_att), "diffdiff_att_gt_se": mx(gt["se"], dd_se),
-        "diffdiff_overall": abs(res.estimate - dd_fit.overall_att), "diffdiff_overall_se": abs(res.se - dd_fit.overall_se),
-        "diffdiff_event_study": mx(es["estimate"], dd_frame["att"]), "diffdiff_event_study_se": mx(es["se"], dd_frame["se"]),
+        "diffdiff_overall": abs(res.estimate - dd_fit.overall_att),
+        "diffdiff_overall_se": abs(res.se - dd_fit.overall_se),
+        "diffdiff_event_study": mx(es["estimate"], dd_frame["att"]),
+        "diffdiff_event_study_se": mx(es["se"], dd_frame["se"]),
         "csdid_att_gt": mx(gt["estimate"], cs_att), "csdid_att_gt_se": mx(gt["se"], cs_se),
         "csdid_overall": abs(res.estimate - float(cs_agg["overall_att"])),
         "csdid_overall_se": abs(res.se - float(cs_agg["overall_se"])),

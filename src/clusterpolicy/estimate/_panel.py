@@ -104,18 +104,19 @@ def _numeric(df: pd.DataFrame, col: str, role: str) -> pd.Series:
     return converted.astype("float64")
 
 
-def _sorted_codes(values: pd.Series) -> np.ndarray:
+def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
     """``pd.factorize(values, sort=True)[0]``, in O(n) when the values are numeric and already non-decreasing
-    (the usual long panel sorted by unit)."""
+    (the usual long panel sorted by unit); then also the flags ``values[1:] != values[:-1]``, else ``None``."""
     if values.size > 1 and isinstance(values.dtype, np.dtype) and values.dtype.kind in "if":
         arr = values.to_numpy()
         step = np.diff(arr)
         if np.all(step >= 0):  # NaN would fail this comparison (and units are checked for NaN before)
+            new = step > 0
             codes = np.empty(arr.size, dtype=np.intp)
             codes[0] = 0
-            np.cumsum(step > 0, out=codes[1:])
-            return codes
-    return pd.factorize(values, sort=True)[0]
+            np.cumsum(new, out=codes[1:])
+            return codes, new
+    return pd.factorize(values, sort=True)[0], None
 
 
 def prepare_panel(
@@ -143,7 +144,7 @@ def prepare_panel(
     msgs: list[str] = []
     cluster = cluster or unit
     cols = list(dict.fromkeys([unit, time, cohort, outcome, cluster, *covariates]))
-    out = df.loc[:, cols].copy()
+    out = df.loc[:, cols]  # copy-on-write: the result below never shares writable memory with ``df``
     if out.empty:
         raise DataValidationError("the data have no rows. Fix: pass a non-empty panel.")
     if out[unit].isna().any() or out[time].isna().any():
@@ -154,8 +155,11 @@ def prepare_panel(
         )
     t = _numeric(out, time, "time")
     y = _numeric(out, outcome, "outcome")
-    g = _numeric(out, cohort, "cohort").fillna(0.0)
-    if (g < 0).any():
+    g = _numeric(out, cohort, "cohort")
+    gv = g.to_numpy(dtype="float64", copy=True)
+    gv[np.isnan(gv)] = 0.0
+    g = pd.Series(gv, index=out.index, copy=False)
+    if (gv < 0).any():
         raise DataValidationError(
             f"column {cohort!r} (cohort) must be the first treated period or 0 for never treated; negative "
             f"values {_preview(g[g < 0].unique())}. Fix: use 0 or leave empty for never-treated units."
@@ -166,17 +170,19 @@ def prepare_panel(
             f"column {outcome!r} (count outcome) must be non-negative; found {_preview(y[y < 0].unique())}. "
             "Fix: use a count, or a linear estimator for an outcome that can be negative."
         )
-    out["_t"], out["_y"], out["_g"] = t, y, g
-    for c in covariates:
-        out[c] = _numeric(out, c, f"covariate {c!r}")
-    # Unit codes once (sorted, as pd.factorize(sort=True)); duplicates and within-unit cohort changes are found
-    # by comparing neighbours in (unit, time) order, which is also the output order (no pandas groupby).
-    u_codes = _sorted_codes(out[unit])
-    tv = t.to_numpy()
-    gv = g.to_numpy().copy()
+    covs = {c: _numeric(out, c, f"covariate {c!r}").to_numpy() for c in covariates}
+    tv, yv = t.to_numpy(), y.to_numpy()
+    # Unit codes (sorted, as pd.factorize(sort=True)); duplicates and within-unit cohort changes are found by
+    # comparing neighbours in (unit, time) order, which is also the output order (no pandas groupby).
+    raw_u = out[unit]
+    u_codes, u_new = _sorted_codes(raw_u)
     if u_codes.size > 1:
-        du, dt = np.diff(u_codes), np.diff(tv)
-        in_order = bool(np.all((du > 0) | ((du == 0) & (dt > 0))))
+        if u_new is None:
+            du = np.diff(u_codes)
+            u_new, same = du > 0, du == 0
+        else:
+            same = ~u_new
+        in_order = bool(np.all(u_new | (same & (tv[1:] > tv[:-1]))))
     else:
         in_order = True
     order = None if in_order else np.lexsort((tv, u_codes))  # stable, = sort_values(kind="stable")
@@ -191,7 +197,7 @@ def prepare_panel(
             dup_sorted[:-1] |= pair
             dup = np.zeros(su.size, dtype=bool)
             dup[order] = dup_sorted
-            ex = out.loc[dup, [unit, time]].head(3).to_dict("records")
+            ex = out[[unit, time]].iloc[np.flatnonzero(dup)[:3]].to_dict("records")
             raise DataValidationError(
                 f"{int(dup.sum())} rows repeat a ({unit}, {time}) pair, e.g. {ex}. Fix: keep one row per unit and "
                 "period."
@@ -203,26 +209,31 @@ def prepare_panel(
         first_row = np.full(int(u_codes.max()) + 1, u_codes.size)
         np.minimum.at(first_row, u_codes, np.arange(u_codes.size))
         bad_codes = bad_codes[np.argsort(first_row[bad_codes], kind="stable")]  # order of first appearance
-        first_vals = out[unit].to_numpy()[first_row[bad_codes]]
+        first_vals = raw_u.to_numpy()[first_row[bad_codes]]
         raise DataValidationError(
             f"column {cohort!r} (cohort) must be constant within a unit; units {_preview(list(first_vals))} have "
             "several values. Fix: give every row of a unit its first treated period."
         )
-    missing = y.isna().to_numpy().copy()
+    missing = np.isnan(yv)
     for c in covariates:
-        missing |= out[c].isna().to_numpy()
+        missing |= np.isnan(covs[c])
+    sel = order
     if missing.any():
         warn(f"dropped {int(missing.sum())} rows with a missing outcome or covariate", msgs)
-        out = out.loc[~missing]
-        if out.empty:
+        if missing.all():
             raise DataValidationError(f"every row has a missing {outcome!r} or covariate. Fix: check the data.")
         keep = ~missing
-        u_codes, tv, gv = u_codes[keep], tv[keep], gv[keep]
-        if order is not None:
-            order = np.lexsort((tv, u_codes))
+        sel = np.flatnonzero(keep) if order is None else order[keep[order]]
         present = np.zeros(int(u_codes.max()) + 1, dtype=bool)
-        present[u_codes] = True
+        present[u_codes[keep]] = True
         u_codes = (np.cumsum(present) - 1)[u_codes]  # compact codes, = factorize(sort=True) of what is left
+    if sel is not None:
+        tv, yv, gv, u_codes = tv[sel], yv[sel], gv[sel], u_codes[sel]
+        covs = {c: v[sel] for c, v in covs.items()}
+        out = out.take(sel)
+    else:  # own the arrays (they may be read-only views of ``df``)
+        tv, yv = tv.copy(), yv.copy()
+        covs = {c: v.copy() for c, v in covs.items()}
     tmax = tv.max()
     late = gv > tmax
     if late.any():
@@ -232,12 +243,16 @@ def prepare_panel(
             msgs,
         )
         gv[late] = 0.0
-    out["_g"] = gv
-    out["_d"] = ((gv > 0) & (tv >= gv)).astype("float64")
-    out["_e"] = np.where(gv > 0, tv - gv, NEVER_EVENT_TIME)
-    out["_cl"] = u_codes if cluster == unit else pd.factorize(out[cluster], sort=True)[0]
-    out["_u"] = u_codes
-    out = out.reset_index(drop=True) if order is None else out.take(order).reset_index(drop=True)
+    columns: dict[str, object] = {c: out[c].reset_index(drop=True) for c in cols}
+    columns.update(covs)
+    columns.update({
+        "_t": tv, "_y": yv, "_g": gv,
+        "_d": ((gv > 0) & (tv >= gv)).astype("float64"),
+        "_e": np.where(gv > 0, tv - gv, NEVER_EVENT_TIME),
+        "_cl": u_codes if cluster == unit else pd.factorize(out[cluster], sort=True)[0],
+        "_u": u_codes,
+    })
+    out = pd.DataFrame(columns, copy=False)
     return Panel(data=out, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster,
                  warnings=tuple(msgs))
 
