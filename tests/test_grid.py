@@ -13,19 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clusterpolicy.data.panels import analysis_panel
+from clusterpolicy.study.panel import analysis_panel
 from clusterpolicy.errors import UserInputError
 from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.grid import (
     ROLES,
     build_specs,
-    cs_event_study,
     estimate_spec,
     indefensible_reason,
     run_grid,
     staggered_analysis,
     summarise_curve,
-    sun_abraham_fast,
     to_universal_base,
 )
 from clusterpolicy.report.analysis_figures import curve_title
@@ -161,11 +159,11 @@ def test_summarise_curve_and_title() -> None:
 
 
 # ------------------------------------------------------------------------------------------- event studies
-def test_cs_event_study_matches_the_library_and_its_se(panel) -> None:
-    es, vcov = cs_event_study(panel.data, **ROLES, control="notyet")
-    ref = estimate(panel.data, estimator="cs", control="notyet", **ROLES).event_study
-    np.testing.assert_allclose(es[["estimate", "se"]], ref[["estimate", "se"]], rtol=RTOL, atol=1e-12)
-    np.testing.assert_allclose(np.sqrt(np.diag(vcov.to_numpy())), es["se"], rtol=RTOL)
+def test_cs_event_study_carries_its_covariance(panel) -> None:
+    res = estimate(panel.data, estimator="cs", control="notyet", **ROLES)
+    vcov = res.event_study_vcov
+    assert vcov is not None and list(vcov.index) == res.event_study["event_time"].tolist()
+    np.testing.assert_allclose(np.sqrt(np.diag(vcov.to_numpy())), res.event_study["se"], rtol=RTOL)
     np.testing.assert_allclose(vcov.to_numpy(), vcov.to_numpy().T, rtol=0, atol=1e-15)
 
 
@@ -178,15 +176,6 @@ def test_to_universal_base_cumulates_pre_period_changes() -> None:
     np.testing.assert_allclose(uni["estimate"], [-(0.2 + 0.3), -0.3, 1.0, 2.0], rtol=0, atol=1e-15)
     # u_{-3} = -(v_{-2} + v_{-1}), u_{-2} = -v_{-1}: variances 2 and 1, covariance 1
     np.testing.assert_allclose(v.loc[[-3, -2], [-3, -2]].to_numpy(), [[2.0, 1.0], [1.0, 1.0]], rtol=0, atol=1e-15)
-
-
-@pytest.mark.slow
-def test_sun_abraham_fast_reproduces_sunab(panel) -> None:
-    slow = estimate(panel.data, estimator="sa", **ROLES)
-    fast = sun_abraham_fast(panel.data, **ROLES)
-    for attr in ("estimate", "se", "ci_low", "ci_high", "p_value"):
-        assert getattr(fast, attr) == pytest.approx(getattr(slow, attr), rel=RTOL)
-    assert (fast.n_obs, fast.n_units) == (slow.n_obs, slow.n_units)
 
 
 def test_staggered_analysis_single_region_gets_exact_placebo_inference() -> None:

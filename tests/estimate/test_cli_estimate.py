@@ -89,9 +89,9 @@ def test_cli_twfe_wild_bootstrap_few_clusters(tmp_path: Path, capsys: pytest.Cap
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--outcome", "lempx"], "column not found: 'lempx'"),
-    (["--estimator", "ols"], "--estimator 'ols' is not valid"),
-    (["--method", "logit"], "--method 'logit' is not valid"),
-    (["--bootstrap", "99"], "--bootstrap is available for --estimator twfe only"),
+    (["--estimator", "ols"], "'ols' is not one of"),
+    (["--method", "logit"], "'logit' is not one of"),
+    (["--ri-strata", "nope"], "column 'nope' not found"),
 ])
 def test_cli_user_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str],
                                             message: str) -> None:
@@ -113,3 +113,49 @@ def test_cli_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     args[args.index("--data") + 1] = str(tmp_path / "nope.csv")
     code, _, err = _run(args, capsys)
     assert code == 2 and "nope.csv" in err and "Traceback" not in err
+
+
+def test_cli_cs_bootstrap_and_ri_are_seeded_and_byte_identical(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    outs = []
+    for name in ("a.json", "b.json"):
+        args = _mpdta_args("cs", tmp_path / name) + ["--bootstrap", "199", "--seed", "11", "--ri", "19"]
+        code, stdout, _ = _run(args, capsys)
+        assert code == 0, stdout
+        outs.append((tmp_path / name).read_bytes())
+    assert outs[0] == outs[1]
+    res = json.loads(outs[0])
+    inf = res["inference"]
+    assert inf["method"] == "multiplier bootstrap" and inf["n_boot"] == 199 and inf["seed"] == 11
+    assert inf["uniform_critical_value"] >= inf["critical_value"]  # a band is wider than pointwise intervals
+    assert all(r["uniform_low"] <= r["ci_low"] for r in res["event_study"])
+    assert 0 < res["overall"]["ri_p_value"] <= 1 and res["randomization"]["n_permutations"] == 19
+    ci = (res["overall"]["ci_low"], res["overall"]["ci_high"])
+    est, se = res["overall"]["estimate"], res["overall"]["se"]
+    assert ci[0] == pytest.approx(est - inf["critical_value"] * se, rel=1e-12)
+
+
+def test_cli_df_normal_gives_r_did_intervals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = _run(_mpdta_args("cs", tmp_path / "n.json") + ["--df", "normal"], capsys)
+    assert code == 0
+    res = json.loads((tmp_path / "n.json").read_text())
+    assert res["inference"]["df"] is None
+    assert res["inference"]["critical_value"] == pytest.approx(1.959963984540054, rel=1e-12)
+
+
+def test_cli_bacon_sums_to_twfe_and_leave_one_out_by_cluster(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = _run(_mpdta_args("twfe", tmp_path / "b.json") + ["--bacon"], capsys)
+    assert code == 0
+    res = json.loads((tmp_path / "b.json").read_text())
+    total = sum(r["weight"] * r["estimate"] for r in res["bacon"]["comparisons"])
+    assert total == pytest.approx(res["overall"]["estimate"], abs=1e-10)
+    panel = REF / "wild_bootstrap" / "fewclusters_panel.csv"
+    args = ["estimate", "--data", str(panel), "--unit", "firm", "--time", "year", "--cohort", "first_treat",
+            "--outcome", "y", "--estimator", "twfe", "--cluster", "cluster", "--leave-one-out",
+            "--json", str(tmp_path / "l.json")]
+    code, stdout, _ = _run(args, capsys)
+    assert code == 0 and "Leave-one-out" in stdout
+    loo = json.loads((tmp_path / "l.json").read_text())["leave_one_out"]
+    assert len(loo["leave_one_out"]) == 10  # one row per cluster left out
+    assert loo["min"] <= loo["max"] and loo["range"] == pytest.approx(loo["max"] - loo["min"], abs=1e-12)

@@ -68,20 +68,42 @@ def test_table_influence_clustered(sim: pd.DataFrame) -> None:
     assert_allclose(np.sqrt(np.diag(vcov)), agg.table["se"].to_numpy(), rtol=1e-12, atol=0)
 
 
-@pytest.mark.parametrize("control", ["never", "notyet"])
-def test_dynamic_influence_matches_grid_event_study(mpdta: pd.DataFrame, control: str) -> None:
-    """grid.cs_event_study re-derives the event-study covariance; ours must give the same numbers."""
-    from clusterpolicy.estimate.grid import cs_event_study
+def _reference_event_study(fit) -> tuple[np.ndarray, np.ndarray]:
+    """The event-study influence matrix as grid.cs_event_study built it (dense R ``wif``), for comparison."""
+    ok = np.isfinite(fit.att)
+    group, t, att, inf = fit.group[ok], fit.time[ok], fit.att[ok], fit.influence[:, ok]
+    g_unit = fit.unit_cohort
+    glist = np.sort(np.unique(group))
+    pgg = np.array([(g_unit == g).mean() for g in glist])
+    pg = pgg[np.searchsorted(glist, group)]
+    ev = t - group
+    est, cols = [], []
+    for e in np.sort(np.unique(ev)):
+        which = np.flatnonzero(ev == e)
+        w = pg[which] / pg[which].sum()
+        ind = (g_unit[:, None] == group[which][None, :]).astype(float) - pg[which][None, :]
+        total = pg[which].sum()
+        wif = ind / total - ind.sum(axis=1)[:, None] * (pg[which] / total**2)[None, :]
+        est.append(float(att[which] @ w))
+        cols.append(inf[:, which] @ w + wif @ att[which])
+    return np.asarray(est), np.column_stack(cols)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        es, vcov = cs_event_study(mpdta, **MPDTA, control=control)
-    agg = aggregate(att_gt(mpdta, **MPDTA, control=control), "dynamic")
+
+@pytest.mark.parametrize("control", ["never", "notyet"])
+def test_dynamic_influence_matches_the_dense_reference(mpdta: pd.DataFrame, control: str) -> None:
+    """Same numbers as the event-study covariance grid.cs_event_study re-derived (psi' psi / n^2), and as the
+    front door's ``event_study_vcov``."""
+    fit = att_gt(mpdta, **MPDTA, control=control)
+    agg = aggregate(fit, "dynamic")
+    est, psi_ref = _reference_event_study(fit)
+    n = psi_ref.shape[0]
+    assert_allclose(agg.table["estimate"].to_numpy(), est, rtol=0, atol=1e-14)
+    assert_allclose(agg.table_influence, psi_ref, rtol=0, atol=1e-11)
     psi = agg.table_influence
-    ours = psi.T @ psi / psi.shape[0] ** 2
-    assert list(vcov.index) == list(agg.table["key"])
-    assert_allclose(ours, vcov.to_numpy(), rtol=1e-12, atol=1e-18)
-    assert_allclose(agg.table["estimate"].to_numpy(), es["estimate"].to_numpy(), rtol=0, atol=1e-14)
+    ours = psi.T @ psi / n**2
+    assert_allclose(ours, psi_ref.T @ psi_ref / n**2, rtol=1e-12, atol=1e-18)
+    res = callaway_santanna(mpdta, **MPDTA, control=control)
+    assert_allclose(res.event_study_vcov.to_numpy(), ours, rtol=1e-12, atol=1e-18)
 
 
 @pytest.mark.parametrize("method", ["dr", "ipw", "reg"])

@@ -14,15 +14,16 @@ from numpy.testing import assert_allclose
 
 from clusterpolicy.data.synthetic import simulate_region_panel
 from clusterpolicy.errors import UserInputError
+from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.inference import (
     _enumerate_assignments,
     _multinomial,
-    fe_ols,
     randomization_inference,
-    static_twfe,
     wild_cluster_bootstrap,
+    with_randomization,
 )
 from clusterpolicy.estimate.result import EstimationResult
+from clusterpolicy.estimate.twfe import fe_ols
 
 REF = Path(__file__).resolve().parents[1] / "data" / "reference" / "wild_bootstrap"
 # Linear regressions: coefficients and SEs to 1e-8 (the data are rounded to 1e-6 in the CSV, read identically by R).
@@ -50,13 +51,13 @@ def _wcb(panel: pd.DataFrame, **kw):
 
 def test_fe_ols_matches_fixest_cluster_se(panel):
     ref = pd.read_csv(REF / "fewclusters_fixest_reference.csv").set_index("model").loc["feols_y_D"]
-    fit = fe_ols(panel, outcome="y", regressors=["D"], fixed_effects=["firm", "year"], cluster="cluster")
-    assert_allclose(fit.coef["D"], ref["estimate"], rtol=RTOL_LINEAR)
+    fit = fe_ols(panel, unit="firm", time="year", outcome="y", regressors=["D"], cluster="cluster")
+    assert_allclose(fit.params["D"], ref["estimate"], rtol=RTOL_LINEAR)
     assert_allclose(fit.se["D"], ref["se_cluster"], rtol=RTOL_LINEAR)
-    assert_allclose(fit.p_value["D"], ref["p_cluster"], rtol=1e-7)
-    # fixest counts the year effects (8) plus one for the firm effects nested in the clusters, plus D.
-    assert fit.dof_k == 9
-    assert "fixest" in fit.summary()
+    # the wild bootstrap reports the same conventional SE and t(G-1) p-value beside its own
+    wcb = _wcb(panel, conf_level=None)
+    assert_allclose(wcb.se, ref["se_cluster"], rtol=RTOL_LINEAR)
+    assert_allclose(wcb.analytic_p_value, ref["p_cluster"], rtol=1e-7)
 
 
 @pytest.mark.parametrize(("label", "impose_null", "expected"), [
@@ -154,7 +155,7 @@ def test_wcb_matches_brute_force_dummy_regression_with_covariate():
 def test_wcb_user_errors(panel):
     with pytest.raises(UserInputError, match="weights='uniform' is not one of"):
         _wcb(panel, weights="uniform")
-    with pytest.raises(UserInputError, match=r"column\(s\) \['nope'\] not found"):
+    with pytest.raises(UserInputError, match="column 'nope' given as"):
         wild_cluster_bootstrap(panel, outcome="y", term="nope", cluster="cluster")
     with pytest.raises(UserInputError, match="full_enumeration=True needs weights='rademacher'"):
         _wcb(panel, weights="webb", full_enumeration=True)
@@ -170,7 +171,7 @@ def _small_panel(effect: float, seed: int = 5) -> pd.DataFrame:
 
 
 def _twfe(df: pd.DataFrame) -> EstimationResult:
-    return static_twfe(df, unit="region", time="year", cohort="cohort", outcome="y")
+    return estimate(df, estimator="twfe", unit="region", time="year", cohort="cohort", outcome="y")
 
 
 def test_multiset_enumeration_counts():
@@ -223,3 +224,34 @@ def test_ri_user_errors():
     bad = df.assign(cohort=np.arange(len(df)))
     with pytest.raises(UserInputError, match="varies within unit"):
         randomization_inference(bad, _twfe, unit="region", cohort="cohort")
+
+
+def test_ri_within_strata_permutes_only_inside_each_stratum():
+    df = _small_panel(effect=0.0, seed=11)
+    units = sorted(df["region"].unique())
+    stratum = {u: ("north" if i < 4 else "south") for i, u in enumerate(units)}
+    df = df.assign(area=df["region"].map(stratum))
+    seen = []
+
+    def fit(d):
+        treated = sorted(d.loc[d["cohort"] > 0, "region"].unique())
+        seen.append(tuple(sorted(stratum[u] for u in treated)))
+        return float(_twfe(d).estimate)
+
+    res = randomization_inference(df, fit, unit="region", cohort="cohort", strata="area")
+    actual = tuple(sorted(stratum[u] for u in df.loc[df["cohort"] > 0, "region"].unique()))
+    assert set(seen) == {actual}  # treated units stay in their strata
+    assert res.strata == "area" and res.exact
+    assert res.n_assignments < 56
+
+
+def test_ri_works_for_callaway_santanna_and_reports_quantiles():
+    df = _small_panel(effect=2.0)
+    base = estimate(df, estimator="cs", unit="region", time="year", cohort="cohort", outcome="y", control="notyet")
+    res = with_randomization(base, df, unit="region", time="year", cohort="cohort", n_permutations=99, seed=1,
+                             estimator="cs", outcome="y", control="notyet")
+    ri = res.randomization
+    assert ri is not None and 0 < ri["p_value"] <= 1
+    assert res.to_dict()["overall"]["ri_p_value"] == ri["p_value"]
+    assert ri["quantiles"]["q0.025"] <= ri["quantiles"]["q0.975"]
+    assert ri["n_permutations"] + ri["n_failed"] == 56  # exact: all 56 assignments, some may not be estimable

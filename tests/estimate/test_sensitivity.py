@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInputError
-from clusterpolicy.estimate.result import EstimationResult
+from clusterpolicy.estimate.result import EstimationResult, Inference
 from clusterpolicy.estimate.sensitivity import (
     flci_critical_value,
     pretrend_test,
@@ -58,7 +58,8 @@ def test_pretrend_wald_uses_covariance_from_result_details():
     es = _es({-3: 0.02, -2: -0.01, 0: 0.2, 1: 0.3})
     result = EstimationResult.from_estimate(
         estimator="cs", outcome="y", estimate=0.25, se=0.04, n_obs=100, n_units=10, event_study=es,
-        details={"event_study_vcov": {"event_time": times, "matrix": V.tolist()}},
+        inference=Inference.rule(se_type="test", n_clusters=10),
+        event_study_vcov=pd.DataFrame(V, index=times, columns=times),
     )
     res = pretrend_test(result)
     b = np.array([0.02, -0.01])
@@ -121,7 +122,8 @@ def test_smoothness_by_hand():
 
 
 def test_sensitivity_errors():
-    no_es = EstimationResult.from_estimate(estimator="twfe", outcome="y", estimate=1.0, se=0.1, n_obs=1, n_units=1)
+    no_es = EstimationResult.from_estimate(estimator="twfe", outcome="y", estimate=1.0, se=0.1, n_obs=1, n_units=1,
+                                           inference=Inference.rule(se_type="test", n_clusters=2))
     with pytest.raises(EstimationError, match="has no event study"):
         pretrend_test(no_es)
     with pytest.raises(EstimationError, match="needs the coefficient at event time -2"):

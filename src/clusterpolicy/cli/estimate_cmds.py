@@ -7,10 +7,7 @@ line and exit code 2, :func:`clusterpolicy.estimate.api.estimate` does the work,
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import tempfile
+import enum
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,42 +15,45 @@ from typing import Any
 import typer
 
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
+from clusterpolicy.estimate.literals import (
+    SSC,
+    BootWeights,
+    ControlGroup,
+    CSMethod,
+    DFMode,
+    EstimatorName,
+    choices,
+)
+from clusterpolicy.fsutil import atomic_write_json
 
-CLI_ESTIMATORS = ("twfe", "twfe_es", "cs", "sa", "imputation", "did2s", "poisson", "etwfe", "negbin")
+def choice(alias: Any, name: str) -> type[enum.Enum]:
+    """A CLI choice type (a string enum, which typer shows as a choice) built from a ``Literal`` alias of
+    :mod:`clusterpolicy.estimate.literals`: one source of truth for every option set."""
+    return enum.Enum(name, {value: value for value in choices(alias)}, type=str)  # type: ignore[return-value]
 
 
-def _json_safe(value: Any) -> Any:
-    """Recursively turn numpy scalars into Python numbers and non-finite floats into ``None``."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+EstimatorChoice = choice(EstimatorName, "EstimatorChoice")
+ControlChoice = choice(ControlGroup, "ControlChoice")
+MethodChoice = choice(CSMethod, "MethodChoice")
+SSCChoice = choice(SSC, "SSCChoice")
+DFChoice = choice(DFMode, "DFChoice")
+WeightsChoice = choice(BootWeights, "WeightsChoice")
+
+
+def _value(option: Any) -> Any:
+    return option.value if isinstance(option, enum.Enum) else option
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as JSON with sorted keys via a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
+    """Write ``payload`` as JSON (sorted keys, no NaN) atomically, with the umask's file mode."""
     if path.parent and not path.parent.exists():
         raise UserInputError(f"--json {path}: folder {str(path.parent)!r} does not exist. Fix: create it first.")
-    text = json.dumps(_json_safe(payload), sort_keys=True, indent=2, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_json(path, payload)
 
 
 def _load_panel(data: Path, *, unit: str, time: str, cohort: str, outcome: str, covariates: tuple[str, ...],
-                cluster: str | None, count: bool, control: str) -> tuple[Any, tuple[str, ...]]:
+                cluster: str | None, count: bool, control: str,
+                extra: tuple[str, ...] = ()) -> tuple[Any, tuple[str, ...]]:
     """Read and validate the file through the project's panel schema; return the cleaned frame and the design
     warnings."""
     from clusterpolicy.data.schema import check_design, validate_file
@@ -61,7 +61,7 @@ def _load_panel(data: Path, *, unit: str, time: str, cohort: str, outcome: str, 
     if not data.exists():
         raise UserInputError(f"--data {data}: file not found. Fix: pass the path of a CSV panel.")
     panel = validate_file(data, unit=unit, time=time, cohort=cohort, outcome=outcome, count=count,
-                          covariates=covariates, cluster=cluster)
+                          covariates=covariates, cluster=cluster, extra=extra)
     design = check_design(panel, control=control)
     return panel.data, tuple(design)
 
@@ -72,43 +72,63 @@ def estimate_command(
     time: str = typer.Option(..., "--time", help="Period column (whole numbers, e.g. years)."),
     cohort: str = typer.Option(..., "--cohort", help="First treated period; 0 or empty = never treated."),
     outcome: str = typer.Option(..., "--outcome", help="Outcome column."),
-    estimator: str = typer.Option(..., "--estimator", help=f"One of: {', '.join(CLI_ESTIMATORS)}."),
-    control: str | None = typer.Option(None, "--control", help="never or notyet (cs default never; etwfe notyet)."),
+    estimator: EstimatorChoice = typer.Option(..., "--estimator",  # type: ignore[valid-type]
+                                              help="The estimator (see 'Estimators' in the README)."),
+    control: ControlChoice | None = typer.Option(None, "--control",  # type: ignore[valid-type]
+                                                 help="Comparison group of cs and etwfe (cs default never; etwfe "
+                                                      "notyet)."),
     covariates: str = typer.Option("", "--covariates", help="Comma-separated covariate columns (cs, twfe, sa)."),
-    method: str = typer.Option("dr", "--method", help="cs only: reg, ipw or dr."),
+    method: MethodChoice = typer.Option("dr", "--method", help="cs only: reg, ipw or dr."),  # type: ignore[valid-type]
     cluster: str | None = typer.Option(None, "--cluster", help="Cluster column (default: the unit)."),
-    ssc: str = typer.Option("fixest", "--ssc", help="Small-sample convention for twfe/sa: fixest or linearmodels."),
-    bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="twfe only: wild cluster bootstrap draws."),
-    seed: int | None = typer.Option(None, "--seed", help="Seed of the bootstrap."),
+    ssc: SSCChoice = typer.Option("fixest", "--ssc",  # type: ignore[valid-type]
+                                  help="Small-sample convention for twfe/twfe_es/sa."),
+    df_mode: DFChoice = typer.Option("t", "--df",  # type: ignore[valid-type]
+                                     help="Critical values: t (t(G-1), the default rule) or normal (R did's)."),
+    level: float = typer.Option(0.95, "--level", min=0.5, max=0.999, help="Confidence level."),
+    bootstrap: int = typer.Option(0, "--bootstrap", min=0, help=(
+        "Bootstrap draws: the clustered multiplier bootstrap with uniform event-study bands (cs, sa, imputation, "
+        "did2s, twfe_es), the wild cluster bootstrap (twfe), the placebo/bootstrap replications (sc, sdid).")),
+    boot_weights: WeightsChoice = typer.Option("rademacher", "--boot-weights",  # type: ignore[valid-type]
+                                               help="Bootstrap weights."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the bootstrap and the randomisation inference."),
+    ri: int = typer.Option(0, "--ri", min=0, help="Randomisation inference: permutations of the adoption dates."),
+    ri_strata: str | None = typer.Option(None, "--ri-strata", help="Permute adoption dates within this column."),
+    bacon: bool = typer.Option(False, "--bacon", help="Goodman-Bacon decomposition of the static TWFE coefficient."),
+    leave_one_out: bool = typer.Option(False, "--leave-one-out",
+                                       help="Re-estimate without each unit (or cluster) and report the range."),
     json_out: Path = typer.Option(..., "--json", help="Where to write the result (JSON)."),
-    allow_single_treated: bool = typer.Option(
-        False, "--allow-single-treated",
-        help="Estimate even when only one unit is treated (its standard errors are not reliable)."),
 ) -> None:
     """Estimate the effect of a staggered policy on OUTCOME and write the result as JSON."""
-    from clusterpolicy.estimate.api import estimate
+    from clusterpolicy.estimate.api import ESTIMATORS, estimate
+    from clusterpolicy.estimate.bootstrap import BootstrapSpec
 
-    if estimator not in CLI_ESTIMATORS:
-        raise UserInputError(f"--estimator {estimator!r} is not valid; use one of {', '.join(CLI_ESTIMATORS)}.")
-    if control is not None and control not in ("never", "notyet"):
-        raise UserInputError(f"--control {control!r} is not valid; use never or notyet.")
-    if method not in ("reg", "ipw", "dr"):
-        raise UserInputError(f"--method {method!r} is not valid; use reg, ipw or dr.")
-    if bootstrap and estimator != "twfe":
-        raise UserInputError(f"--bootstrap is available for --estimator twfe only (got {estimator!r}); cs, sa and "
-                             "imputation report analytic SEs.")
+    estimator, method, ssc, df_mode = _value(estimator), _value(method), _value(ssc), _value(df_mode)
+    control, boot_weights = _value(control), _value(boot_weights)
+    spec = ESTIMATORS[estimator]
+    if bootstrap and not (spec.uses_bootstrap or estimator == "twfe" or spec.uses_replications):
+        raise UserInputError(f"--bootstrap does not apply to --estimator {estimator}; it is available for "
+                             f"{', '.join(n for n, e in ESTIMATORS.items() if e.uses_bootstrap)}, twfe, sc and sdid.")
+    if bacon and estimator != "twfe":
+        raise UserInputError("--bacon decomposes the static TWFE coefficient; use it with --estimator twfe.")
     if not json_out.parent.exists():
         raise UserInputError(f"--json {json_out}: folder {json_out.parent} does not exist; create it or pass "
                              "another path.")
     covs = tuple(c.strip() for c in covariates.split(",") if c.strip())
     design_control = control or ("notyet" if estimator == "etwfe" else "never")
-    if estimator not in ("cs", "etwfe", "sa") and control is None:
+    if estimator not in ("cs", "etwfe", "sa", "sc", "sdid") and control is None:
         design_control = "notyet"  # regression estimators use every untreated observation as a comparison
+    options: dict[str, Any] = {"level": level, "df_mode": df_mode}
+    boot = None
+    if bootstrap and spec.uses_bootstrap:
+        boot = BootstrapSpec(n_boot=bootstrap, weights=boot_weights, seed=seed)  # type: ignore[arg-type]
+    if spec.uses_replications:
+        options.update(replications=bootstrap or 200, seed=seed)
     # Project warnings are shown once as "warning: ..." lines instead of Python's file:line format.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ClusterPolicyWarning)
-        frame, design_warnings = _load_panel(data, unit=unit, time=time, cohort=cohort, outcome=outcome, covariates=covs,
-                            cluster=cluster, count=estimator == "negbin", control=design_control)
+        frame, design_warnings = _load_panel(data, unit=unit, time=time, cohort=cohort, outcome=outcome,
+                                             covariates=covs, cluster=cluster, count=estimator == "negbin",
+                                             control=design_control, extra=(ri_strata,) if ri_strata else ())
         if estimator in ("poisson", "etwfe", "negbin"):
             negative = frame.loc[frame[outcome] < 0, [unit, time, outcome]]
             if len(negative):
@@ -118,36 +138,62 @@ def estimate_command(
                     f"{estimator} models a non-negative count or rate. Fix: use the count itself, or a linear "
                     "estimator (twfe, cs, sa, imputation) for an outcome that can be negative."
                 )
-        treated_units = frame.loc[frame[cohort] > 0, unit].unique()
-        if len(treated_units) == 1 and not allow_single_treated:
-            raise UserInputError(
-                f"{data}: column '{cohort}' marks only one treated unit ({treated_units[0]}); clustered standard "
-                "errors are not valid with one treated unit. Fix: use synthetic control with placebo inference "
-                "(clusterpolicy.estimate.synth) or randomisation inference, or pass --allow-single-treated to get "
-                "the point estimate anyway."
-            )
-        result = estimate(frame, estimator=estimator, unit=unit, time=time, cohort=cohort, outcome=outcome,
-                          control=control, covariates=covs, method=method, cluster=cluster, ssc=ssc)
+        kwargs: dict[str, Any] = {"estimator": estimator, "outcome": outcome, "control": control,
+                                  "covariates": covs, "method": method, "cluster": cluster, "ssc": ssc,
+                                  "bootstrap": boot, **options}
+        result = estimate(frame, unit=unit, time=time, cohort=cohort, **kwargs)
+        if ri:
+            from clusterpolicy.estimate.inference import with_randomization
+
+            result = with_randomization(result, frame, unit=unit, time=time, cohort=cohort, n_permutations=ri,
+                                        seed=seed, strata=ri_strata, **kwargs)
     shown = [str(w.message) for w in caught if issubclass(w.category, ClusterPolicyWarning)]
     for message in dict.fromkeys([*shown, *design_warnings]):
         if message not in result.warnings:  # the summary below prints the result's own warnings
             typer.echo(f"warning: {message}", err=True)
     payload = result.to_dict()
-    if bootstrap:
-        from clusterpolicy.estimate.twfe import wild_bootstrap_details
+    if bootstrap and estimator == "twfe":
+        from clusterpolicy.estimate.inference import wild_cluster_bootstrap
 
-        payload["details"]["wild_bootstrap"] = wild_bootstrap_details(
-            frame, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster, n_boot=bootstrap,
-            seed=seed)
+        wcb = wild_cluster_bootstrap(frame.assign(_d=_treated(frame, time, cohort)), outcome=outcome, term="_d",
+                                     cluster=cluster or unit, fixed_effects=(unit, time), n_boot=bootstrap,
+                                     weights=boot_weights, seed=seed,  # type: ignore[arg-type]
+                                     conf_level=level)
+        payload["details"]["wild_bootstrap"] = wcb.to_dict()
+    if bacon:
+        from clusterpolicy.estimate.diagnostics import bacon_decomposition
+
+        payload["bacon"] = bacon_decomposition(frame, unit=unit, time=time, cohort=cohort, outcome=outcome).to_dict()
+    if leave_one_out:
+        from clusterpolicy.estimate.diagnostics import leave_one_out as loo
+
+        def refit(sub: Any) -> Any:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return estimate(sub, unit=unit, time=time, cohort=cohort, **{**kwargs, "bootstrap": None})
+
+        payload["leave_one_out"] = loo(frame, refit, unit=unit, cluster=cluster).to_dict()
     payload["details"]["source"] = {"data": str(data), "estimator": estimator}
     payload["details"]["design_warnings"] = list(design_warnings)
     write_json_atomic(json_out, payload)
     typer.echo(result.summary())
-    if bootstrap:
+    if "wild_bootstrap" in payload["details"]:
         wb = payload["details"]["wild_bootstrap"]
-        typer.echo(f"Wild cluster bootstrap: p = {wb['p_value']:.4g}; 95% CI {wb['ci_low']:.6g} to "
+        typer.echo(f"Wild cluster bootstrap: p = {wb['p_value']:.4g}; {level:.0%} CI {wb['ci_low']:.6g} to "
                    f"{wb['ci_high']:.6g} ({wb['n_boot']} draws)")
+    if "leave_one_out" in payload:
+        lo = payload["leave_one_out"]
+        typer.echo(f"Leave-one-out: estimates from {lo['min']:.6g} (without {lo['argmin']}) to "
+                   f"{lo['max']:.6g} (without {lo['argmax']})")
+    if "bacon" in payload:
+        typer.echo(f"Goodman-Bacon: {len(payload['bacon']['comparisons'])} comparisons; weights by type: "
+                   + ", ".join(f"{r['type']} {r['weight']:.3f}" for r in payload["bacon"]["summary"]))
     typer.echo(f"Wrote {json_out}")
+
+
+def _treated(frame: Any, time: str, cohort: str) -> Any:
+    g = frame[cohort].fillna(0)
+    return ((g > 0) & (frame[time] >= g)).astype(float)
 
 
 def register(app: typer.Typer) -> None:

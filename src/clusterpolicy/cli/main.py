@@ -16,7 +16,7 @@ try:  # typer 0.2x vendors click; its exceptions live here
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as cli_exceptions  # type: ignore[no-redef]
 
-from clusterpolicy.cli import data_cmds, estimate_cmds, panel_cmds, pipeline_cmds
+from clusterpolicy.cli import data_cmds, estimate_cmds, panel_cmds, pipeline_cmds, sensitivity_cmds
 from clusterpolicy.errors import UserInputError
 
 app = typer.Typer(
@@ -27,7 +27,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (pipeline_cmds, data_cmds, panel_cmds, estimate_cmds):
+for module in (pipeline_cmds, data_cmds, panel_cmds, estimate_cmds, sensitivity_cmds):
     module.register(app)
 
 #: Exit code for user errors (bad input). Bugs exit 1 with a traceback.

@@ -197,7 +197,7 @@ def validate_file(path: str | os.PathLike[str], **roles) -> PanelData:
 
 def validate_panel(df: pd.DataFrame, *, unit: str, time: str, cohort: str, outcome: str, count: bool = False,
                    covariates: Iterable[str] = (), cluster: str | None = None, source: str = "<data>",
-                   ) -> PanelData:
+                   extra: Iterable[str] = ()) -> PanelData:
     """Check a panel against the schema (module docstring) and return the cleaned panel.
 
     Parameters
@@ -214,6 +214,8 @@ def validate_panel(df: pd.DataFrame, *, unit: str, time: str, cohort: str, outco
         Name of the cluster column for standard errors, if any.
     source
         Name used in messages (the file path).
+    extra
+        Further label columns to keep (e.g. randomisation strata): non-empty text in every row.
 
     Returns
     -------
@@ -256,6 +258,12 @@ def validate_panel(df: pd.DataFrame, *, unit: str, time: str, cohort: str, outco
     data = {unit: units, time: times, cohort: cohorts, outcome: y, **covs}
     if cluster is not None:
         data[cluster] = clusters
+    for name in extra:
+        if name not in df.columns:
+            raise DataValidationError(f"{source}: column {name!r} not found; available columns: "
+                                      f"{', '.join(map(str, df.columns))}. Fix: pass an existing column.")
+        if name not in data:
+            data[name] = _clean_ids(ctx, name, "label", "give every row its label").astype("str")
     clean = pd.DataFrame(data)
     clean[unit] = clean[unit].astype("str")
     if cluster is not None:

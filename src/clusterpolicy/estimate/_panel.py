@@ -87,7 +87,7 @@ def require_columns(df: pd.DataFrame, columns: dict[str, str | None]) -> None:
             )
 
 
-def _numeric(df: pd.DataFrame, col: str, role: str) -> pd.Series:
+def numeric_column(df: pd.DataFrame, col: str, role: str) -> pd.Series:
     """Column as float64, raising a one-line error that names the offending values if it is not numeric."""
     series = df[col]
     if pd.api.types.is_bool_dtype(series):
@@ -153,9 +153,9 @@ def prepare_panel(
             f"columns {unit!r}/{time!r} (unit/time) have missing values in rows {_preview(list(rows))}. "
             "Fix: fill or drop those rows."
         )
-    t = _numeric(out, time, "time")
-    y = _numeric(out, outcome, "outcome")
-    g = _numeric(out, cohort, "cohort")
+    t = numeric_column(out, time, "time")
+    y = numeric_column(out, outcome, "outcome")
+    g = numeric_column(out, cohort, "cohort")
     gv = g.to_numpy(dtype="float64", copy=True)
     gv[np.isnan(gv)] = 0.0
     g = pd.Series(gv, index=out.index, copy=False)
@@ -170,7 +170,7 @@ def prepare_panel(
             f"column {outcome!r} (count outcome) must be non-negative; found {_preview(y[y < 0].unique())}. "
             "Fix: use a count, or a linear estimator for an outcome that can be negative."
         )
-    covs = {c: _numeric(out, c, f"covariate {c!r}").to_numpy() for c in covariates}
+    covs = {c: numeric_column(out, c, f"covariate {c!r}").to_numpy() for c in covariates}
     tv, yv = t.to_numpy(), y.to_numpy()
     # Unit codes (sorted, as pd.factorize(sort=True)); duplicates and within-unit cohort changes are found by
     # comparing neighbours in (unit, time) order, which is also the output order (no pandas groupby).

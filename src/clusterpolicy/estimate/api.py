@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 from clusterpolicy.errors import UserInputError
-from clusterpolicy.estimate.literals import SSC, ControlGroup, CSMethod, EstimatorName, check_literal
+from clusterpolicy.estimate.bootstrap import BootstrapSpec
+from clusterpolicy.estimate.literals import SSC, ControlGroup, CSMethod, DFMode, EstimatorName, check_literal
 from clusterpolicy.estimate.result import EstimationResult
 
 logger = logging.getLogger(__name__)
@@ -30,8 +31,8 @@ class EstimatorSpec:
         Short name and a one-line description (estimand and paper).
     func
         ``module:function`` implementing it (imported lazily so the CLI starts fast).
-    uses_control, uses_covariates, uses_method, uses_ssc
-        Whether ``control``, ``covariates``, ``method`` and ``ssc`` apply.
+    uses_control, uses_covariates, uses_method, uses_ssc, uses_bootstrap
+        Whether ``control``, ``covariates``, ``method``, ``ssc`` and the multiplier ``bootstrap`` apply.
     default_control
         Control group used when ``control`` is not given.
     options
@@ -45,8 +46,10 @@ class EstimatorSpec:
     uses_covariates: bool = False
     uses_method: bool = False
     uses_ssc: bool = False
+    uses_bootstrap: bool = False
+    uses_replications: bool = False
     default_control: str | None = None
-    options: tuple[str, ...] = ("level",)
+    options: tuple[str, ...] = ("level", "df_mode")
 
     def load(self) -> Callable[..., EstimationResult]:
         import importlib
@@ -62,18 +65,20 @@ ESTIMATORS: dict[str, EstimatorSpec] = {
     "twfe": EstimatorSpec("twfe", "static two-way fixed effects: coefficient on treated-and-after (linear)",
                           _E + "twfe:twfe", uses_covariates=True, uses_ssc=True),
     "twfe_es": EstimatorSpec("twfe_es", "TWFE event study with relative-time dummies, reference period -1",
-                             _E + "twfe:twfe_event_study", uses_covariates=True, uses_ssc=True),
+                             _E + "twfe:twfe_event_study", uses_covariates=True, uses_ssc=True,
+                             uses_bootstrap=True),
     "cs": EstimatorSpec("cs", "Callaway & Sant'Anna (2021) ATT(g,t) and aggregations (R did 2.3.0)",
                         _E + "did:callaway_santanna", uses_control=True, uses_covariates=True, uses_method=True,
-                        default_control="never"),
+                        uses_bootstrap=True, default_control="never"),
     "sa": EstimatorSpec("sa", "Sun & Abraham (2021) interaction-weighted event study and ATT (fixest sunab)",
-                        _E + "sunab:sun_abraham", uses_covariates=True, uses_ssc=True),
+                        _E + "sunab:sun_abraham", uses_covariates=True, uses_ssc=True, uses_bootstrap=True),
     "imputation": EstimatorSpec("imputation", "Borusyak, Jaravel & Spiess (2024) imputation estimator",
-                                _E + "imputation:imputation", options=("level", "pretrends")),
+                                _E + "imputation:imputation", uses_bootstrap=True,
+                                options=("level", "df_mode", "pretrends")),
     "did2s": EstimatorSpec("did2s", "Gardner (2022) two-stage difference-in-differences",
-                           _E + "imputation:did2s"),
+                           _E + "imputation:did2s", uses_bootstrap=True),
     "poisson": EstimatorSpec("poisson", "Poisson fixed effects (PPML): log rate ratio of treated-and-after",
-                             _E + "counts:poisson", options=("level", "event_study")),
+                             _E + "counts:poisson", options=("level", "df_mode", "event_study")),
     "etwfe": EstimatorSpec("etwfe", "Wooldridge (2023) extended TWFE Poisson: ATT(g,t) on the count scale",
                            _E + "counts:etwfe_poisson", uses_control=True, default_control="notyet"),
     "negbin": EstimatorSpec("negbin", "negative binomial (NB2) with cohort and period effects; overdispersion tests",
@@ -94,6 +99,7 @@ def estimate(
     method: CSMethod = "dr",
     cluster: str | None = None,
     ssc: SSC = "fixest",
+    bootstrap: BootstrapSpec | None = None,
     **options: Any,
 ) -> EstimationResult:
     """Estimate a policy effect with the named estimator.
@@ -120,9 +126,13 @@ def estimate(
     ssc
         Small-sample convention of the linear fixed-effects estimators: ``"fixest"`` (default) or
         ``"linearmodels"`` (see :mod:`clusterpolicy.estimate.twfe`).
+    bootstrap
+        :class:`~clusterpolicy.estimate.bootstrap.BootstrapSpec` (draws, weights, seed) for the clustered
+        multiplier bootstrap with uniform event-study bands (``cs``, ``sa``, ``imputation``, ``did2s``,
+        ``twfe_es``); ``None`` for analytic standard errors.
     **options
-        Estimator-specific: ``level`` (confidence level, all), ``pretrends`` (imputation), ``event_study``
-        (poisson).
+        Estimator-specific: ``level`` (confidence level, all), ``df_mode`` (``"t"``, the default t(G-1) rule, or
+        ``"normal"``; all), ``pretrends`` (imputation), ``event_study`` (poisson).
 
     Returns
     -------
@@ -177,5 +187,93 @@ def estimate(
         kwargs["ssc"] = ssc
     elif ssc != "fixest":
         raise UserInputError(f"ssc={ssc!r} applies only to 'twfe', 'twfe_es' and 'sa'.")
+    if bootstrap is not None:
+        if not spec.uses_bootstrap:
+            with_boot = ", ".join(n for n, s in ESTIMATORS.items() if s.uses_bootstrap)
+            raise UserInputError(
+                f"the multiplier bootstrap is not available for estimator {estimator!r}; use one of {with_boot} "
+                "(for 'twfe', the wild cluster bootstrap of clusterpolicy.estimate.inference)."
+            )
+        kwargs["bootstrap"] = bootstrap
+    if "df_mode" in options:
+        check_literal(options["df_mode"], DFMode, "df_mode")
     logger.info("estimating %s on %s", estimator, outcome)
-    return spec.load()(df, **kwargs, **options)
+    result = spec.load()(df, **kwargs, **options)
+    if _treated_clusters(df, unit=unit, time=time, cohort=cohort, cluster=cluster) == 1:
+        result = single_treated_inference(result, df, unit=unit, time=time, cohort=cohort, cluster=cluster,
+                                          refit=lambda frame: spec.load()(frame, **kwargs, **options))
+    return result
+
+
+def _treated_clusters(df: pd.DataFrame, *, unit: str, time: str, cohort: str, cluster: str | None) -> int:
+    """Number of clusters holding a unit first treated inside the observed periods."""
+    g = pd.to_numeric(df[cohort], errors="coerce").fillna(0)
+    t = pd.to_numeric(df[time], errors="coerce")
+    treated = (g > 0) & (g <= t.max())
+    return int(df.loc[treated, cluster or unit].nunique())
+
+
+def single_treated_inference(
+    result: EstimationResult, df: pd.DataFrame, *, unit: str, time: str, cohort: str, cluster: str | None,
+    refit: Callable[[pd.DataFrame], EstimationResult],
+) -> EstimationResult:
+    """The rule for one treated unit (or cluster): no analytic interval, placebo-in-space inference instead.
+
+    Cluster-robust standard errors rest on the treated cluster's own score, which is zero (or one number) when a
+    single cluster is treated, so analytic intervals under-cover badly (our Monte Carlo: 30 % coverage of nominal
+    95 %). With one treated *unit* the p-value and interval come from placebos in space, studentised by each
+    unit's pre-period residual standard deviation (Ferman and Pinto 2019; :func:`~clusterpolicy.estimate.
+    few_treated.placebo_in_space`), re-running the same estimator with the policy moved to every control unit, and
+    the interval inverts that test; with at least 10 controls the Conley-Taber (2011) interval of the static DiD
+    coefficient is added to ``details``. With one treated cluster of several units nothing valid is available: no
+    interval and no p-value. ``inference.method`` and ``inference.se_type`` say which.
+    """
+    import math
+    import warnings
+    from dataclasses import replace
+
+    from clusterpolicy.errors import ClusterPolicyWarning, EstimationError
+    from clusterpolicy.estimate.few_treated import conley_taber, placebo_in_space
+
+    nan = float("nan")
+    es = result.event_study
+    if es is not None:
+        es = es.assign(ci_low=nan, ci_high=nan)
+    notes = ["one treated unit: analytic standard errors and intervals are not valid; "
+             "the p-value and interval come from placebos in space"]
+    if cluster is not None and cluster != unit and df.loc[pd.to_numeric(df[cohort], errors="coerce").fillna(0) > 0,
+                                                         unit].nunique() > 1:
+        inference = replace(result.inference, method="none", critical_value=nan, df=None,
+                            se_type="one treated cluster: no valid interval or p-value")
+        return replace(result, ci_low=nan, ci_high=nan, p_value=None, inference=inference, event_study=es,
+                       warnings=(*result.warnings, "one treated cluster: no interval or p-value is valid"))
+    details = dict(result.details)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ClusterPolicyWarning)
+            placebo = placebo_in_space(df, refit, unit=unit, time=time, cohort=cohort, outcome=result.outcome,
+                                       level=result.inference.level)
+    except (EstimationError, UserInputError) as err:
+        inference = replace(result.inference, method="none", critical_value=nan, df=None,
+                            se_type=f"one treated unit; placebo inference not possible: {err}")
+        return replace(result, ci_low=nan, ci_high=nan, p_value=None, inference=inference, event_study=es,
+                       warnings=(*result.warnings, notes[0].split(";")[0] + f"; placebos not possible ({err})"))
+    details["placebo_in_space"] = {
+        "p_value": placebo.p_value, "p_value_unstudentised": placebo.p_value_unstudentised,
+        "n_placebos": placebo.n_placebos, "statistic": placebo.statistic,
+        "ci_low": placebo.ci_low if math.isfinite(placebo.ci_low) else None,
+        "ci_high": placebo.ci_high if math.isfinite(placebo.ci_high) else None}
+    if placebo.n_placebos >= 10:
+        try:
+            ct = conley_taber(df, unit=unit, time=time, cohort=cohort, outcome=result.outcome,
+                              level=result.inference.level)
+            details["conley_taber"] = {"estimate": ct.estimate, "ci_low": ct.ci_low, "ci_high": ct.ci_high,
+                                       "n_controls": ct.n_controls, "note": "static DiD coefficient"}
+        except (EstimationError, UserInputError) as err:
+            notes.append(f"Conley-Taber interval not computed: {err}")
+    inference = replace(result.inference, method="placebo-in-space", critical_value=nan, df=None,
+                        se_type=placebo.method + "; interval by inverting the placebo test; the analytic SE is "
+                                                 "shown for reference only")
+    return replace(result, ci_low=placebo.ci_low, ci_high=placebo.ci_high, p_value=placebo.p_value,
+                   inference=inference, event_study=es, details=details,
+                   warnings=(*result.warnings, *placebo.warnings, *notes))

@@ -29,15 +29,9 @@ import pandas as pd
 from scipy import stats
 
 from clusterpolicy.errors import EstimationError
-from clusterpolicy.estimate._panel import (
-    Panel,
-    check_treatment_variation,
-    cluster_meat,
-    prepare_panel,
-    warn,
-)
-from clusterpolicy.estimate.literals import ETWFEControl, check_literal
-from clusterpolicy.estimate.result import EstimationResult
+from clusterpolicy.estimate._panel import Panel, check_treatment_variation, prepare_panel, warn
+from clusterpolicy.estimate.literals import ControlGroup, DFMode, check_literal
+from clusterpolicy.estimate.result import EstimationResult, Inference
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +71,7 @@ def poisson(
     cluster: str | None = None,
     event_study: bool = True,
     level: float = 0.95,
+    df_mode: DFMode = "t",
 ) -> EstimationResult:
     """Poisson fixed-effects (PPML) difference-in-differences.
 
@@ -89,8 +84,9 @@ def poisson(
         proportional effect (else use ``etwfe``). Any variance (over/underdispersion) is allowed.
     Standard errors
         Cluster-robust by unit (or ``cluster``) with R fixest's default small-sample correction, via pyfixest
-        ``fepois`` (matches R fixest ``fepois``); normal intervals as fixest for GLMs. Units whose counts are all
-        zero carry no information and are dropped by the estimator (as fixest).
+        ``fepois`` (matches R fixest ``fepois``); t(G-1) critical values (the package's rule; fixest uses normal
+        ones for GLMs: ``df_mode="normal"``). Units whose counts are all zero carry no information and are dropped
+        by the estimator (as fixest).
 
     References
     ----------
@@ -102,28 +98,31 @@ def poisson(
     frame = _frame(panel)
     fit = _fepois("y ~ treated | unit + time", frame)
     est, se = float(fit.coef()["treated"]), float(fit.se()["treated"])
-    z = float(stats.norm.ppf(0.5 + level / 2))
     n_used = int(fit._N)
+    n_clusters = int(frame["cl"].nunique())
+    inference = Inference.rule(
+        se_type=f"cluster-robust by {_who(panel)}; fixest default small-sample correction (pyfixest fepois)",
+        n_clusters=n_clusters, df=df_mode, level=level)
     disp = _fit_dispersion(fit, frame["y"].to_numpy())
     if n_used < len(frame):
         warn(f"{len(frame) - n_used} observations dropped by the Poisson estimator (units or periods with only zero "
              "counts, as R fixest)", msgs)
-    es = None
+    es = es_vcov = None
     if event_study:
-        es = _poisson_event_study(panel, z, msgs)
+        es, es_vcov = _poisson_event_study(panel, msgs)
+    low, high = inference.interval(est, se)
     details = {
-        "rate_ratio": float(np.exp(est)), "rate_ratio_ci": [float(np.exp(est - z * se)), float(np.exp(est + z * se))],
+        "rate_ratio": float(np.exp(est)), "rate_ratio_ci": [float(np.exp(low)), float(np.exp(high))],
         "pearson_dispersion": disp,
         "dispersion_note": "Pearson dispersion > 1 means overdispersion; PPML stays consistent and the clustered "
                            "SEs stay valid, but a negative binomial may be more efficient.",
     }
     return EstimationResult.from_estimate(
-        estimator="poisson", outcome=outcome, estimate=est, se=se, level=level, n_obs=n_used,
+        estimator="poisson", outcome=outcome, estimate=est, se=se, inference=inference, n_obs=n_used,
         n_units=panel.n_units,
         estimand="log rate ratio: coefficient on D = 1[treated and at/after onset] in Poisson with unit and period "
                  "fixed effects",
-        se_type=f"cluster-robust by {_who(panel)}; fixest default small-sample correction (pyfixest fepois)",
-        event_study=es, warnings=tuple(msgs), details=details,
+        event_study=es, event_study_vcov=es_vcov, warnings=tuple(msgs), details=details,
     )
 
 
@@ -137,21 +136,23 @@ def _fit_dispersion(fit: Any, y: np.ndarray) -> float:
     return pearson_dispersion(y[used], mu[used], int(fit._k + k_fe.sum() - k_fe.size + 1))
 
 
-def _poisson_event_study(panel: Panel, z: float, msgs: list[str]) -> pd.DataFrame:
+def _poisson_event_study(panel: Panel, msgs: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Relative-time Poisson coefficients (reference -1) and their covariance."""
     from clusterpolicy.estimate.twfe import event_dummies
 
     dummies = event_dummies(panel, msgs=msgs)
     names = {c: f"ev{'m' if int(c.split('::')[1]) < 0 else 'p'}{abs(int(c.split('::')[1]))}" for c in dummies.columns}
     frame = _frame(panel, dummies.rename(columns=names))
     fit = _fepois("y ~ " + " + ".join(names.values()) + " | unit + time", frame)
-    coef, se = fit.coef(), fit.se()
-    rows = []
-    for col, safe in names.items():
-        if safe in coef.index:
-            b, s = float(coef[safe]), float(se[safe])
-            rows.append({"event_time": int(col.split("::")[1]), "estimate": b, "se": s,
-                         "ci_low": b - z * s, "ci_high": b + z * s})
-    return pd.DataFrame(rows).sort_values("event_time", ignore_index=True)
+    coef = fit.coef()
+    kept = [(int(col.split("::")[1]), safe) for col, safe in names.items() if safe in coef.index]
+    kept.sort()
+    order = [safe for _, safe in kept]
+    times = [t for t, _ in kept]
+    vcov = pd.DataFrame(np.asarray(fit._vcov, dtype=float), index=list(coef.index), columns=list(coef.index))
+    v = vcov.loc[order, order].to_numpy()
+    es = pd.DataFrame({"event_time": times, "estimate": coef.loc[order].to_numpy(), "se": np.sqrt(np.diag(v))})
+    return es, pd.DataFrame(v, index=times, columns=times)
 
 
 # ------------------------------------------------------------------------------------------ negative binomial
@@ -164,6 +165,7 @@ def negbin(
     outcome: str,
     cluster: str | None = None,
     level: float = 0.95,
+    df_mode: DFMode = "t",
 ) -> EstimationResult:
     """Negative binomial (NB2) difference-in-differences with an overdispersion diagnostic.
 
@@ -175,8 +177,8 @@ def negbin(
         Parallel trends in log means between cohorts, no anticipation, homogeneous proportional effect; NB2
         variance ``mu + alpha mu^2`` for efficiency (the mean model is what matters for consistency).
     Standard errors
-        Cluster-robust by unit (or ``cluster``), statsmodels' correction ``G/(G-1) * (n-1)/(n-K)``; normal
-        intervals.
+        Cluster-robust by unit (or ``cluster``), statsmodels' correction ``G/(G-1) * (n-1)/(n-K)`` (fixest's
+        form, ``K`` counting every parameter); t(G-1) critical values (the package's rule).
     Diagnostics (``details``)
         ``alpha`` with its SE, the likelihood-ratio test of ``alpha = 0`` against the Poisson (boundary-corrected
         p-value, half the chi-square(1) tail), the Pearson dispersion of the pooled Poisson fit and the
@@ -223,30 +225,17 @@ def negbin(
         "lr_pvalue_alpha0": float(0.5 * stats.chi2.sf(lr, 1)), "pearson_dispersion_poisson": disp,
         "cameron_trivedi_t": float(ct.tvalues[0]), "rate_ratio": float(np.exp(est)),
     }
+    inference = Inference.rule(se_type=f"cluster-robust by {_who(panel)}; correction G/(G-1)*(n-1)/(n-K)",
+                               n_clusters=int(np.unique(groups).size), df=df_mode, level=level)
     return EstimationResult.from_estimate(
-        estimator="negbin", outcome=outcome, estimate=est, se=se, level=level, n_obs=int(y.size),
+        estimator="negbin", outcome=outcome, estimate=est, se=se, inference=inference, n_obs=int(y.size),
         n_units=panel.n_units,
         estimand="log rate ratio: coefficient on D in an NB2 model with cohort and period effects",
-        se_type=f"cluster-robust by {_who(panel)}; statsmodels correction G/(G-1)*(n-1)/(n-K)",
         warnings=tuple(msgs), details=details,
     )
 
 
 # ------------------------------------------------------------------------------------------------ ETWFE
-def _poisson_newton(x: np.ndarray, y: np.ndarray, *, tol: float = 1e-12, max_iter: int = 100) -> np.ndarray:
-    """Poisson QMLE by Newton-Raphson (exact for the few dense parameters of ETWFE)."""
-    ybar = max(float(y.mean()), 1e-10)
-    beta = np.linalg.lstsq(x, np.full(y.size, np.log(ybar)), rcond=None)[0]
-    for _ in range(max_iter):
-        mu = np.exp(np.clip(x @ beta, -700, 700))
-        step = np.linalg.solve(x.T @ (x * mu[:, None]), x.T @ (y - mu))
-        beta = beta + step
-        if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta))):
-            return beta
-    raise EstimationError("the ETWFE Poisson model did not converge (a cohort x period cell may have only zero "
-                          "counts). Fix: drop that cohort or use a linear estimator.")
-
-
 def etwfe_poisson(
     df: pd.DataFrame,
     *,
@@ -254,9 +243,10 @@ def etwfe_poisson(
     time: str,
     cohort: str,
     outcome: str,
-    control: ETWFEControl = "notyet",
+    control: ControlGroup = "notyet",
     cluster: str | None = None,
     level: float = 0.95,
+    df_mode: DFMode = "t",
 ) -> EstimationResult:
     """Wooldridge's (2023) extended two-way fixed effects with an exponential mean (ETWFE Poisson).
 
@@ -273,15 +263,16 @@ def etwfe_poisson(
         Parallel trends in the log of the untreated mean (ratio parallel trends), no anticipation; effects may
         vary by cohort and period. Identification needs never-treated units for ``control="never"``.
     Standard errors
-        Cluster-robust sandwich by unit (or ``cluster``) for all parameters with ``G/(G-1)``; delta method for the
-        ATT(g,t) and aggregates; normal intervals.
+        Cluster-robust sandwich by unit (or ``cluster``) with R fixest's default small-sample correction
+        ``G/(G-1) * (n-1)/(n-K)`` (``K``: cohort, period and interaction parameters), as R ``etwfe`` (which fits
+        with fixest); delta method for the ATT(g,t) and aggregates; t(G-1) critical values (the package's rule).
 
     References
     ----------
     Wooldridge, J. M. (2023). Simple approaches to nonlinear difference-in-differences with panel data.
     *The Econometrics Journal* 26(3), C31-C66.
     """
-    check_literal(control, ETWFEControl, "control")
+    check_literal(control, ControlGroup, "control")
     panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster, count=True)
     check_treatment_variation(panel)
     msgs = list(panel.warnings)
@@ -311,12 +302,18 @@ def etwfe_poisson(
     cols += [((g == c) & (t == s)).astype(float) for c, s in cells]
     x = np.column_stack(cols)
     y = data["_y"].to_numpy()
-    beta = _poisson_newton(x, y)
-    mu = np.exp(x @ beta)
-    bread = np.linalg.inv(x.T @ (x * mu[:, None]))
     clusters = pd.factorize(data["_cl"], sort=True)[0]
     n_cl = int(clusters.max()) + 1
-    vcov = bread @ cluster_meat(x * (y - mu)[:, None], clusters) @ bread * (n_cl / (n_cl - 1))
+    # The one Poisson fit of the package (pyfixest fepois): the dummies are explicit regressors, so the fixest
+    # small-sample factor counts them exactly as R etwfe's fixed effects are counted.
+    frame = pd.DataFrame(x[:, 1:], columns=[f"x{j}" for j in range(1, x.shape[1])])
+    frame["y"], frame["cl"] = y, clusters
+    fit = _fepois("y ~ " + " + ".join(frame.columns[:-2]), frame)
+    if int(fit._N) < y.size or len(fit.coef()) < x.shape[1]:
+        raise EstimationError("the ETWFE Poisson model cannot be fitted: a cohort x period cell has only zero counts "
+                              "(or a dummy is collinear). Fix: drop that cohort or use a linear estimator.")
+    beta = fit.coef().to_numpy(dtype=float)
+    vcov = np.asarray(fit._vcov, dtype=float)
     # ATT(g,t) on the level scale and its gradient with respect to all parameters
     rows, grads, counts = [], [], []
     for j, (c, s) in enumerate(cells):
@@ -335,7 +332,6 @@ def etwfe_poisson(
         counts.append(int(m.sum()))
     gt = pd.DataFrame(rows)
     grads_arr, counts_arr = np.asarray(grads), np.asarray(counts, dtype=float)
-    z = float(stats.norm.ppf(0.5 + level / 2))
     post = (gt["time"] >= gt["group"]).to_numpy()
 
     def combine(mask: np.ndarray) -> tuple[float, float]:
@@ -344,23 +340,28 @@ def etwfe_poisson(
         grad = w @ grads_arr
         return float(w @ gt["estimate"].to_numpy()), float(np.sqrt(grad @ vcov @ grad))
 
-    es_rows = []
     ev = (gt["time"] - gt["group"]).to_numpy()
-    for e in sorted(np.unique(ev)):
-        est_e, se_e = combine(ev == e)
-        es_rows.append({"event_time": int(e), "estimate": est_e, "se": se_e,
-                        "ci_low": est_e - z * se_e, "ci_high": est_e + z * se_e})
-    est, se = combine(post)
+    event_times = sorted(int(e) for e in np.unique(ev))
+    # one weight row per aggregate: the overall ATT, then each event time (observation-weighted cells)
+    w = np.array([np.where(m, counts_arr, 0.0) for m in [post, *(ev == e for e in event_times)]])
+    w = w / w.sum(axis=1, keepdims=True)
+    agg_grad = w @ grads_arr
+    agg_est = w @ gt["estimate"].to_numpy()
+    agg_cov = agg_grad @ vcov @ agg_grad.T
+    agg_se = np.sqrt(np.diag(agg_cov))
     w_post = np.where(post, counts_arr, 0.0)
     base_mean = float(w_post @ gt["mean_untreated"].to_numpy() / w_post.sum())
+    est = float(agg_est[0])
+    inference = Inference.rule(se_type=f"cluster-robust by {_who(panel)}; fixest default small-sample correction "
+                                       "(pyfixest fepois); delta method", n_clusters=n_cl, df=df_mode, level=level)
     return EstimationResult.from_estimate(
-        estimator="etwfe", outcome=outcome, estimate=est, se=se, level=level, n_obs=int(y.size),
-        n_units=int(data["_u"].nunique()),
+        estimator="etwfe", outcome=outcome, estimate=est, se=float(agg_se[0]), inference=inference,
+        n_obs=int(y.size), n_units=int(data["_u"].nunique()),
         estimand="ATT on the count scale: observation-weighted average partial effect over treated post-onset "
                  "cells (Wooldridge ETWFE Poisson)",
-        se_type=f"cluster-robust by {_who(panel)} (G/(G-1)); delta method",
-        event_study=pd.DataFrame(es_rows), group_time=gt[["group", "time", "estimate", "se"]],
-        warnings=tuple(msgs),
+        event_study=pd.DataFrame({"event_time": event_times, "estimate": agg_est[1:], "se": agg_se[1:]}),
+        event_study_vcov=pd.DataFrame(agg_cov[1:, 1:], index=event_times, columns=event_times),
+        group_time=gt[["group", "time", "estimate", "se"]], warnings=tuple(msgs),
         details={"control": control, "proportional_effect": est / base_mean if base_mean > 0 else None,
                  "mean_untreated_counterfactual": base_mean,
                  "cells": gt.to_dict("records")},

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from clusterpolicy.errors import EstimationError
 from clusterpolicy.estimate._panel import Panel, check_treatment_variation, prepare_panel, warn
-from clusterpolicy.estimate.literals import CSAggregation, ControlGroup, CSMethod, check_literal
-from clusterpolicy.estimate.result import EstimationResult
+from clusterpolicy.estimate.bootstrap import BootstrapSpec, cluster_sum
+from clusterpolicy.estimate.literals import CSAggregation, ControlGroup, CSMethod, DFMode, check_literal
+from clusterpolicy.estimate.result import EstimationResult, Inference, build_result
 
 logger = logging.getLogger(__name__)
 
@@ -455,7 +455,7 @@ class Aggregate:
     overall_se: float
     table: pd.DataFrame
     overall_influence: np.ndarray = field(repr=False)
-    table_influence: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False)
+    table_influence: np.ndarray | None = field(default=None, repr=False)
 
 
 def _wif(keepers: np.ndarray, pg: np.ndarray, g_unit: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -582,20 +582,25 @@ def callaway_santanna(
     method: CSMethod = "dr",
     cluster: str | None = None,
     level: float = 0.95,
+    df_mode: DFMode = "t",
+    bootstrap: BootstrapSpec | None = None,
 ) -> EstimationResult:
     """Callaway and Sant'Anna (2021) staggered difference-in-differences.
 
     Estimand
         ``overall``: the simple ATT, the average of post-treatment ATT(g,t) weighted by cohort size (R
         ``aggte(type = "simple")``), i.e. the average effect over treated unit-periods. ``event_study``: the
-        dynamic aggregation by event time. ``group_time``: every ATT(g,t). ``details`` holds all four aggregations.
+        dynamic aggregation by event time, with ``event_study_vcov`` its covariance from the influence functions.
+        ``group_time``: every ATT(g,t). ``details`` holds all four aggregations.
     Assumptions
         Staggered, irreversible adoption; no anticipation; parallel trends (conditional on ``covariates``) with
         the chosen control group; overlap for ``ipw``/``dr``.
     Standard errors
         Analytic, from the influence functions, including the estimation of aggregation weights (R ``did`` with
-        ``bstrap = FALSE``); clustered by unit, or by ``cluster`` (influence functions summed within clusters,
-        which R ``did`` offers only with its bootstrap).
+        ``bstrap = FALSE``); clustered by unit, or by ``cluster`` (influence functions summed within clusters).
+        Intervals use t(G-1) critical values (the package's rule, :mod:`clusterpolicy.estimate.result`);
+        ``df_mode="normal"`` gives R ``did``'s normal intervals. With ``bootstrap``: R ``did``'s clustered
+        multiplier bootstrap (IQR standard errors) and uniform sup-t bands over the event study.
 
     References
     ----------
@@ -613,9 +618,13 @@ def callaway_santanna(
                  covariates=covariates, method=method, cluster=cluster)
     aggs = {k: aggregate(fit, k) for k in ("simple", "dynamic", "group", "calendar")}
     simple, dyn = aggs["simple"], aggs["dynamic"]
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    es = dyn.table.rename(columns={"key": "event_time"})
-    es = es.assign(ci_low=es["estimate"] - z * es["se"], ci_high=es["estimate"] + z * es["se"])
+    n = fit.n_units
+    clusters = fit.clusters if fit.clusters is not None else np.arange(n)
+    assert dyn.table_influence is not None
+    contributions = cluster_sum(np.column_stack([simple.overall_influence, dyn.table_influence]), clusters) / n
+    event_times = [int(k) for k in dyn.table["key"]]
+    es_cov = contributions[:, 1:].T @ contributions[:, 1:]
+    es = dyn.table.rename(columns={"key": "event_time"})[["event_time", "estimate", "se"]]
     details: dict[str, Any] = {
         "control": control, "method": method, "covariates": list(covariates), "base_period": "varying",
         "n_cells": int(fit.att.size),
@@ -626,13 +635,15 @@ def callaway_santanna(
             details[k] = [{"key": int(r.key), "estimate": float(r.estimate), "se": float(r.se)}
                           for r in agg.table.itertuples()]
     ctrl_txt = "never-treated units" if control == "never" else "not-yet-treated (and never-treated) units"
-    se_type = ("analytic influence-function SE (R did, bstrap=FALSE), clustered by "
-               + (f"{cluster!r}" if cluster and cluster != unit else "unit"))
-    return EstimationResult.from_estimate(
-        estimator="cs", outcome=outcome, estimate=simple.overall, se=simple.overall_se, level=level,
-        n_obs=fit.n_obs, n_units=fit.n_units,
+    inference = Inference.rule(
+        se_type="analytic influence-function SE (R did), clustered by "
+                + (f"{cluster!r}" if cluster and cluster != unit else "unit"),
+        n_clusters=int(contributions.shape[0]), df=df_mode, level=level)
+    return build_result(
+        estimator="cs", outcome=outcome, estimate=simple.overall, se=simple.overall_se, inference=inference,
+        event_study=es, contributions=contributions, bootstrap=bootstrap, n_obs=fit.n_obs, n_units=fit.n_units,
         estimand=("simple ATT: cohort-size-weighted average of post-treatment ATT(g,t) (Callaway-Sant'Anna, "
                   f"{method}, controls: {ctrl_txt})"),
-        se_type=se_type, event_study=es, group_time=fit.table()[["group", "time", "estimate", "se"]],
-        warnings=fit.warnings, details=details,
+        event_study_vcov=pd.DataFrame(es_cov, index=event_times, columns=event_times),
+        group_time=fit.table()[["group", "time", "estimate", "se"]], warnings=fit.warnings, details=details,
     )

@@ -11,8 +11,8 @@ Three layers, each usable alone:
   estimate, the heterogeneity-robust event study with its covariance, the TWFE counterpart, a pre-trend diagnostic
   and a Rambachan-Roth relative-magnitudes breakdown value.
 
-The event-study covariance of Callaway-Sant'Anna is computed here from the ATT(g,t) influence functions (R ``did``
-reports only the standard errors), see :func:`cs_event_study`.
+Every event study carries its covariance (``EstimationResult.event_study_vcov``), which the pre-trend test and the
+sensitivity bounds use.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import pandas as pd
 
 from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInputError
 from clusterpolicy.estimate.api import estimate
-from clusterpolicy.estimate.did import att_gt
 from clusterpolicy.estimate.inference import RandomizationResult, randomization_inference
 from clusterpolicy.estimate.result import EstimationResult
 from clusterpolicy.estimate.sensitivity import (
@@ -90,7 +89,7 @@ def indefensible_reason(spec: Mapping[str, Any]) -> str | None:
     * linear estimators are not applied to counts in this grid (Poisson-type estimators are);
     * estimators with a fixed comparison group appear once, under :data:`FIXED_CONTROL`, not once per control.
     """
-    from clusterpolicy.data.panels import is_count_outcome
+    from clusterpolicy.study.panel import is_count_outcome
 
     outcome = spec.get("outcome")
     transform = spec.get("transform")
@@ -267,58 +266,8 @@ def run_grid(
 
 
 # ================================================================================================================
-# Callaway-Sant'Anna event study with its covariance
+# Event studies relative to a universal base period
 # ================================================================================================================
-def cs_event_study(
-    df: pd.DataFrame, *, unit: str, time: str, cohort: str, outcome: str, control: str = "notyet",
-    level: float = 0.95,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Callaway-Sant'Anna dynamic event study and the covariance of its coefficients.
-
-    Same numbers as ``estimate(..., estimator="cs").event_study`` (R ``aggte(type = "dynamic")``, varying base
-    period, no covariates): for each event time ``e`` the cohort-size-weighted average of ATT(g, g+e). The
-    covariance is ``Psi' Psi / n^2`` where ``Psi`` holds, per unit, the influence function of every event-time
-    coefficient (ATT(g,t) influence functions plus the influence of the estimated cohort weights, as R ``did``).
-
-    Returns
-    -------
-    (event_study, vcov)
-        ``event_study`` with ``event_time, estimate, se, ci_low, ci_high``; ``vcov`` indexed by event time.
-    """
-    from scipy import stats
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ClusterPolicyWarning)
-        fit = att_gt(df, unit=unit, time=time, cohort=cohort, outcome=outcome, control=control)  # type: ignore[arg-type]
-    ok = np.isfinite(fit.att)
-    group, t, att, inf = fit.group[ok], fit.time[ok], fit.att[ok], fit.influence[:, ok]
-    g_unit = fit.unit_cohort
-    glist = np.sort(np.unique(group))
-    pgg = np.array([(g_unit == g).mean() for g in glist])
-    pg = pgg[np.searchsorted(glist, group)]
-    ev = t - group
-    times = np.sort(np.unique(ev)).astype(int)
-    est, cols = [], []
-    for e in times:
-        which = np.flatnonzero(ev == e)
-        w = pg[which] / pg[which].sum()
-        # influence of the estimated weights pg / sum(pg) (R did's `wif`)
-        ind = (g_unit[:, None] == group[which][None, :]).astype(float) - pg[which][None, :]
-        total = pg[which].sum()
-        wif = ind / total - ind.sum(axis=1)[:, None] * (pg[which] / total**2)[None, :]
-        est.append(float(att[which] @ w))
-        cols.append(inf[:, which] @ w + wif @ att[which])
-    psi = np.column_stack(cols)
-    n = psi.shape[0]
-    vcov = psi.T @ psi / n**2
-    se = np.sqrt(np.diag(vcov))
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    est_arr = np.asarray(est)
-    es = pd.DataFrame({"event_time": times, "estimate": est_arr, "se": se,
-                       "ci_low": est_arr - z * se, "ci_high": est_arr + z * se})
-    return es, pd.DataFrame(vcov, index=times, columns=times)
-
-
 def to_universal_base(es: pd.DataFrame, vcov: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Re-express varying-base pre-period placebos relative to ``e = -1`` (a universal base).
 
@@ -418,14 +367,14 @@ def _main_kwargs(estimator: str, control: str) -> dict[str, Any]:
 
 
 def staggered_analysis(panel: Any, *, estimator: str = "cs", control: str = "notyet") -> StaggeredAnalysis:
-    """Estimate one design on an :class:`~clusterpolicy.data.panels.AnalysisPanel`.
+    """Estimate one design on an :class:`~clusterpolicy.study.panel.AnalysisPanel`.
 
     Linear outcomes: headline from ``estimator`` (``cs``, ``sa``, ``imputation``); event study from CS with
     ``control`` and from TWFE; pre-trend test on the CS placebos (varying base: every one-period pre-change is
     zero under parallel pre-trends) with their covariance; relative-magnitudes bounds on the CS event study
     re-expressed relative to ``e = -1`` (:func:`to_universal_base`). Counts: headline from ``poisson`` or
     ``etwfe``; event study from ETWFE Poisson with never-treated controls (its pre-period placebos are relative to
-    ``g - 1``) and from the Poisson event study; tests with a diagonal covariance (no covariance is available).
+    ``g - 1``) and from the Poisson event study; tests with the ETWFE event-study covariance.
 
     Raises
     ------
@@ -447,16 +396,17 @@ def staggered_analysis(panel: Any, *, estimator: str = "cs", control: str = "not
         twfe = _quiet_estimate(data, [], estimator="poisson")
         has_never = bool((data["cohort"] == 0).any())
         robust = _quiet_estimate(data, [], estimator="etwfe", control="never" if has_never else "notyet")
-        robust_es, robust_vcov = robust.event_study, None
+        robust_es, robust_vcov = robust.event_study, robust.event_study_vcov
         robust_label = ("ETWFE Poisson (never-treated controls)" if has_never
                         else "ETWFE Poisson (not-yet-treated controls)")
         twfe_es = twfe.event_study
         twfe_label = "Poisson with relative-time dummies (TWFE-style)"
-        sens_es, sens_vcov = robust_es[["event_time", "estimate", "se"]], None
-        pre_es, pre_vcov, reference = sens_es, None, -1
+        sens_es, sens_vcov = robust_es[["event_time", "estimate", "se"]], robust_vcov
+        pre_es, pre_vcov, reference = sens_es, robust_vcov, -1
     else:
         twfe = _quiet_estimate(data, [], estimator="twfe")
-        robust_es, robust_vcov = cs_event_study(data, **ROLES, control=control)
+        robust = main if estimator == "cs" else _quiet_estimate(data, [], estimator="cs", control=control)
+        robust_es, robust_vcov = robust.event_study, robust.event_study_vcov
         robust_label = f"Callaway-Sant'Anna ({'not-yet-treated' if control == 'notyet' else 'never-treated'} controls)"
         twfe_es = _quiet_estimate(data, [], estimator="twfe_es").event_study
         twfe_label = "TWFE event study"
@@ -533,54 +483,6 @@ def _reader_warnings(panel: Any, pre: PretrendTest | None, sens: SensitivityResu
 # ================================================================================================================
 # One specification of the Italian analysis
 # ================================================================================================================
-def sun_abraham_fast(df: pd.DataFrame, *, unit: str, time: str, cohort: str, outcome: str,
-                     level: float = 0.95) -> EstimationResult:
-    """Sun-Abraham ATT through :func:`clusterpolicy.estimate.inference.fe_ols` (for large grids).
-
-    The same model, weights, fixest small-sample correction and t(G-1) inference as
-    :func:`clusterpolicy.estimate.sunab.sun_abraham` (checked to 1e-8 in ``tests/test_grid.py``), but the fixed
-    effects are absorbed by alternating projections instead of ``linearmodels.PanelOLS``, which makes one fit about
-    ten times faster on the Italian panel. Needs never-treated units; otherwise it defers to ``estimate(...,
-    estimator="sa")``.
-    """
-    from scipy import stats
-
-    from clusterpolicy.estimate._panel import check_treatment_variation, prepare_panel
-    from clusterpolicy.estimate.inference import fe_ols
-
-    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome)
-    check_treatment_variation(panel)
-    data = panel.data
-    if not (data["_g"] == 0).any():
-        return estimate(df, estimator="sa", unit=unit, time=time, cohort=cohort, outcome=outcome, level=level)
-    g, e = data["_g"].to_numpy(), data["_e"].to_numpy()
-    cells = data.loc[(data["_g"] > 0) & (data["_e"] != -1), ["_g", "_e"]].drop_duplicates().sort_values(["_e", "_g"])
-    names, cols, post, counts = [], {}, [], []
-    for cg, ce in zip(cells["_g"].to_numpy(), cells["_e"].to_numpy()):
-        name = f"e{int(ce)}g{int(cg)}"
-        col = ((g == cg) & (e == ce)).astype(float)
-        names.append(name)
-        cols[name] = col
-        post.append(ce >= 0)
-        counts.append(col.sum())
-    frame = pd.concat([data[["_y", "_u", "_t", "_cl"]].reset_index(drop=True), pd.DataFrame(cols)], axis=1)
-    fit = fe_ols(frame, outcome="_y", regressors=names, fixed_effects=["_u", "_t"], cluster="_cl")
-    w = np.where(np.asarray(post), np.asarray(counts), 0.0)
-    w = w / w.sum()
-    beta = fit.coef[names].to_numpy()
-    V = fit.vcov.loc[names, names].to_numpy()
-    att, se = float(w @ beta), float(np.sqrt(w @ V @ w))
-    dof = fit.n_clusters - 1
-    q = float(stats.t.ppf(0.5 + level / 2, dof))
-    return EstimationResult(
-        estimator="sa", outcome=outcome, estimate=att, se=se, ci_low=att - q * se, ci_high=att + q * se,
-        p_value=float(2 * stats.t.sf(abs(att / se), dof)), n_obs=fit.n_obs, n_units=panel.n_units,
-        estimand="Sun-Abraham ATT: observation-weighted average of post-treatment cohort x event-time effects",
-        se_type=f"cluster-robust by {unit} (fixest small-sample factor), delta method, t({dof})",
-        warnings=panel.warnings,
-    )
-
-
 @functools.lru_cache(maxsize=1)
 def _inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The committed inputs, loaded once per process (workers reuse them across specifications)."""
@@ -608,7 +510,7 @@ def estimate_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
         with a pre-period; the numbers are then missing) and ``percent, percent_ci_low, percent_ci_high`` (the
         effect on a common per-cent scale, :func:`to_percent`).
     """
-    from clusterpolicy.data.panels import analysis_panel
+    from clusterpolicy.study.panel import analysis_panel
 
     rd, h2020, calendar = _inputs()
     lo, hi = parse_window(spec.get("window", "2007-2019"))
@@ -623,10 +525,7 @@ def estimate_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
         estimator = spec.get("estimator", "cs")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ClusterPolicyWarning)
-            if estimator == "sa":  # same numbers as estimate(..., "sa"), ten times faster
-                res = sun_abraham_fast(panel.data, **ROLES)
-            else:
-                res = estimate(panel.data, **ROLES, **_main_kwargs(estimator, spec.get("control", "notyet")))
+            res = estimate(panel.data, **ROLES, **_main_kwargs(estimator, spec.get("control", "notyet")))
     except (EstimationError, UserInputError) as err:
         row["status"] = f"not estimable: {str(err).splitlines()[0]}"
         return row
@@ -685,8 +584,8 @@ def summarise_curve(frame: pd.DataFrame, *, alpha: float = 0.05) -> dict[str, An
 
 
 __all__ = [
-    "FIXED_CONTROL", "StaggeredAnalysis", "build_specs", "cs_event_study", "estimate_spec", "indefensible_reason",
-    "parse_window", "pre_adoption_mean", "run_grid", "staggered_analysis", "summarise_curve", "sun_abraham_fast",
+    "FIXED_CONTROL", "StaggeredAnalysis", "build_specs", "estimate_spec", "indefensible_reason",
+    "parse_window", "pre_adoption_mean", "run_grid", "staggered_analysis", "summarise_curve",
     "to_percent", "to_universal_base",
 ]
 

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
 
 from clusterpolicy.errors import EstimationError
 from clusterpolicy.estimate._panel import (
@@ -35,12 +34,13 @@ from clusterpolicy.estimate._panel import (
     Panel,
     SparseLS,
     check_treatment_variation,
-    cluster_meat,
     fe_design,
     prepare_panel,
     warn,
 )
-from clusterpolicy.estimate.result import EstimationResult
+from clusterpolicy.estimate.bootstrap import BootstrapSpec, cluster_sum
+from clusterpolicy.estimate.literals import DFMode
+from clusterpolicy.estimate.result import EstimationResult, Inference, build_result, with_intervals
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +97,11 @@ def first_stage(panel: Panel, msgs: list[str]) -> FirstStage:
     return FirstStage(data=data, z=z, solver=solver, adj=adj, untreated=untreated)
 
 
-def _bjs_se(fs: FirstStage, weights: np.ndarray, clusters: np.ndarray) -> np.ndarray:
-    """BJS (2024) conservative SEs (their eq. 8 with the cohort x event-time ``tau`` averages of eq. 10), as
-    R ``didimputation`` 0.5.0 (all rows, including never-treated units, enter the cluster sums)."""
+def _bjs_contributions(fs: FirstStage, weights: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """Per-cluster contributions ``sum_{it in c} v_it (Y_it - Y0_hat - tau_bar)`` of BJS (2024)'s conservative
+    variance (their eq. 8 with the cohort x event-time ``tau`` averages of eq. 10), as R ``didimputation`` 0.5.0
+    (all rows, including never-treated units, enter the cluster sums). ``G x k``: the SE of column ``j`` is the
+    root of the column's sum of squares."""
     treated = ~fs.untreated
     z = fs.z
     b = fs.solver.solve_normal(np.asarray(z[treated].T @ weights[treated]))
@@ -107,16 +109,15 @@ def _bjs_se(fs: FirstStage, weights: np.ndarray, clusters: np.ndarray) -> np.nda
     data = fs.data
     cell = pd.MultiIndex.from_arrays([data["_g"].to_numpy(), data["_e"].to_numpy()])
     codes = pd.factorize(cell)[0]
-    se = np.empty(weights.shape[1])
+    scores = np.empty_like(v)
     for j in range(weights.shape[1]):
         v2 = v[:, j] ** 2
         num = np.bincount(codes, weights=v2 * fs.adj)
         den = np.bincount(codes, weights=v2)
         with np.errstate(invalid="ignore", divide="ignore"):
             tbar = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)[codes]
-        resid = fs.adj - np.where(treated, tbar, 0.0)
-        se[j] = float(np.sqrt(cluster_meat(v[:, j] * resid, clusters)[0, 0]))
-    return se
+        scores[:, j] = v[:, j] * (fs.adj - np.where(treated, tbar, 0.0))
+    return cluster_sum(scores, clusters)
 
 
 def _default_pretrends(panel: Panel) -> list[int]:
@@ -151,6 +152,8 @@ def imputation(
     cluster: str | None = None,
     pretrends: Sequence[int] | None = None,
     level: float = 0.95,
+    df_mode: DFMode = "t",
+    bootstrap: BootstrapSpec | None = None,
 ) -> EstimationResult:
     """Borusyak, Jaravel and Spiess (2024) imputation estimator.
 
@@ -164,7 +167,11 @@ def imputation(
         anticipation. Effects may vary arbitrarily.
     Standard errors
         BJS's conservative cluster-robust variance (Theorem 3, eq. 8, with cohort x event-time averages of
-        ``tau``), clustered by unit or ``cluster``; normal intervals (as R ``didimputation``).
+        ``tau``), clustered by unit or ``cluster`` (R ``didimputation``'s SEs); t(G-1) critical values (the
+        package's rule; R uses normal ones, ``df_mode="normal"``). With ``bootstrap``: the multiplier bootstrap on
+        the same per-cluster contributions, with uniform bands over the post-treatment horizons. The
+        ``event_study_vcov`` covers the post-treatment horizons only (the pre-trend coefficients come from a
+        separate regression).
 
     References
     ----------
@@ -185,27 +192,36 @@ def imputation(
         w[m, j] = 1.0 / m.sum()
     est = w[treated].T @ fs.adj[treated]
     clusters = pd.factorize(data["_cl"], sort=True)[0]
-    se = _bjs_se(fs, w, clusters)
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    pre = _pretrend_fit(fs, _default_pretrends(panel) if pretrends is None else list(pretrends), panel.cluster)
+    contributions = _bjs_contributions(fs, w, clusters)
+    se = np.sqrt((contributions**2).sum(axis=0))
+    n_clusters = int(clusters.max()) + 1
+    inference = Inference.rule(
+        se_type=f"BJS conservative cluster-robust variance by {'unit' if panel.cluster == unit else repr(panel.cluster)}"
+                "; pre-trend coefficients: fixest cluster-robust by unit",
+        n_clusters=n_clusters, df=df_mode, level=level)
+    post_vcov = contributions[:, 1:].T @ contributions[:, 1:]
     post = pd.DataFrame({"event_time": horizons, "estimate": est[1:], "se": se[1:]})
-    es = pd.concat([pre, post], ignore_index=True) if not pre.empty else post
-    es = es.assign(ci_low=es["estimate"] - z * es["se"], ci_high=es["estimate"] + z * es["se"])
-    return EstimationResult.from_estimate(
-        estimator="imputation", outcome=outcome, estimate=float(est[0]), se=float(se[0]), level=level,
+    result = build_result(
+        estimator="imputation", outcome=outcome, estimate=float(est[0]), se=float(se[0]), inference=inference,
+        event_study=post, contributions=contributions, bootstrap=bootstrap,
         n_obs=len(data), n_units=int(data["_u"].nunique()),
         estimand="average of imputed effects Y - Y(0)_hat over all treated observations (Borusyak-Jaravel-Spiess)",
-        se_type=("BJS conservative cluster-robust variance by " + ("unit" if panel.cluster == unit
-                                                                   else repr(panel.cluster))
-                 + "; pre-trend coefficients: fixest cluster-robust by unit"),
-        event_study=es, warnings=tuple(msgs),
-        details={"n_treated_obs": int(treated.sum()), "pretrends": [int(k) for k in pre["event_time"]]},
+        event_study_vcov=pd.DataFrame(post_vcov, index=horizons, columns=horizons), warnings=tuple(msgs),
+        details={"n_treated_obs": int(treated.sum())},
     )
+    pre = _pretrend_fit(fs, _default_pretrends(panel) if pretrends is None else list(pretrends), panel.cluster)
+    if pre.empty or result.event_study is None:
+        return replace(result, details={**result.details, "pretrends": []})
+    pre = with_intervals(pre, result.inference)
+    es = pd.concat([pre, result.event_study], ignore_index=True)
+    return replace(result, event_study=es,
+                   details={**result.details, "pretrends": [int(k) for k in pre["event_time"]]})
 
 
 def _did2s_second(fs: FirstStage, x2: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Second stage OLS of the imputed residual on ``x2`` with Gardner's GMM-corrected clustered covariance
-    (R ``did2s``: no small-sample factor)."""
+    (R ``did2s``: no small-sample factor); returns the coefficients and the ``G x k`` per-cluster contributions
+    (their cross-product is the covariance)."""
     y2 = fs.adj
     xtx = x2.T @ x2
     beta = np.linalg.solve(xtx, x2.T @ y2)
@@ -214,8 +230,7 @@ def _did2s_second(fs: FirstStage, x2: np.ndarray, clusters: np.ndarray) -> tuple
     a = fs.solver.solve_normal(np.asarray(fs.z.T @ x2))  # (Z0'Z0)^{-1} Z'X2, i.e. (X2'X1 (X10'X10)^{-1})'
     scores = x2 * u2[:, None] - (fs.z @ a) * u1[:, None]
     bread = np.linalg.inv(xtx)
-    cov = bread @ cluster_meat(scores, clusters) @ bread
-    return beta, cov
+    return beta, cluster_sum(scores, clusters) @ bread
 
 
 def did2s(
@@ -227,6 +242,8 @@ def did2s(
     outcome: str,
     cluster: str | None = None,
     level: float = 0.95,
+    df_mode: DFMode = "t",
+    bootstrap: BootstrapSpec | None = None,
 ) -> EstimationResult:
     """Gardner (2022) two-stage difference-in-differences.
 
@@ -238,7 +255,7 @@ def did2s(
         As :func:`imputation`.
     Standard errors
         GMM sandwich accounting for the first stage, clustered by unit or ``cluster``, without a small-sample
-        factor (R ``did2s`` 1.2.1); normal intervals here.
+        factor (R ``did2s`` 1.2.1); t(G-1) critical values (the package's rule).
 
     References
     ----------
@@ -250,20 +267,20 @@ def did2s(
     fs = first_stage(panel, msgs)
     data = fs.data
     clusters = pd.factorize(data["_cl"], sort=True)[0]
-    beta, cov = _did2s_second(fs, data[["_d"]].to_numpy(dtype=float), clusters)
+    beta, contrib = _did2s_second(fs, data[["_d"]].to_numpy(dtype=float), clusters)
     e = data["_e"].to_numpy()
     levels = sorted(int(x) for x in np.unique(e) if x != NEVER_EVENT_TIME and x != -1)
     x_es = np.column_stack([(e == k).astype(float) for k in levels])
-    b_es, v_es = _did2s_second(fs, x_es, clusters)
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    se_es = np.sqrt(np.diag(v_es))
-    es = pd.DataFrame({"event_time": levels, "estimate": b_es, "se": se_es,
-                       "ci_low": b_es - z * se_es, "ci_high": b_es + z * se_es})
-    return EstimationResult.from_estimate(
-        estimator="did2s", outcome=outcome, estimate=float(beta[0]), se=float(np.sqrt(cov[0, 0])), level=level,
-        n_obs=len(data), n_units=int(data["_u"].nunique()),
-        estimand="two-stage DiD coefficient on D: average imputed effect over treated observations (Gardner)",
+    b_es, contrib_es = _did2s_second(fs, x_es, clusters)
+    v_es = contrib_es.T @ contrib_es
+    inference = Inference.rule(
         se_type="GMM two-stage sandwich clustered by " + ("unit" if panel.cluster == unit else repr(panel.cluster))
-        + " (R did2s, no small-sample factor)",
-        event_study=es, warnings=tuple(msgs), details={"n_clusters": int(clusters.max() + 1)},
+        + " (R did2s, no small-sample factor)", n_clusters=int(clusters.max()) + 1, df=df_mode, level=level)
+    es = pd.DataFrame({"event_time": levels, "estimate": b_es, "se": np.sqrt(np.diag(v_es))})
+    return build_result(
+        estimator="did2s", outcome=outcome, estimate=float(beta[0]), se=float(np.sqrt((contrib[:, 0] ** 2).sum())),
+        inference=inference, event_study=es, contributions=np.column_stack([contrib, contrib_es]),
+        bootstrap=bootstrap, n_obs=len(data), n_units=int(data["_u"].nunique()),
+        estimand="two-stage DiD coefficient on D: average imputed effect over treated observations (Gardner)",
+        event_study_vcov=pd.DataFrame(v_es, index=levels, columns=levels), warnings=tuple(msgs),
     )

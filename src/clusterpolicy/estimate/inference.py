@@ -13,10 +13,8 @@ Regional cluster policies are adopted by a handful of regions, so conventional c
   assignments across units and re-estimates with any supplied estimator (MacKinnon and Webb, 2020, "Randomization
   inference for difference-in-differences with few treated clusters").
 
-Also here: :func:`fe_ols`, a small fixed-effects least-squares fit with fixest-style cluster-robust standard
-errors, and :func:`static_twfe`, a fast static two-way fixed-effects estimator used as the default in
-simulation-based tools (power, randomisation inference). Neither replaces the core estimators in
-``clusterpolicy.estimate.api``; they exist because simulation needs something cheap and dependency-free.
+Randomisation inference works with any estimator of :func:`clusterpolicy.estimate.api.estimate` (see
+:func:`randomization_for`); the wild cluster bootstrap is for one coefficient of a linear model.
 
 References
 ----------
@@ -49,11 +47,13 @@ import scipy.sparse as sp
 from scipy import stats
 
 from clusterpolicy.errors import EstimationError, UserInputError
-from clusterpolicy.estimate.result import EstimationResult
+from clusterpolicy.estimate._panel import numeric_column, require_columns
+from clusterpolicy.estimate.bootstrap import draw_weights
+from clusterpolicy.estimate.literals import BootWeights
+from clusterpolicy.estimate.result import EstimationResult, clean_float
 
 logger = logging.getLogger(__name__)
 
-BootWeights = Literal["rademacher", "webb", "mammen"]
 PValueType = Literal["two-tailed", "equal-tailed"]
 _BOOT_WEIGHTS = ("rademacher", "webb", "mammen")
 _P_TYPES = ("two-tailed", "equal-tailed")
@@ -70,21 +70,16 @@ _CHUNK = 4096
 # Input checks
 # ----------------------------------------------------------------------------------------------------------------
 def _require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise UserInputError(
-            f"{what}: column(s) {missing} not found in the data (available: {list(df.columns)[:20]}); "
-            "pass the names of existing columns."
-        )
+    require_columns(df, {f"{what} input {c!r}": c for c in columns})
 
 
 def _numeric(df: pd.DataFrame, column: str, what: str) -> np.ndarray:
-    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+    values = numeric_column(df, column, what).to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
         rows = list(df.index[bad][:5])
         raise UserInputError(
-            f"{what}: column '{column}' has {int(bad.sum())} missing or non-numeric value(s) (rows {rows}); "
+            f"{what}: column '{column}' has {int(bad.sum())} missing value(s) (rows {rows}); "
             "drop or fill those rows before calling."
         )
     return values
@@ -152,52 +147,6 @@ def _nested_in(fe_codes: np.ndarray, cluster_codes: np.ndarray) -> bool:
 # Fixed-effects OLS with fixest-style cluster-robust standard errors
 # ----------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class FEOLSFit:
-    """Least-squares fit of ``outcome`` on ``regressors`` with absorbed fixed effects.
-
-    Attributes
-    ----------
-    coef, se, t_stat, p_value
-        Series indexed by regressor. With a ``cluster``, the variance is the CR1 sandwich with fixest's default
-        small-sample factor ``G/(G-1) * (N-1)/(N-K)`` where ``K`` counts the regressors plus the fixed-effect levels
-        (minus one per extra fixed-effect dimension), with fixed effects nested in the clusters counted as one
-        (fixest ``ssc(adj=TRUE, fixef.K="nested", cluster.adj=TRUE)``); p-values use Student-t with ``G-1``
-        degrees of freedom. Without a cluster: iid variance ``s^2 (X'X)^-1`` with ``N-K`` degrees of freedom.
-    vcov
-        Covariance matrix of the coefficients (DataFrame).
-    n_obs, n_clusters, dof_k
-        Sample size, number of clusters (0 when unclustered) and the ``K`` of the small-sample factor.
-    """
-
-    coef: pd.Series
-    se: pd.Series
-    t_stat: pd.Series
-    p_value: pd.Series
-    vcov: pd.DataFrame
-    n_obs: int
-    n_clusters: int
-    dof_k: int
-    se_type: str
-
-    def tidy(self) -> pd.DataFrame:
-        """One row per regressor: ``term, estimate, se, t_stat, p_value``."""
-        return pd.DataFrame({
-            "term": list(self.coef.index), "estimate": self.coef.to_numpy(), "se": self.se.to_numpy(),
-            "t_stat": self.t_stat.to_numpy(), "p_value": self.p_value.to_numpy(),
-        })
-
-    def summary(self) -> str:
-        """Plain-text coefficient table."""
-        lines = [f"Fixed-effects OLS  N={self.n_obs}  clusters={self.n_clusters}  SE: {self.se_type}"]
-        for rec in self.tidy().to_dict("records"):
-            lines.append(
-                f"  {rec['term']:<16} {rec['estimate']: .6g}  (SE {rec['se']:.6g}, t {rec['t_stat']:.3f}, "
-                f"p {rec['p_value']:.4g})"
-            )
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
 class _Design:
     """Everything partialled out once: FWL-transformed regressors and outcome plus cluster bookkeeping."""
 
@@ -245,123 +194,6 @@ def _build_design(
     Xd = absorber.demean(X)
     yd = absorber.demean(y)
     return _Design(yd, Xd, tuple(regressors), absorber, cl_codes, n_cl, fe_k)
-
-
-def fe_ols(
-    df: pd.DataFrame,
-    *,
-    outcome: str,
-    regressors: Sequence[str],
-    fixed_effects: Sequence[str] = (),
-    cluster: str | None = None,
-) -> FEOLSFit:
-    """Fixed-effects OLS (fixed effects absorbed by alternating projections) with cluster-robust SEs.
-
-    Parameters
-    ----------
-    df
-        Data; not modified.
-    outcome, regressors
-        Dependent variable and the regressors whose coefficients are reported. Add a constant yourself when no
-        fixed effect is absorbed.
-    fixed_effects
-        Columns whose levels are absorbed (e.g. ``("firm", "year")``).
-    cluster
-        Column defining clusters for the CR1 variance; ``None`` for iid errors.
-
-    Returns
-    -------
-    FEOLSFit
-
-    Notes
-    -----
-    By the Frisch-Waugh-Lovell theorem the coefficients and the cluster-robust sandwich equal those of the
-    dummy-variable regression. The small-sample factor reproduces ``fixest::feols`` defaults (checked to 1e-8
-    against fixest 0.14.2 in ``tests/estimate/test_inference.py``).
-
-    Examples
-    --------
-    >>> from clusterpolicy.data.synthetic import simulate_region_panel
-    >>> d = simulate_region_panel(seed=1).data
-    >>> fit = fe_ols(d, outcome="y", regressors=["post"], fixed_effects=["region", "year"], cluster="region")
-    >>> round(float(fit.coef["post"]), 2) > 0
-    True
-    """
-    design = _build_design(df, outcome, regressors, fixed_effects, cluster, "fe_ols")
-    X, y = design.X, design.y
-    n, k = X.shape
-    xtx = X.T @ X
-    if np.linalg.matrix_rank(xtx) < k:
-        raise EstimationError(
-            f"fe_ols: regressors {list(regressors)} are collinear with each other or with the fixed effects "
-            f"{list(fixed_effects)}; drop one of them."
-        )
-    bread = np.linalg.inv(xtx)
-    beta = bread @ (X.T @ y)
-    resid = y - X @ beta
-    dof_k = k + design.fe_levels_k
-    if design.cluster_codes is not None:
-        G = design.n_clusters
-        scores = np.zeros((G, k))
-        np.add.at(scores, design.cluster_codes, X * resid[:, None])
-        meat = scores.T @ scores
-        factor = G / (G - 1) * (n - 1) / (n - dof_k)
-        vcov = factor * bread @ meat @ bread
-        df_t = G - 1
-        se_type = f"cluster-robust by '{cluster}' (CR1, fixest small-sample factor), t({G - 1})"
-    else:
-        sigma2 = float(resid @ resid) / (n - dof_k)
-        vcov = sigma2 * bread
-        df_t = n - dof_k
-        se_type = f"iid, t({df_t})"
-    se = np.sqrt(np.diag(vcov))
-    tstat = beta / se
-    pval = 2 * stats.t.sf(np.abs(tstat), df_t)
-    idx = pd.Index(design.names, name="term")
-    return FEOLSFit(
-        coef=pd.Series(beta, index=idx), se=pd.Series(se, index=idx), t_stat=pd.Series(tstat, index=idx),
-        p_value=pd.Series(pval, index=idx), vcov=pd.DataFrame(vcov, index=idx, columns=idx), n_obs=n,
-        n_clusters=design.n_clusters, dof_k=dof_k, se_type=se_type,
-    )
-
-
-def static_twfe(
-    df: pd.DataFrame,
-    *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
-    cluster: str | None = None,
-) -> EstimationResult:
-    """Static two-way fixed-effects estimate of ``outcome`` on ``D = 1[cohort > 0 and time >= cohort]``.
-
-    A fast, dependency-free baseline for simulation (power, randomisation inference). The estimand is the TWFE
-    coefficient, a variance-weighted average of cohort-time effects that can be biased (even sign-reversed) when
-    effects vary over cohorts or event time (Goodman-Bacon, 2021); use the heterogeneity-robust estimators of
-    ``clusterpolicy.estimate.api`` for substantive work. Standard errors are cluster-robust by ``cluster``
-    (default: ``unit``) with fixest's small-sample factor; p-value from Student-t with ``G-1`` degrees of freedom.
-    Units with ``cohort`` <= 0 or missing are never treated.
-    """
-    _require_columns(df, [unit, time, cohort, outcome], "static_twfe")
-    g = pd.to_numeric(df[cohort], errors="coerce").fillna(0).to_numpy(dtype=float)
-    t = _numeric(df, time, "static_twfe")
-    work = pd.DataFrame({
-        "_y": df[outcome].to_numpy(), "_d": ((g > 0) & (t >= g)).astype(float),
-        "_u": df[unit].to_numpy(), "_t": df[time].to_numpy(),
-        "_c": df[cluster or unit].to_numpy(),
-    })
-    if work["_d"].nunique() < 2:
-        raise EstimationError("static_twfe: no variation in treatment status; check the cohort column.")
-    fit = fe_ols(work, outcome="_y", regressors=["_d"], fixed_effects=["_u", "_t"], cluster="_c")
-    est, se = float(fit.coef["_d"]), float(fit.se["_d"])
-    crit = float(stats.t.ppf(0.975, fit.n_clusters - 1))
-    return EstimationResult(
-        estimator="twfe", outcome=outcome, estimate=est, se=se, ci_low=est - crit * se, ci_high=est + crit * se,
-        n_obs=fit.n_obs, n_units=int(work["_u"].nunique()), p_value=float(fit.p_value["_d"]),
-        estimand="static TWFE coefficient on the post-adoption indicator",
-        se_type=fit.se_type.replace("'_c'", f"'{cluster or unit}'"),
-    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -437,29 +269,12 @@ class WildBootstrapResult:
             lines.append(f"{self.level:.0%} CI by test inversion: [{self.ci_low:.6g}, {self.ci_high:.6g}]")
         return "\n".join(lines)
 
-    def to_estimation_result(self, *, outcome: str, estimator: str = "twfe") -> EstimationResult:
-        """Wrap as an :class:`EstimationResult` (analytic SE, bootstrap p-value and CI)."""
-        return EstimationResult(
-            estimator=estimator, outcome=outcome, estimate=self.estimate, se=self.se, ci_low=self.ci_low,
-            ci_high=self.ci_high, n_obs=self.n_obs, n_units=self.n_clusters, p_value=self.p_value,
-            estimand=f"coefficient on {self.term}",
-            se_type=f"CR1 SE; p-value and CI from the {self.method} wild cluster bootstrap ({self.weights})",
-            details={"bootstrap": self.tidy().iloc[0].to_dict()},
-        )
-
-
-def _draw_weights(kind: str, n_clusters: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """A G x B matrix of i.i.d. cluster weights with mean 0 and variance 1."""
-    if kind == "rademacher":
-        return rng.choice(np.array([-1.0, 1.0]), size=(n_clusters, n_boot))
-    if kind == "webb":
-        s = math.sqrt(0.5)
-        return rng.choice(np.array([-math.sqrt(1.5), -1.0, -s, s, 1.0, math.sqrt(1.5)]), size=(n_clusters, n_boot))
-    # Mammen two-point distribution
-    r5 = math.sqrt(5.0)
-    lo, hi = -(r5 - 1) / 2, (r5 + 1) / 2
-    p_lo = (r5 + 1) / (2 * r5)
-    return np.where(rng.random((n_clusters, n_boot)) < p_lo, lo, hi)
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready summary (the ``wild_bootstrap`` block of ``clusterpolicy estimate --json``)."""
+        return {"method": self.method, "weights": self.weights, "p_value": self.p_value,
+                "ci_low": clean_float(self.ci_low), "ci_high": clean_float(self.ci_high), "n_boot": self.n_boot,
+                "full_enumeration": self.full_enumeration, "impose_null": self.impose_null, "seed": self.seed,
+                "analytic_p_value": self.analytic_p_value}
 
 
 def _all_sign_patterns(n_clusters: int) -> np.ndarray:
@@ -638,7 +453,12 @@ def wild_cluster_bootstrap(
     beta = float(core.s_y.sum() / xx)
     se_boot = core.original_se(beta)
 
-    analytic = fe_ols(df, outcome=outcome, regressors=regressors, fixed_effects=fixed_effects, cluster=cluster)
+    # The conventional CR1 SE with fixest's small-sample factor (K counts the non-nested fixed effects), for
+    # comparison: the same residual scores as the bootstrap's, with fixest's instead of fwildclusterboot's factor.
+    scores_hat = core.s_y - beta * core.s_x
+    fixest_factor = G / (G - 1) * (n - 1) / (n - k - design.fe_levels_k)
+    se_analytic = math.sqrt(fixest_factor * float(scores_hat @ scores_hat)) / xx
+    analytic_p = float(2 * stats.t.sf(abs(beta / se_analytic), G - 1))
 
     enumerate_all = full_enumeration
     if enumerate_all is None:
@@ -647,7 +467,7 @@ def wild_cluster_bootstrap(
         raise UserInputError(f"{what}: full_enumeration=True needs weights='rademacher' (got {weights!r}).")
     if enumerate_all and G > 20:
         raise UserInputError(f"{what}: full enumeration of 2**{G} sign patterns is infeasible; set it to False.")
-    V = _all_sign_patterns(G) if enumerate_all else _draw_weights(weights, G, n_boot, np.random.default_rng(seed))
+    V = _all_sign_patterns(G) if enumerate_all else draw_weights(weights, G, n_boot, np.random.default_rng(seed))
 
     def p_value_at(b0: float) -> tuple[float, np.ndarray]:
         t_obs = (beta - b0) / se_boot
@@ -667,10 +487,10 @@ def wild_cluster_bootstrap(
         ci_high = _invert(lambda b0: p_value_at(b0)[0], beta, se_boot, alpha, direction=+1.0)
 
     return WildBootstrapResult(
-        term=term, estimate=beta, se=float(analytic.se[term]), t_stat=float((beta - null) / se_boot),
+        term=term, estimate=beta, se=se_analytic, t_stat=float((beta - null) / se_boot),
         p_value=p_val, ci_low=ci_low, ci_high=ci_high, null=float(null), level=float(conf_level or float("nan")),
         impose_null=impose_null, weights=weights, n_boot=int(V.shape[1]), full_enumeration=bool(enumerate_all),
-        p_val_type=p_val_type, n_obs=n, n_clusters=G, analytic_p_value=float(analytic.p_value[term]),
+        p_val_type=p_val_type, n_obs=n, n_clusters=G, analytic_p_value=analytic_p,
         seed=None if enumerate_all else seed, t_boot=t_boot,
     )
 
@@ -720,7 +540,11 @@ class RandomizationResult:
     distribution
         The statistic under every enumerated or drawn assignment (actual assignment excluded when random).
     n_assignments
-        Number of distinct cohort assignments possible (multinomial coefficient).
+        Number of distinct cohort assignments possible (product over strata of multinomial coefficients).
+    n_failed
+        Assignments the estimator could not estimate (e.g. a cohort left without a pre-period); left out.
+    strata
+        The column whose levels the permutations stay within, or ``None``.
     """
 
     statistic: str
@@ -732,6 +556,23 @@ class RandomizationResult:
     alternative: str
     seed: int | None
     distribution: np.ndarray = field(repr=False, compare=False)
+    n_failed: int = 0
+    strata: str | None = None
+
+    def quantiles(self, probs: Sequence[float] = (0.025, 0.05, 0.5, 0.95, 0.975)) -> dict[str, float]:
+        """Quantiles of the permutation distribution, keyed ``"q0.025"`` etc."""
+        if self.distribution.size == 0:
+            return {}
+        values = np.quantile(self.distribution, list(probs))
+        return {f"q{p:g}": float(v) for p, v in zip(probs, values, strict=True)}
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready summary (``EstimationResult.randomization``)."""
+        return {"p_value": self.p_value, "statistic": self.statistic, "observed": self.observed,
+                "exact": self.exact, "n_permutations": self.n_permutations, "n_assignments": self.n_assignments,
+                "n_failed": self.n_failed, "alternative": self.alternative, "seed": self.seed,
+                "strata": self.strata, "quantiles": self.quantiles(),
+                "mean": float(self.distribution.mean()) if self.distribution.size else None}
 
     def tidy(self) -> pd.DataFrame:
         """One-row frame of the test."""
@@ -749,7 +590,8 @@ class RandomizationResult:
         """Plain-text summary."""
         how = (f"exact: all {self.n_assignments} assignments" if self.exact
                else f"{self.n_permutations} random permutations of {self.n_assignments} possible, p=(1+b)/(R+1)")
-        return (f"Randomisation inference ({how})\n"
+        within = f", within strata of {self.strata!r}" if self.strata else ""
+        return (f"Randomisation inference ({how}{within})\n"
                 f"observed {self.statistic} {self.observed:.6g}; {self.alternative} p-value {self.p_value:.6g}")
 
 
@@ -781,6 +623,16 @@ def _enumerate_assignments(labels: np.ndarray) -> Iterator[np.ndarray]:
     yield from rec(tuple(range(n)), 0, np.empty(n, dtype=labels.dtype))
 
 
+def _enumerate_within(labels: np.ndarray, groups: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """Every assignment that permutes ``labels`` within each group of positions."""
+    per_group = [list(_enumerate_assignments(labels[idx])) for idx in groups]
+    for combo in itertools.product(*per_group):
+        out = labels.copy()
+        for idx, part in zip(groups, combo, strict=True):
+            out[idx] = part
+        yield out
+
+
 def randomization_inference(
     df: pd.DataFrame,
     fit: Callable[[pd.DataFrame], EstimationResult | float],
@@ -789,17 +641,19 @@ def randomization_inference(
     cohort: str,
     time: str | None = None,
     treatment: str | None = None,
+    strata: str | None = None,
     statistic: Literal["estimate", "t"] = "estimate",
     alternative: Literal["two-sided", "greater", "less"] = "two-sided",
     n_permutations: int = 999,
     exact: bool | None = None,
     seed: int | None = None,
 ) -> RandomizationResult:
-    """Randomisation (permutation) inference over treatment timing.
+    """Randomisation (permutation) inference over treatment timing, for any estimator.
 
     Under the sharp null that the policy changed no outcome, the cohort labels (adoption years, 0 = never) are
-    exchangeable across units, so re-estimating after permuting them traces the null distribution of any
-    statistic. Permutation keeps the distribution of cohorts (how many units adopt in each year) fixed.
+    exchangeable across units (within strata, when given), so re-estimating after permuting them traces the null
+    distribution of any statistic. Permutation keeps the distribution of cohorts (how many units adopt in each
+    year, in each stratum) fixed.
 
     Parameters
     ----------
@@ -807,12 +661,15 @@ def randomization_inference(
         Panel (one row per unit and period); not modified.
     fit
         Estimator ``fit(df) -> EstimationResult | float`` that reads treatment from ``cohort`` (and ``treatment``
-        if given). Floats are accepted only with ``statistic="estimate"``.
+        if given). Floats are accepted only with ``statistic="estimate"``. An assignment the estimator cannot
+        estimate (:class:`~clusterpolicy.errors.EstimationError`) is left out and counted in ``n_failed``.
     unit, cohort
         Unit column and the unit-level cohort column (constant within unit).
     time, treatment
         If both are given, the column ``treatment`` is recomputed after each permutation as
         ``1[cohort > 0 and time >= cohort]`` so estimators that read a precomputed indicator stay consistent.
+    strata
+        Unit-level column (e.g. a macro-area): adoption dates are permuted only among units of the same stratum.
     statistic
         ``"estimate"`` or ``"t"`` (studentised, more robust when treated units differ in variance; MacKinnon and
         Webb, 2020).
@@ -835,26 +692,37 @@ def randomization_inference(
     (e.g. 3 treated of 10 with distinct years: 720 assignments). The test is exact under the sharp null; it is a
     test of no effect at all, not of a zero average effect with heterogeneous effects.
     """
-    _require_columns(df, [unit, cohort] + [c for c in (time, treatment) if c], "randomization_inference")
+    _require_columns(df, [unit, cohort] + [c for c in (time, treatment, strata) if c], "randomization_inference")
     if statistic not in ("estimate", "t"):
         raise UserInputError(f"randomization_inference: statistic={statistic!r} must be 'estimate' or 't'.")
     if alternative not in ("two-sided", "greater", "less"):
         raise UserInputError(
             f"randomization_inference: alternative={alternative!r} must be 'two-sided', 'greater' or 'less'."
         )
-    per_unit = df.groupby(unit, sort=True)[cohort].nunique(dropna=False)
-    if (per_unit > 1).any():
-        bad = list(per_unit.index[per_unit > 1][:5])
-        raise UserInputError(
-            f"randomization_inference: column '{cohort}' varies within unit(s) {bad}; it must be the unit's "
-            "adoption year (constant within unit)."
-        )
-    units = np.array(per_unit.index)
-    labels = df.groupby(unit, sort=True)[cohort].first().to_numpy()
-    _, counts = np.unique(labels, return_counts=True)
-    n_assign = _multinomial(list(counts))
+    if not isinstance(n_permutations, int) or n_permutations < 1:
+        raise UserInputError(f"randomization_inference: n_permutations={n_permutations!r} must be a positive integer.")
+    checked = [cohort] + ([strata] if strata else [])
+    for col in checked:
+        per_unit = df.groupby(unit, sort=True)[col].nunique(dropna=False)
+        if (per_unit > 1).any():
+            bad = list(per_unit.index[per_unit > 1][:5])
+            raise UserInputError(
+                f"randomization_inference: column '{col}' varies within unit(s) {bad}; it must be constant within "
+                "unit (the unit's adoption year, or its stratum)."
+            )
+    first = df.groupby(unit, sort=True)[checked].first()
+    units = np.array(first.index)
+    labels = first[cohort].to_numpy()
+    if strata:
+        codes = pd.factorize(first[strata], sort=True)[0]
+        groups = [np.flatnonzero(codes == c) for c in range(int(codes.max()) + 1)]
+    else:
+        groups = [np.arange(labels.size)]
+    n_assign = 1
+    for idx in groups:
+        n_assign *= _multinomial(list(np.unique(labels[idx], return_counts=True)[1]))
     if n_assign < 2:
-        raise EstimationError("randomization_inference: all units share one cohort; nothing to permute.")
+        raise EstimationError("randomization_inference: every unit shares its stratum's cohort; nothing to permute.")
     do_exact = n_assign <= n_permutations if exact is None else exact
     if do_exact and n_assign > 1_000_000:
         raise UserInputError(f"randomization_inference: {n_assign} assignments are too many to enumerate; "
@@ -869,14 +737,29 @@ def randomization_inference(
             g = pd.to_numeric(new[cohort], errors="coerce").fillna(0).to_numpy(dtype=float)
             t = pd.to_numeric(new[time], errors="coerce").to_numpy(dtype=float)
             new[treatment] = ((g > 0) & (t >= g)).astype(int)
-        return _statistic(fit(new), statistic)
+        try:
+            return _statistic(fit(new), statistic)
+        except EstimationError:
+            return float("nan")
 
     observed = stat_for(labels)
+    if not np.isfinite(observed):
+        raise EstimationError("randomization_inference: the estimator fails at the actual assignment.")
     if do_exact:
-        dist = np.array([stat_for(a) for a in _enumerate_assignments(labels)])
+        draws = _enumerate_within(labels, groups)
     else:
         rng = np.random.default_rng(seed)
-        dist = np.array([stat_for(rng.permutation(labels)) for _ in range(n_permutations)])
+
+        def permuted() -> np.ndarray:
+            out = labels.copy()
+            for idx in groups:
+                out[idx] = labels[idx][rng.permutation(idx.size)]
+            return out
+
+        draws = (permuted() for _ in range(n_permutations))
+    values = np.array([stat_for(a) for a in draws])
+    failed = ~np.isfinite(values)
+    dist = values[~failed]
     tol = 1e-12 * max(1.0, abs(observed))
     if alternative == "two-sided":
         hits = np.abs(dist) >= abs(observed) - tol
@@ -888,8 +771,33 @@ def randomization_inference(
     return RandomizationResult(
         statistic=statistic, observed=observed, p_value=p, exact=bool(do_exact),
         n_permutations=int(dist.size), n_assignments=int(n_assign), alternative=alternative,
-        seed=None if do_exact else seed, distribution=dist,
+        seed=None if do_exact else seed, distribution=dist, n_failed=int(failed.sum()), strata=strata,
     )
+
+
+def with_randomization(
+    result: EstimationResult, df: pd.DataFrame, *, unit: str, time: str, cohort: str, n_permutations: int,
+    seed: int | None, strata: str | None = None, **estimate_kwargs: object,
+) -> EstimationResult:
+    """``result`` with randomisation inference attached: the same estimator (``estimate_kwargs``, as passed to
+    :func:`clusterpolicy.estimate.api.estimate`) re-run under permuted adoption dates; ``result.randomization``
+    holds the p-value and the permutation distribution's quantiles (``overall.ri_p_value`` in JSON)."""
+    import warnings
+    from dataclasses import replace
+
+    from clusterpolicy.errors import ClusterPolicyWarning
+    from clusterpolicy.estimate.api import estimate
+
+    kwargs = {k: v for k, v in estimate_kwargs.items() if k != "bootstrap"}  # the statistic needs no bootstrap
+
+    def refit(frame: pd.DataFrame) -> EstimationResult:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ClusterPolicyWarning)
+            return estimate(frame, unit=unit, time=time, cohort=cohort, **kwargs)  # type: ignore[arg-type]
+
+    ri = randomization_inference(df, refit, unit=unit, cohort=cohort, strata=strata,
+                                 n_permutations=n_permutations, seed=seed)
+    return replace(result, randomization=ri.to_dict())
 
 
 def _statistic(result: EstimationResult | float, statistic: str) -> float:

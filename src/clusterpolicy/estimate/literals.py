@@ -1,5 +1,5 @@
 """Option sets of the estimators as ``Literal`` aliases, checked by one validator (pattern of pyfixest's
-``internals/literals.py``)."""
+``internals/literals.py``). The CLI builds its choice types from these aliases, so an option exists in one place."""
 
 from __future__ import annotations
 
@@ -7,12 +7,25 @@ from typing import Any, Literal, get_args
 
 from clusterpolicy.errors import UserInputError
 
-EstimatorName = Literal["twfe", "twfe_es", "cs", "sa", "imputation", "did2s", "poisson", "etwfe", "negbin"]
+EstimatorName = Literal["twfe", "twfe_es", "cs", "sa", "imputation", "did2s", "poisson", "etwfe", "negbin", "sc",
+                        "sdid"]
 ControlGroup = Literal["notyet", "never"]
 CSMethod = Literal["dr", "ipw", "reg"]
 SSC = Literal["fixest", "linearmodels"]
 CSAggregation = Literal["simple", "dynamic", "group", "calendar"]
-ETWFEControl = Literal["notyet", "never"]
+#: Critical values: ``"t"`` = Student t with G - 1 degrees of freedom (the project's rule), ``"normal"`` = R did's.
+DFMode = Literal["t", "normal"]
+#: Multiplier / wild bootstrap weights (mean 0, variance 1).
+BootWeights = Literal["rademacher", "mammen", "webb"]
+#: Inference of the synthetic estimators.
+SynthInference = Literal["placebo", "jackknife", "bootstrap"]
+SensitivityRestriction = Literal["rm", "sd"]
+SensitivityTarget = Literal["first", "average"]
+
+
+def choices(alias: Any) -> tuple[str, ...]:
+    """The options of a ``Literal`` alias, in order (for CLI choice types and messages)."""
+    return tuple(str(a) for a in get_args(alias))
 
 
 def check_literal(value: Any, alias: Any, name: str) -> Any:

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from clusterpolicy.errors import EstimationError, UserInputError
-from clusterpolicy.estimate.inference import _Absorber, _codes, static_twfe
+from clusterpolicy.estimate.inference import _Absorber, _codes
 from clusterpolicy.estimate.result import EstimationResult
 
 logger = logging.getLogger(__name__)
@@ -86,35 +86,28 @@ class PowerResult:
 def _p_value(result: EstimationResult) -> float:
     if result.p_value is not None and np.isfinite(result.p_value):
         return float(result.p_value)
-    if result.se and np.isfinite(result.se) and result.se > 0:
-        return float(2 * stats.norm.sf(abs(result.estimate / result.se)))
     return float("nan")
 
 
-def poisson_twfe(df: pd.DataFrame, *, unit: str, time: str, cohort: str, outcome: str) -> EstimationResult:
-    """Poisson pseudo-ML with unit and time effects and the post-adoption indicator (statsmodels GLM, dummies).
+def _default_fit(scale: EffectScale, *, unit: str, time: str, cohort: str,
+                 outcome: str) -> Callable[[pd.DataFrame], EstimationResult]:
+    """Static TWFE (additive) or Poisson FE (multiplicative) through :func:`clusterpolicy.estimate.api.estimate`,
+    with the package's inference rule (t(G-1) p-values)."""
+    import warnings
 
-    Estimand: the log rate ratio of the static post-adoption indicator (exp(estimate) - 1 is the proportional
-    change). SE cluster-robust by unit. Used as the default estimator of :func:`simulate_power` for
-    ``scale="multiplicative"``; adequate for panels with a few hundred units (dense dummies).
-    """
-    import statsmodels.api as sm
+    from clusterpolicy.errors import ClusterPolicyWarning
+    from clusterpolicy.estimate.api import estimate
 
-    g = pd.to_numeric(df[cohort], errors="coerce").fillna(0).to_numpy(dtype=float)
-    t = pd.to_numeric(df[time], errors="coerce").to_numpy(dtype=float)
-    d = ((g > 0) & (t >= g)).astype(float)
-    dummies_u = pd.get_dummies(df[unit], drop_first=False, dtype=float).to_numpy()
-    dummies_t = pd.get_dummies(df[time], drop_first=True, dtype=float).to_numpy()
-    X = np.column_stack([d, dummies_u, dummies_t])
-    y = df[outcome].to_numpy(dtype=float)
-    groups = _codes(df[unit])[0]
-    fit = sm.GLM(y, X, family=sm.families.Poisson()).fit(cov_type="cluster", cov_kwds={"groups": groups})
-    est, se = float(fit.params[0]), float(fit.bse[0])
-    return EstimationResult.from_estimate(
-        estimator="poisson", outcome=outcome, estimate=est, se=se, n_obs=len(df),
-        n_units=int(df[unit].nunique()), estimand="log rate ratio of the post-adoption indicator (Poisson FE)",
-        se_type="cluster-robust by unit (statsmodels GLM)",
-    )
+    options: dict[str, object] = {} if scale == "additive" else {"event_study": False}
+    estimator = "twfe" if scale == "additive" else "poisson"
+
+    def fit(frame: pd.DataFrame) -> EstimationResult:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ClusterPolicyWarning)
+            return estimate(frame, estimator=estimator, unit=unit, time=time, cohort=cohort,  # type: ignore[arg-type]
+                            outcome=outcome, **options)
+
+    return fit
 
 
 def simulate_power(
@@ -151,8 +144,8 @@ def simulate_power(
         exp(delta * D)``, so ``delta`` is a log ratio (``log(1.05)`` = +5 %).
     fit
         Estimator ``fit(df) -> EstimationResult`` applied to each simulated panel; it must read treatment from
-        ``cohort``. Default: :func:`~clusterpolicy.estimate.inference.static_twfe` (additive) or
-        :func:`poisson_twfe` (multiplicative). Rejection uses the result's ``p_value`` (else a normal test).
+        ``cohort``. Default: static TWFE (additive) or Poisson fixed effects (multiplicative) from
+        :func:`clusterpolicy.estimate.api.estimate`. Rejection uses the result's ``p_value``.
     seed
         Seed of :func:`numpy.random.default_rng`; same inputs and seed give the same table.
 
@@ -208,10 +201,7 @@ def simulate_power(
     Dm = D.reshape(n_units, n_times)
 
     if fit is None:
-        default = static_twfe if scale == "additive" else poisson_twfe
-
-        def fit(frame: pd.DataFrame) -> EstimationResult:
-            return default(frame, unit=unit, time=time, cohort=cohort, outcome=outcome)
+        fit = _default_fit(scale, unit=unit, time=time, cohort=cohort, outcome=outcome)
 
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, n_units, size=(n_sims, n_units))

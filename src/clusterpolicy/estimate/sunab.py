@@ -13,12 +13,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from clusterpolicy.estimate._panel import Panel, check_treatment_variation, prepare_panel, warn
-from clusterpolicy.estimate.literals import SSC
+from clusterpolicy.estimate.bootstrap import BootstrapSpec
+from clusterpolicy.estimate.literals import SSC, DFMode
 from clusterpolicy.estimate.result import EstimationResult
-from clusterpolicy.estimate.twfe import _se_text, _t_inference, fit_twfe_ols
+from clusterpolicy.estimate.twfe import few_cluster_warning, fit_twfe_ols, linear_combinations
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ def sun_abraham(
     covariates: Sequence[str] = (),
     ssc: SSC = "fixest",
     level: float = 0.95,
+    df_mode: DFMode = "t",
+    bootstrap: BootstrapSpec | None = None,
 ) -> EstimationResult:
     """Sun and Abraham (2021) interaction-weighted estimator.
 
@@ -64,7 +66,8 @@ def sun_abraham(
         across cohorts and event times.
     Standard errors
         Cluster-robust (default by unit) with fixest's default small-sample correction; aggregated by the delta
-        method; t(G-1) intervals.
+        method; t(G-1) intervals (the package's rule). With ``bootstrap``: the score multiplier bootstrap and
+        uniform sup-t bands for the event study.
 
     References
     ----------
@@ -88,39 +91,33 @@ def sun_abraham(
                       cluster=panel.cluster, warnings=panel.warnings)
     cells = _cell_dummies(panel, ref=-1)
     regs = pd.concat([cells, panel.data[list(covariates)].reset_index(drop=True)], axis=1)
-    fit = fit_twfe_ols(panel, regs, ssc=ssc)
+    fit = fit_twfe_ols(panel, regs, ssc=ssc, scores=bootstrap is not None)
+    few_cluster_warning(fit.n_clusters, msgs)
     names = list(cells.columns)
-    counts = cells.sum(axis=0)
+    counts = cells.sum(axis=0).to_numpy()
     eg = pd.DataFrame([_parse(n) for n in names], columns=["event_time", "group"], index=names)
+
+    def shares(mask: np.ndarray) -> np.ndarray:
+        w = np.where(mask, counts, 0.0)
+        return w / w.sum()
+
+    event_times = sorted(int(e) for e in eg["event_time"].unique())
+    weights = pd.DataFrame(0.0, index=["overall", *map(str, event_times)], columns=list(fit.params.index))
+    weights.loc["overall", names] = shares((eg["event_time"] >= 0).to_numpy())
+    for e in event_times:
+        weights.loc[str(e), names] = shares((eg["event_time"] == e).to_numpy())
     beta = fit.params[names].to_numpy()
     v = fit.cov.loc[names, names].to_numpy()
-    dof = fit.n_clusters - 1
-    q = float(stats.t.ppf(0.5 + level / 2, dof))
-
-    def combine(mask: np.ndarray) -> tuple[float, float]:
-        w = np.where(mask, counts.to_numpy(), 0.0)
-        w = w / w.sum()
-        return float(w @ beta), float(np.sqrt(w @ v @ w))
-
-    rows = []
-    for e in sorted(eg["event_time"].unique()):
-        est, se = combine((eg["event_time"] == e).to_numpy())
-        rows.append({"event_time": int(e), "estimate": est, "se": se, "ci_low": est - q * se, "ci_high": est + q * se})
-    es = pd.DataFrame(rows)
     cohort_rows = []
     for g in sorted(eg["group"].unique()):
-        est, se = combine(((eg["group"] == g) & (eg["event_time"] >= 0)).to_numpy())
-        cohort_rows.append({"group": int(g), "estimate": est, "se": se})
-    att, att_se = combine((eg["event_time"] >= 0).to_numpy())
-    low, high, p = _t_inference(att, att_se, dof, level)
-    cell_table = eg.assign(estimate=beta, se=np.sqrt(np.diag(v)), n_obs=counts.to_numpy()).reset_index(drop=True)
-    return EstimationResult(
-        estimator="sa", outcome=outcome, estimate=att, se=att_se, ci_low=low, ci_high=high, p_value=p,
-        n_obs=fit.n_obs, n_units=panel.n_units,
+        w = shares(((eg["group"] == g) & (eg["event_time"] >= 0)).to_numpy())
+        cohort_rows.append({"group": int(g), "estimate": float(w @ beta), "se": float(np.sqrt(w @ v @ w))})
+    cell_table = eg.assign(estimate=beta, se=np.sqrt(np.diag(v))).reset_index(drop=True)
+    return linear_combinations(
+        fit, weights, estimator="sa", outcome=outcome, event_times=event_times, panel=panel, ssc=ssc, level=level,
+        df_mode=df_mode, bootstrap=bootstrap, msgs=msgs, se_note="; delta method for aggregates",
         estimand="Sun-Abraham ATT: observation-weighted average of post-treatment cohort x event-time effects",
-        se_type=_se_text(panel, ssc) + "; delta method for aggregates", event_study=es,
         group_time=pd.DataFrame({"group": cell_table["group"], "time": cell_table["group"] + cell_table["event_time"],
                                  "estimate": cell_table["estimate"], "se": cell_table["se"]}),
-        warnings=tuple(msgs),
-        details={"ssc": ssc, "n_clusters": fit.n_clusters, "df_k": fit.df_k, "cohort": cohort_rows},
+        details={"ssc": ssc, "df_k": fit.df_k, "cohort": cohort_rows},
     )

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import optimize
 
 from clusterpolicy.errors import EstimationError, UserInputError
-from clusterpolicy.estimate.result import EstimationResult
+from clusterpolicy.estimate.result import EstimationResult, Inference
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +199,8 @@ class SynthResult:
             ci_high=float("nan"), n_obs=int(len(self.path) * (1 + (self.weights > 0).sum())),
             n_units=int(1 + self.weights.size), p_value=self.p_value,
             estimand=f"average post-treatment gap between {self.treated_unit} and its synthetic control",
-            se_type="none; p-value from in-space placebos (rank of post/pre RMSPE ratio)",
+            inference=Inference(se_type="none; p-value from in-space placebos (rank of post/pre RMSPE ratio)",
+                                n_clusters=int(1 + self.weights.size), method="placebo-in-space"),
             event_study=es.reset_index(drop=True),
             details={"weights": {str(k): float(v) for k, v in self.weights.items()},
                      "pre_rmspe": self.pre_rmspe, "rmspe_ratio": self.rmspe_ratio},

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from linearmodels.panel import PanelOLS
-from scipy import stats
 
 from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate._panel import (
@@ -33,8 +32,9 @@ from clusterpolicy.estimate._panel import (
     prepare_panel,
     warn,
 )
-from clusterpolicy.estimate.literals import SSC, check_literal
-from clusterpolicy.estimate.result import EstimationResult
+from clusterpolicy.estimate.bootstrap import BootstrapSpec
+from clusterpolicy.estimate.literals import SSC, DFMode, check_literal
+from clusterpolicy.estimate.result import EstimationResult, Inference, build_result
 
 logger = logging.getLogger(__name__)
 
@@ -58,32 +58,39 @@ class FEOLS:
     n_obs: int
     n_clusters: int
     df_k: int
+    contributions: np.ndarray | None = None  # G x p cluster contributions (with the small-sample factor)
 
     @property
     def se(self) -> pd.Series:
         return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index)
 
 
-def fit_twfe_ols(panel: Panel, regressors: pd.DataFrame, *, ssc: SSC = "fixest", vcov: str = "cluster") -> FEOLS:
+def fit_twfe_ols(panel: Panel, regressors: pd.DataFrame, *, ssc: SSC = "fixest", vcov: str = "cluster",
+                 scores: bool = False) -> FEOLS:
     """OLS of the outcome on ``regressors`` with unit and time effects; cluster-robust (or ``vcov="iid"``)
-    covariance.
+    covariance. The one TWFE fit of the package: every linear fixed-effects estimator calls it.
 
-    ``regressors`` is aligned with ``panel.data`` rows.
+    ``regressors`` is aligned with ``panel.data`` rows. With ``scores=True`` the result also holds the per-cluster
+    contributions ``sqrt(ssc) * (X'X)^-1 X_c' e_c`` (for the multiplier bootstrap; fixest convention only).
     """
     check_literal(ssc, SSC, "ssc")
-    return _fit(panel.data, regressors, ssc=ssc, vcov=vcov, cluster_name=panel.cluster)
+    return _fit(panel.data, regressors, ssc=ssc, vcov=vcov, cluster_name=panel.cluster, scores=scores)
 
 
-def _fit(data: pd.DataFrame, regressors: pd.DataFrame, *, ssc: str, vcov: str, cluster_name: str) -> FEOLS:
+def _fit(data: pd.DataFrame, regressors: pd.DataFrame, *, ssc: str, vcov: str, cluster_name: str,
+         scores: bool = False) -> FEOLS:
     n_clusters = int(data["_cl"].nunique())
     if vcov != "iid" and n_clusters < 2:
         raise EstimationError(f"clustered SEs need at least 2 clusters in {cluster_name!r}, found {n_clusters}.")
     if ssc == "linearmodels" and vcov != "iid":
+        if scores:
+            raise UserInputError("the bootstrap uses the fixest small-sample convention; drop ssc='linearmodels'.")
         return _fit_linearmodels(data, regressors, n_clusters=n_clusters)
-    return _fit_pyfixest(data, regressors, vcov=vcov, n_clusters=n_clusters)
+    return _fit_pyfixest(data, regressors, vcov=vcov, n_clusters=n_clusters, scores=scores)
 
 
-def _fit_pyfixest(data: pd.DataFrame, regressors: pd.DataFrame, *, vcov: str, n_clusters: int) -> FEOLS:
+def _fit_pyfixest(data: pd.DataFrame, regressors: pd.DataFrame, *, vcov: str, n_clusters: int,
+                  scores: bool = False) -> FEOLS:
     # pyfixest's demeaning is several times faster than PanelOLS on large panels and its default small-sample
     # correction is fixest's, which is the convention this module documents; nothing is re-implemented here.
     import pyfixest as pf
@@ -100,7 +107,7 @@ def _fit_pyfixest(data: pd.DataFrame, regressors: pd.DataFrame, *, vcov: str, n_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = pf.feols(formula, data=frame, vcov=spec, fixef_rm="none", copy_data=False, store_data=False,
-                       lean=True, fixef_tol=1e-10)
+                       lean=not scores, fixef_tol=1e-10)
     coef = fit.coef()
     dropped = [names[safe.index(c)] for c in safe if c not in coef.index]
     if dropped:
@@ -110,8 +117,15 @@ def _fit_pyfixest(data: pd.DataFrame, regressors: pd.DataFrame, *, vcov: str, n_
         )
     cov = np.asarray(fit._vcov, dtype=float)
     params = pd.Series(coef.loc[safe].to_numpy(), index=names, name="parameter")
+    contributions = None
+    if scores:
+        from clusterpolicy.estimate.bootstrap import cluster_sum
+
+        ssc_factor = float(np.asarray(fit._ssc).ravel()[0])
+        summed = cluster_sum(np.asarray(fit._scores, dtype=float), frame["_cl"].to_numpy())
+        contributions = np.sqrt(ssc_factor) * summed @ np.asarray(fit._bread, dtype=float)
     return FEOLS(params=params, cov=pd.DataFrame(cov, index=names, columns=names), n_obs=int(fit._N),
-                 n_clusters=n_clusters, df_k=int(len(names) + _fe_count(data, vcov)))
+                 n_clusters=n_clusters, df_k=int(len(names) + _fe_count(data, vcov)), contributions=contributions)
 
 
 def _fe_count(data: pd.DataFrame, vcov: str) -> int:
@@ -154,7 +168,7 @@ def fe_ols(
     ``cluster``, default the unit, small-sample convention ``ssc``) or ``"iid"``. Used, e.g., for Wooldridge's
     Example 14.1 where the regressors are not a staggered treatment indicator.
     """
-    from clusterpolicy.estimate._panel import _numeric, require_columns
+    from clusterpolicy.estimate._panel import numeric_column, require_columns
 
     regressors = tuple(regressors)
     if vcov not in ("cluster", "iid"):
@@ -166,7 +180,7 @@ def fe_ols(
     cols = list(dict.fromkeys([unit, time, outcome, cluster, *regressors]))
     data = df.loc[:, cols].copy()
     for c in (time, outcome, *regressors):
-        data[c] = _numeric(data, c, c)
+        data[c] = numeric_column(data, c, c)
     data = data.dropna(subset=[time, outcome, *regressors]).reset_index(drop=True)
     if data.empty:
         raise EstimationError(f"no row has {outcome!r} and all regressors observed.")
@@ -175,17 +189,23 @@ def fe_ols(
     return _fit(data, data[list(regressors)], ssc=ssc, vcov=vcov, cluster_name=cluster)
 
 
-def _t_inference(est: float, se: float, df: int, level: float) -> tuple[float, float, float]:
-    q = float(stats.t.ppf(0.5 + level / 2, df))
-    p = float(2 * stats.t.sf(abs(est / se), df)) if se > 0 else float("nan")
-    return est - q * se, est + q * se, p
+def who(panel: Panel) -> str:
+    """``unit`` or the cluster column's name, for SE descriptions."""
+    return "unit" if panel.cluster == panel.unit else repr(panel.cluster)
 
 
-def _se_text(panel: Panel, ssc: str) -> str:
-    who = "unit" if panel.cluster == panel.unit else repr(panel.cluster)
+def se_text(panel: Panel, ssc: str) -> str:
+    """The SE convention of the linear fixed-effects estimators, in words."""
     conv = ("fixest default small-sample correction G/(G-1)*(n-1)/(n-K), K without FE nested in clusters"
             if ssc == "fixest" else "linearmodels PanelOLS debiased (all absorbed effects counted, no G/(G-1))")
-    return f"cluster-robust by {who}; {conv}; t(G-1) intervals"
+    return f"cluster-robust by {who(panel)}; {conv}"
+
+
+def few_cluster_warning(n_clusters: int, msgs: list[str]) -> None:
+    """Warn once when cluster-robust inference rests on fewer than 30 clusters."""
+    if n_clusters < 30:
+        warn(f"only {n_clusters} clusters: cluster-robust SEs are unreliable; t({n_clusters - 1}) critical values "
+             "are used, and the wild cluster bootstrap or randomisation inference are the better guide", msgs)
 
 
 def twfe(
@@ -199,6 +219,7 @@ def twfe(
     covariates: Sequence[str] = (),
     ssc: SSC = "fixest",
     level: float = 0.95,
+    df_mode: DFMode = "t",
 ) -> EstimationResult:
     """Static two-way fixed-effects difference-in-differences.
 
@@ -211,8 +232,9 @@ def twfe(
         negative weights (Goodman-Bacon 2021; de Chaisemartin and D'Haultfoeuille 2020), so prefer ``cs``,
         ``sa`` or ``imputation`` then.
     Standard errors
-        Cluster-robust by ``cluster`` (default: unit) via linearmodels ``PanelOLS``; small-sample convention as
-        in the module docstring (``ssc``), t(G-1) confidence interval and p-value (as fixest).
+        Cluster-robust by ``cluster`` (default: unit) with fixest's default small-sample correction (``ssc``, see
+        the module docstring); t(G-1) intervals and p-values (``df_mode="normal"``: normal), the package's rule
+        (:mod:`clusterpolicy.estimate.result`).
 
     References
     ----------
@@ -226,17 +248,14 @@ def twfe(
     msgs = list(panel.warnings)
     regs = panel.data[["_d", *covariates]].rename(columns={"_d": "treated"})
     fit = fit_twfe_ols(panel, regs, ssc=ssc)
-    est, se = float(fit.params["treated"]), float(fit.se["treated"])
-    if fit.n_clusters < 30:
-        warn(f"only {fit.n_clusters} clusters: cluster-robust SEs are unreliable; use the wild cluster bootstrap",
-             msgs)
-    low, high, p = _t_inference(est, se, fit.n_clusters - 1, level)
-    return EstimationResult(
-        estimator="twfe", outcome=outcome, estimate=est, se=se, ci_low=low, ci_high=high, p_value=p,
-        n_obs=fit.n_obs, n_units=panel.n_units,
+    few_cluster_warning(fit.n_clusters, msgs)
+    inference = Inference.rule(se_type=se_text(panel, ssc), n_clusters=fit.n_clusters, df=df_mode, level=level)
+    return EstimationResult.from_estimate(
+        estimator="twfe", outcome=outcome, estimate=float(fit.params["treated"]), se=float(fit.se["treated"]),
+        inference=inference, n_obs=fit.n_obs, n_units=panel.n_units,
         estimand="coefficient on D = 1[treated and at/after onset] in a unit + period fixed-effects regression",
-        se_type=_se_text(panel, ssc), warnings=tuple(msgs),
-        details={"ssc": ssc, "n_clusters": fit.n_clusters, "df_k": fit.df_k,
+        warnings=tuple(msgs),
+        details={"ssc": ssc, "df_k": fit.df_k,
                  "coefficients": {k: float(v) for k, v in fit.params.items()},
                  "std_errors": {k: float(v) for k, v in fit.se.items()}},
     )
@@ -271,19 +290,22 @@ def twfe_event_study(
     covariates: Sequence[str] = (),
     ssc: SSC = "fixest",
     level: float = 0.95,
+    df_mode: DFMode = "t",
+    bootstrap: BootstrapSpec | None = None,
 ) -> EstimationResult:
     """TWFE event study with relative-time dummies (reference period ``-1``; never-treated units as baseline).
 
     Model: ``y_it = a_i + b_t + sum_{k != -1} beta_k 1[t - cohort_i = k] + e_it`` (fixest
-    ``i(rel_year, ref = c(-1, -1000))``). ``event_study`` holds ``beta_k``; ``estimate`` is the simple average
-    of the post-treatment ``beta_k`` (k >= 0), with its SE from the coefficient covariance.
+    ``i(rel_year, ref = c(-1, -1000))``). ``event_study`` holds ``beta_k`` and ``event_study_vcov`` their
+    covariance; ``estimate`` is the simple average of the post-treatment ``beta_k`` (k >= 0), with its SE from the
+    coefficient covariance.
 
     Estimand and caveat
         Under homogeneous effects across cohorts, ``beta_k`` is the effect ``k`` periods after onset relative to
         period -1. With heterogeneous effects the coefficients are contaminated by other periods' effects (Sun and
         Abraham 2021); use ``sa`` or ``cs`` then.
     Standard errors
-        As :func:`twfe`.
+        As :func:`twfe`; with ``bootstrap`` the score multiplier bootstrap and uniform sup-t bands.
 
     References
     ----------
@@ -297,29 +319,54 @@ def twfe_event_study(
     msgs = list(panel.warnings)
     dummies = event_dummies(panel, msgs=msgs)
     regs = pd.concat([dummies, panel.data[list(covariates)].reset_index(drop=True)], axis=1)
-    fit = fit_twfe_ols(panel, regs, ssc=ssc)
-    es = _event_frame(fit, list(dummies.columns), fit.n_clusters - 1, level)
-    post = [c for c in dummies.columns if int(c.split("::")[1]) >= 0]
-    w = np.full(len(post), 1 / len(post))
-    est = float(fit.params[post] @ w)
-    se = float(np.sqrt(w @ fit.cov.loc[post, post].to_numpy() @ w))
-    low, high, p = _t_inference(est, se, fit.n_clusters - 1, level)
-    return EstimationResult(
-        estimator="twfe_es", outcome=outcome, estimate=est, se=se, ci_low=low, ci_high=high, p_value=p,
-        n_obs=fit.n_obs, n_units=panel.n_units,
+    fit = fit_twfe_ols(panel, regs, ssc=ssc, scores=bootstrap is not None)
+    few_cluster_warning(fit.n_clusters, msgs)
+    names = list(dummies.columns)
+    times = [int(n.split("::")[1]) for n in names]
+    post = [c for c, t in zip(names, times, strict=True) if t >= 0]
+    weights = pd.DataFrame(0.0, index=["overall", *names], columns=list(fit.params.index))
+    weights.loc["overall", post] = 1.0 / len(post)
+    for n in names:
+        weights.loc[n, n] = 1.0
+    return linear_combinations(
+        fit, weights, estimator="twfe_es", outcome=outcome, event_times=times, panel=panel, ssc=ssc, level=level,
+        df_mode=df_mode, bootstrap=bootstrap, msgs=msgs,
         estimand="equal-weight average of post-treatment TWFE event-study coefficients (reference period -1)",
-        se_type=_se_text(panel, ssc), event_study=es, warnings=tuple(msgs),
-        details={"ssc": ssc, "n_clusters": fit.n_clusters, "df_k": fit.df_k},
+        details={"ssc": ssc, "df_k": fit.df_k},
     )
 
 
-def _event_frame(fit: FEOLS, names: list[str], df: int, level: float) -> pd.DataFrame:
-    q = float(stats.t.ppf(0.5 + level / 2, df))
-    est = fit.params[names].to_numpy()
-    se = fit.se[names].to_numpy()
-    frame = pd.DataFrame({"event_time": [int(n.split("::")[1]) for n in names], "estimate": est, "se": se,
-                          "ci_low": est - q * se, "ci_high": est + q * se})
-    return frame.sort_values("event_time", ignore_index=True)
+def linear_combinations(
+    fit: FEOLS, weights: pd.DataFrame, *, estimator: str, outcome: str, event_times: list[int], panel: Panel,
+    ssc: str, level: float, df_mode: DFMode, bootstrap: BootstrapSpec | None, msgs: list[str], estimand: str,
+    details: dict[str, Any], se_note: str = "", **kwargs: Any,
+) -> EstimationResult:
+    """A result from linear combinations of regression coefficients: row ``overall`` of ``weights`` is the
+    headline, the next rows the event-study coefficients (at ``event_times``); covariance ``W V W'`` (delta method),
+    bootstrap contributions ``C W'``."""
+    w = weights.to_numpy(dtype=float)
+    beta = fit.params.loc[weights.columns].to_numpy()
+    v = fit.cov.loc[weights.columns, weights.columns].to_numpy()
+    est = w @ beta
+    cov = w @ v @ w.T
+    se = np.sqrt(np.diag(cov))
+    es = pd.DataFrame({"event_time": event_times, "estimate": est[1:], "se": se[1:]})
+    order = np.argsort(event_times, kind="stable")
+    es = es.iloc[order].reset_index(drop=True)
+    es_cov = cov[1:, 1:][np.ix_(order, order)]
+    sorted_times = [event_times[i] for i in order]
+    contributions = None
+    if bootstrap is not None and fit.contributions is not None:
+        c = fit.contributions @ w.T
+        contributions = np.column_stack([c[:, 0], c[:, 1:][:, order]])
+    inference = Inference.rule(se_type=se_text(panel, ssc) + se_note, n_clusters=fit.n_clusters, df=df_mode,
+                               level=level)
+    return build_result(
+        estimator=estimator, outcome=outcome, estimate=float(est[0]), se=float(se[0]), inference=inference,
+        event_study=es, contributions=contributions, bootstrap=bootstrap, n_obs=fit.n_obs, n_units=panel.n_units,
+        estimand=estimand, event_study_vcov=pd.DataFrame(es_cov, index=sorted_times, columns=sorted_times),
+        warnings=tuple(msgs), details=details, **kwargs,
+    )
 
 
 def wild_bootstrap_details(

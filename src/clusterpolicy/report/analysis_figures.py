@@ -181,7 +181,7 @@ def _finite(value: float | None) -> bool:
 def headline_values(analysis: object, panel: object) -> dict[str, object]:
     """The numbers and words a staggered-DiD run publishes, from a
     :class:`~clusterpolicy.estimate.grid.StaggeredAnalysis` and its
-    :class:`~clusterpolicy.data.panels.AnalysisPanel`.
+    :class:`~clusterpolicy.study.panel.AnalysisPanel`.
 
     ``percent_*`` are proportional effects in per cent: ``100 (exp(b) - 1)`` for log outcomes and Poisson log rate
     ratios; the ATT over the counterfactual mean for ETWFE Poisson; ``None`` for outcomes in levels or per capita.
@@ -299,3 +299,29 @@ def curve_title(summary: Mapping[str, object]) -> str:
     if max(pos, neg) >= 0.8:
         return f"Estimates are mostly {'negative' if neg > pos else 'positive'}, but mostly not significant"
     return "The sign of the estimate depends on the specification"
+
+
+def leave_one_out_figure(table: pd.DataFrame, *, full: float, title: str, xlabel: str,
+                         treated: Sequence[str] = ()) -> plt.Figure:
+    """The estimate without each region (one row per region left out), with the full-sample estimate as a line.
+
+    ``table`` needs columns ``region, estimate, ci_low, ci_high``; regions in ``treated`` are drawn in the treated
+    colour, the others in the control colour. Rows without an estimate are skipped.
+    """
+    data = table.dropna(subset=["estimate"]).sort_values("estimate").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.28 * max(len(data), 1)))
+    ax.axvline(0, color=NEUTRAL, linewidth=1)
+    ax.axvline(full, color="black", linewidth=1, linestyle="--", label="all regions")
+    y = np.arange(len(data))
+    colours = [TREATED if r in set(treated) else CONTROL for r in data["region"]]
+    finite = np.isfinite(data["ci_low"]) & np.isfinite(data["ci_high"])
+    for yi, rec, colour, has_ci in zip(y, data.to_dict("records"), colours, finite):
+        if has_ci:
+            ax.plot([rec["ci_low"], rec["ci_high"]], [yi, yi], color=colour, linewidth=1.2, alpha=0.6)
+        ax.plot([rec["estimate"]], [yi], "o", color=colour, markersize=5)
+    ax.set_yticks(y, [f"without {r}" for r in data["region"]], fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.grid(axis="y", visible=False)
+    return fig

@@ -57,3 +57,18 @@ def publish_result(prefix: str, result: Any) -> dict[str, Any]:
         "n_obs": result.n_obs,
         "n_units": result.n_units,
     })
+
+
+def publish_fields(values: Any) -> dict[str, Any]:
+    """Publish every field of a study's frozen dataclass under its own name (the study's published keys).
+
+    Fields declared with ``metadata={"publish": False}`` (tables, figures' data) are not glued: templates show
+    them as exhibits. Returns ``{name: plain value}`` of what was published.
+    """
+    import dataclasses
+
+    out = {}
+    for f in dataclasses.fields(values):
+        if f.metadata.get("publish", True):
+            out[f.name] = publish(f.name, getattr(values, f.name))
+    return out

@@ -1,4 +1,4 @@
-"""Tests of the analysis panels of Italian regions (``clusterpolicy.data.panels``) on the committed real data."""
+"""Tests of the analysis panels of Italian regions (``clusterpolicy.study.panel``) on the committed real data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from clusterpolicy.data.loaders import load_h2020_italy, load_rd_panel
-from clusterpolicy.data.panels import analysis_panel, calendar_years, programme_facts, region_sets
+from clusterpolicy.study.panel import analysis_panel, calendar_years, programme_facts, region_sets
 from clusterpolicy.data.policy import load_policy_calendar, treatment_cohorts
 from clusterpolicy.errors import UserInputError
 

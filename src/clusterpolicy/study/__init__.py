@@ -1,0 +1,5 @@
+"""Study rules of the book's analyses, one module per template.
+
+:mod:`clusterpolicy.study.treatments` maps the audited policy calendar (``data/policy/cluster_policies.csv``) to one
+treatment cohort per Italian region under explicit, named definitions.
+"""

@@ -1,0 +1,539 @@
+"""The Italian staggered difference-in-differences: the design fixed in advance and its analysis.
+
+The rules (stated on the book's design page, placed before any result, and applied by code here):
+
+* **Outcome.** Primary: firm-institute collaboration *within* the region (H2020 projects joining a firm and a
+  knowledge institute of the same region). Beside it: any-partner co-participation and the fixed-population variant
+  (organisations of the 2017 list only). Business R&D is a distal outcome; university and government R&D are
+  comparison outcomes; business minus university R&D is a within-region contrast.
+* **Window.** H2020 outcomes: 2015-2020 (2014 holds few projects because H2020 calls opened that year; projects
+  starting in 2021 are only those signed by mid-December 2020). Eurostat outcomes: 2007-2019.
+* **Treatment definition** (:func:`choose_definition`): of the audited calendar's definitions, the one under which
+  the most treated regions have at least one pre-treatment year in the window (ties: the order of
+  :data:`~clusterpolicy.study.treatments.DEFINITIONS`).
+* **Control group.** Not-yet-treated and never-treated regions: almost every region is eventually treated, so
+  never-treated controls alone would be a handful. Regions with status ``unknown`` are excluded.
+* **Scale** (:func:`choose_scale`): the scale whose event-study pre-trend test gives the largest p-value, computed
+  for every admissible scale (levels and per capita for counts; logs, per capita and levels otherwise). Only
+  pre-treatment coefficients enter the choice.
+* **Estimator.** Counts in levels: Wooldridge's ETWFE Poisson (not-yet-treated controls); every other scale:
+  Callaway-Sant'Anna (not-yet-treated controls).
+* **Inference.** The package's rule (clustered by region, t(G-1) critical values); randomisation inference that
+  permutes adoption years within ISTAT macro-areas; with one treated region, placebos in space instead of an
+  interval. The minimum detectable effect at 80 % power is reported with every estimate (:func:`mde`).
+
+Everything chosen after seeing results is labelled exploration (the specification curve).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInputError
+from clusterpolicy.estimate.api import estimate
+from clusterpolicy.estimate.diagnostics import LeaveOneOutResult, leave_one_out
+from clusterpolicy.estimate.inference import with_randomization
+from clusterpolicy.estimate.result import EstimationResult
+from clusterpolicy.estimate.sensitivity import Sensitivity, pretrend_test, sensitivity_analysis
+from clusterpolicy.study.panel import (
+    CONTRASTS,
+    H2020_OUTCOMES,
+    AnalysisPanel,
+    analysis_panel,
+    is_count_outcome,
+    outcome_label,
+)
+from clusterpolicy.study.treatments import DEFINITIONS, cohort_table
+
+ROLES = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
+#: The primary outcome: collaboration within the region.
+PRIMARY_OUTCOME = "coparticipation_projects_intraregional"
+#: Windows fixed in advance, by data source.
+H2020_WINDOW = (2015, 2020)
+EUROSTAT_WINDOW = (2007, 2019)
+#: Event-time window of the pre-trend test and the sensitivity bounds (sparse horizons beyond it rest on one or
+#: two regions).
+EVENT_WINDOW = (5, 5)
+#: Randomisation strata: ISTAT macro-areas (adoption years are permuted only within a macro-area).
+RI_STRATA = "macro_area"
+DEFAULT_PERMUTATIONS = 999
+DEFAULT_SEED = 2024
+POWER = 0.8
+
+ESTIMATOR_NAMES = {
+    "cs": "Callaway-Sant'Anna", "sa": "Sun-Abraham", "imputation": "imputation (Borusyak-Jaravel-Spiess)",
+    "did2s": "two-stage DiD (Gardner)", "poisson": "Poisson fixed effects", "etwfe": "extended TWFE Poisson",
+    "twfe": "two-way fixed effects", "twfe_es": "TWFE event study",
+}
+
+
+def default_window(outcome: str) -> tuple[int, int]:
+    """The window fixed in advance for ``outcome``'s data source."""
+    return H2020_WINDOW if outcome in H2020_OUTCOMES else EUROSTAT_WINDOW
+
+
+def admissible_scales(outcome: str) -> tuple[str, ...]:
+    """Scales an outcome may take: counts have zeros (no logs); contrasts are log ratios."""
+    if outcome in CONTRASTS:
+        return ("log",)
+    if is_count_outcome(outcome):
+        return ("level", "per_capita")
+    return ("log", "per_capita", "level")
+
+
+def estimator_for(outcome: str, transform: str) -> str:
+    """The design's estimator: ETWFE Poisson for counts in levels, Callaway-Sant'Anna otherwise."""
+    return "etwfe" if is_count_outcome(outcome) and transform == "level" else "cs"
+
+
+def _quiet(df: pd.DataFrame, **kwargs: Any) -> EstimationResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ClusterPolicyWarning)
+        return estimate(df, **ROLES, **kwargs)
+
+
+# ================================================================================================================
+# The rules that fix the design
+# ================================================================================================================
+def choose_definition(outcome: str, window: tuple[int, int], controls: str = "all") -> tuple[str, pd.DataFrame]:
+    """The treatment definition under which the most treated regions have a pre-treatment year in the window.
+
+    Returns the chosen name and a table, one row per definition: ``definition, description, n_treated_in_window,
+    n_never, n_unknown, n_already_treated``.
+    """
+    rows = []
+    for name, definition in DEFINITIONS.items():
+        table = cohort_table(name)
+        treated = table[table["status"] == "treated"]
+        cohorts = pd.to_numeric(treated["cohort"], errors="coerce")
+        usable = int(((cohorts > window[0]) & (cohorts <= window[1])).sum())
+        rows.append({"definition": name, "description": definition.description,
+                     "n_treated_in_window": usable, "n_never": int((table["status"] == "never").sum()),
+                     "n_unknown": int((table["status"] == "unknown").sum()),
+                     "n_already_treated": int((cohorts <= window[0]).sum())})
+    frame = pd.DataFrame(rows)
+    best = frame.loc[frame["n_treated_in_window"].idxmax(), "definition"]  # first maximum: the catalogue's order
+    frame["chosen"] = frame["definition"] == best
+    return str(best), frame
+
+
+def _pretrend_result(panel: AnalysisPanel) -> EstimationResult:
+    """The event study whose pre-period coefficients test parallel trends on ``panel``'s scale."""
+    data = panel.data
+    has_never = bool((data["cohort"] == 0).any()) and bool(
+        (data.groupby("nuts2")["cohort"].first() == 0).any())
+    if panel.transform == "level" and panel.is_count:
+        # ETWFE with never-treated controls estimates pre-period placebos relative to g - 1
+        return _quiet(data, estimator="etwfe", control="never" if has_never else "notyet")
+    return _quiet(data, estimator="cs", control="notyet")
+
+
+def choose_scale(outcome: str, definition: str, window: tuple[int, int], controls: str = "all",
+                 ) -> tuple[str, pd.DataFrame]:
+    """The admissible scale with the largest pre-trend p-value (every scale shown).
+
+    Returns the chosen transform and a table ``transform, estimator, pretrend_chi2, pretrend_df, pretrend_p_value,
+    pretrend_f_p_value, note``. A scale whose test cannot be computed is never chosen.
+    """
+    rows = []
+    for transform in admissible_scales(outcome):
+        row: dict[str, Any] = {"transform": transform, "estimator": estimator_for(outcome, transform),
+                               "pretrend_chi2": np.nan, "pretrend_df": 0, "pretrend_p_value": np.nan,
+                               "pretrend_f_p_value": np.nan, "note": ""}
+        try:
+            panel = analysis_panel(outcome, transform=transform, definition=definition, controls=controls,  # type: ignore[arg-type]
+                                   first_year=window[0], last_year=window[1])
+            test = pretrend_test(_pretrend_result(panel), window=EVENT_WINDOW)
+            row.update(pretrend_chi2=test.chi2, pretrend_df=test.df, pretrend_p_value=test.p_value,
+                       pretrend_f_p_value=test.f_p_value)
+        except (EstimationError, UserInputError) as err:
+            row["note"] = f"not computable: {str(err).splitlines()[0]}"
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    ok = frame[np.isfinite(frame["pretrend_p_value"])]
+    chosen = str(ok.loc[ok["pretrend_p_value"].idxmax(), "transform"]) if not ok.empty else admissible_scales(outcome)[0]
+    frame["chosen"] = frame["transform"] == chosen
+    return chosen, frame
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The design of one analysis, as fixed by the rules (or set by a run's parameters, then ``rule`` says so)."""
+
+    outcome: str
+    first_year: int
+    last_year: int
+    definition: str
+    transform: str
+    estimator: str
+    control: str
+    controls: str
+    rule: str
+    definitions_table: pd.DataFrame = field(repr=False)
+    scales_table: pd.DataFrame = field(repr=False)
+
+
+def decide(outcome: str, *, first_year: int | None = None, last_year: int | None = None, definition: str = "auto",
+           transform: str = "auto", estimator: str = "auto", control: str = "notyet",
+           controls: str = "all") -> Decision:
+    """Apply the rules of the module docstring; any choice given explicitly (not ``"auto"``) overrides its rule."""
+    lo, hi = default_window(outcome)
+    window = (first_year or lo, last_year or hi)
+    how = []
+    def_table = choose_definition(outcome, window, controls)[1]
+    if definition == "auto":
+        definition = str(def_table.loc[def_table["chosen"], "definition"].iloc[0])
+        how.append("definition by rule")
+    else:
+        def_table = def_table.assign(chosen=def_table["definition"] == definition)
+        how.append("definition set by the run")
+    scale_table = choose_scale(outcome, definition, window, controls)[1]
+    if transform == "auto":
+        transform = str(scale_table.loc[scale_table["chosen"], "transform"].iloc[0])
+        how.append("scale by the pre-period test")
+    else:
+        scale_table = scale_table.assign(chosen=scale_table["transform"] == transform)
+        how.append("scale set by the run")
+    if estimator == "auto":
+        estimator = estimator_for(outcome, transform)
+    return Decision(outcome=outcome, first_year=window[0], last_year=window[1], definition=definition,
+                    transform=transform, estimator=estimator, control=control, controls=controls,
+                    rule="; ".join(how), definitions_table=def_table, scales_table=scale_table)
+
+
+# ================================================================================================================
+# The analysis of one design
+# ================================================================================================================
+def mde(result: EstimationResult, power: float = POWER) -> float | None:
+    """Minimum detectable effect of a two-sided test at the result's level and ``power`` (Bloom 1995):
+    ``(t_{1-alpha/2, G-1} + t_{power, G-1}) * SE`` on the estimate's own scale; ``None`` without an analytic
+    SE or with one treated region."""
+    inf = result.inference
+    if inf.method not in ("analytic", "multiplier bootstrap") or not math.isfinite(result.se) or result.se <= 0:
+        return None
+    q = stats.norm.ppf(power) if inf.df is None else stats.t.ppf(power, inf.df)
+    return float((inf.critical_value + q) * result.se)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything one Italian design reports (objects; :func:`published` turns it into the published keys)."""
+
+    panel: AnalysisPanel
+    decision: Decision
+    main: EstimationResult
+    comparison: EstimationResult
+    robust_es: pd.DataFrame
+    comparison_es: pd.DataFrame | None
+    robust_label: str
+    comparison_label: str
+    sensitivity: Sensitivity | None
+    loo: LeaveOneOutResult | None
+    warnings: tuple[str, ...]
+
+
+def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutations: int = DEFAULT_PERMUTATIONS,
+            seed: int = DEFAULT_SEED, rm_grid: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
+            leave_out: bool = True, treated: Sequence[str] | None = None,
+            onsets: dict[str, int] | None = None) -> Analysis:
+    """Estimate one design: the headline with randomisation inference within macro-areas, the conventional
+    comparison (static TWFE or Poisson), the event studies, the pre-trend test and Rambachan-Roth bounds on the same
+    window, and leave-one-out over treated and control regions."""
+    panel = analysis_panel(decision.outcome, transform=decision.transform, definition=decision.definition,  # type: ignore[arg-type]
+                           controls=decision.controls, first_year=decision.first_year,  # type: ignore[arg-type]
+                           last_year=decision.last_year, treated=treated, onsets=onsets)
+    data = panel.data.assign(south=(panel.data["macro_group"] == "south").astype(float))
+    msgs: list[str] = []
+    kwargs: dict[str, Any] = {"estimator": decision.estimator}
+    if decision.estimator in ("cs", "etwfe"):
+        kwargs["control"] = decision.control
+    if covariates:
+        kwargs["covariates"] = tuple(covariates)
+    main = _quiet(data, **kwargs)
+    msgs.extend(f"{decision.estimator}: {w}" for w in main.warnings)
+    if n_permutations and panel.n_treated > 1:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ClusterPolicyWarning)
+                main = with_randomization(main, data, unit="nuts2", time="year", cohort="cohort",
+                                          n_permutations=n_permutations, seed=seed, strata=RI_STRATA, outcome="y",
+                                          **kwargs)
+        except (EstimationError, UserInputError) as err:
+            msgs.append(f"randomisation inference not computed: {err}")
+    if panel.is_count and panel.transform == "level":
+        comparison = _quiet(data, estimator="poisson")
+        comparison_label = "Poisson with relative-time dummies (TWFE-style)"
+    else:
+        comparison = _quiet(data, estimator="twfe")
+        comparison_label = "TWFE event study"
+    comparison_es = comparison.event_study if comparison.event_study is not None else _quiet(
+        data, estimator="twfe_es").event_study
+    robust = main if main.event_study is not None else _pretrend_result(panel)
+    robust_label = ("ETWFE Poisson" if robust.estimator == "etwfe" else "Callaway-Sant'Anna") + (
+        " (not-yet-treated controls)" if decision.control == "notyet" else " (never-treated controls)")
+    sens = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ClusterPolicyWarning)
+            sens = sensitivity_analysis(_pretrend_result(panel), rm_grid=(0.0, *rm_grid), window=EVENT_WINDOW,
+                                        target="average")
+    except (EstimationError, UserInputError) as err:
+        msgs.append(f"pre-trend test and sensitivity bounds not computed: {str(err).splitlines()[0]}")
+    loo = None
+    if leave_out:
+        def refit(frame: pd.DataFrame) -> EstimationResult:
+            return _quiet(frame, **kwargs)
+
+        try:
+            loo = leave_one_out(data, refit, unit="nuts2")
+        except (EstimationError, UserInputError) as err:
+            msgs.append(f"leave-one-out not computed: {err}")
+    return Analysis(panel=panel, decision=decision, main=main, comparison=comparison, robust_es=robust.event_study,
+                    comparison_es=comparison_es, robust_label=robust_label, comparison_label=comparison_label,
+                    sensitivity=sens, loo=loo, warnings=tuple(dict.fromkeys([*reader_warnings(panel, sens), *msgs])))
+
+
+def reader_warnings(panel: AnalysisPanel, sens: Sensitivity | None) -> list[str]:
+    """Plain-language warnings about the design."""
+    out = []
+    n_t, n_c = panel.n_treated, panel.n_control
+    if n_t == 1:
+        out.append("Only one treated region: its effect cannot be told apart from anything else that happened to "
+                   "that region at the same time; no analytic interval is valid, so the p-value comes from moving "
+                   "the policy to every comparison region in turn (placebos in space).")
+    elif n_t < 10:
+        out.append(f"Only {n_t} treated regions and {n_c} comparison regions: intervals use t({n_t + n_c - 1}) "
+                   "critical values, and randomisation inference within macro-areas is reported beside them.")
+    table = panel.cohort_table()
+    thin = table[table["pre years"] < 2]
+    if not thin.empty:
+        out.append(f"{', '.join(thin['region'])} {'has' if len(thin) == 1 else 'have'} fewer than two pre-treatment "
+                   "years in the window, so parallel pre-trends can hardly be checked for "
+                   f"{'it' if len(thin) == 1 else 'them'}.")
+    if sens is not None and sens.pretrend.p_value < 0.05:
+        out.append("The pre-trend test rejects parallel pre-trends at the 5 per cent level: treated and comparison "
+                   "regions were already diverging before the policies.")
+    out.extend(panel.notes)
+    return out
+
+
+# ================================================================================================================
+# Published values
+# ================================================================================================================
+def p_text(p: float | None) -> str:
+    """A p-value for prose: ``'< 0.001'`` below one in a thousand, else three decimals."""
+    if p is None or not math.isfinite(p):
+        return "not available"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def direction(low: float | None, high: float | None) -> str:
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return "no interval"
+    return "rose" if low > 0 else "fell" if high < 0 else "no clear change"
+
+
+_DIRECTION_IT = {"rose": "è aumentato", "fell": "è diminuito", "no clear change": "nessuna variazione chiara",
+                 "no interval": "nessun intervallo valido"}
+
+
+def sign_verdict(main: EstimationResult, sens: Sensitivity | None) -> str:
+    """Whether the data identify the sign of the effect, in plain words (English)."""
+    d = direction(main.ci_low, main.ci_high)
+    if d == "no interval":
+        return "not identified: one treated region, no valid interval"
+    if d == "no clear change":
+        return "not identified: the interval includes zero"
+    if sens is None or sens.relative_magnitudes is None:
+        return "identified only under exact parallel trends (no sensitivity bounds)"
+    bd = sens.relative_magnitudes.breakdown
+    if bd is None:
+        return "identified even with post-policy trend breaks twice the largest pre-policy one"
+    if bd < 1:
+        return "not robust: a trend break smaller than the largest pre-policy one would overturn it"
+    return "identified if post-policy trend breaks stay below the largest pre-policy one"
+
+
+def to_percent(values: Sequence[float | None], panel: AnalysisPanel, main: EstimationResult) -> list[float | None]:
+    """Effects on a per-cent scale: log outcomes ``100 (exp(b) - 1)``; ETWFE ``100 b / counterfactual mean``;
+    levels and per-capita outcomes ``100 b / m`` with ``m`` the treated regions' mean in the year before adoption."""
+    out: list[float | None] = []
+    base: float | None = None
+    if main.estimator == "etwfe":
+        base = main.details.get("mean_untreated_counterfactual")
+    elif panel.transform != "log":
+        data = panel.data
+        pre = data[(data["cohort"] > 0) & (data["year"] == data["cohort"] - 1)]
+        base = float(pre["y"].mean()) if not pre.empty else None
+    for v in values:
+        if v is None or not math.isfinite(v):
+            out.append(None)
+        elif panel.transform == "log" and main.estimator != "etwfe":
+            out.append(100.0 * math.expm1(v))
+        elif base is not None and math.isfinite(base) and base > 0:
+            out.append(100.0 * v / base)
+        else:
+            out.append(None)
+    return out
+
+
+@dataclass(frozen=True)
+class Published:
+    """The published keys of a run of ``notebooks/italy_did.md`` (every field is glued under its own name)."""
+
+    outcome: str
+    outcome_label: str
+    treatment_definition: str
+    design_rule: str
+    transform: str
+    estimator: str
+    estimator_name: str
+    control: str
+    controls: str
+    first_year: int
+    last_year: int
+    n_treated: int
+    n_control: int
+    n_dropped: int
+    n_clusters: int
+    treated_regions: str
+    cohort_years: str
+    estimate: float
+    se: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    p_text: str
+    inference_method: str
+    se_type: str
+    critical_value: float | None
+    df: int | None
+    ri_p_value: float | None
+    ri_p_text: str
+    ri_n_permutations: int | None
+    ri_mean_placebo: float | None
+    mde: float | None
+    mde_percent: float | None
+    percent: float | None
+    percent_ci_low: float | None
+    percent_ci_high: float | None
+    direction: str
+    direction_it: str
+    sign_verdict: str
+    pretrend_p_value: float | None
+    pretrend_p_text: str
+    pretrend_f_p_value: float | None
+    pretrend_df: int | None
+    breakdown_mbar: float | None
+    rm_lb_mbar1: float | None
+    rm_ub_mbar1: float | None
+    loo_min: float | None
+    loo_max: float | None
+    loo_min_region: str
+    loo_max_region: str
+    comparison_estimate: float
+    comparison_estimator: str
+    scale_p_level: float | None
+    scale_p_per_capita: float | None
+    scale_p_log: float | None
+    n_definitions_usable: int
+    sample: pd.DataFrame = field(metadata={"publish": False}, repr=False)
+    cohorts: pd.DataFrame = field(metadata={"publish": False}, repr=False)
+    definitions: pd.DataFrame = field(metadata={"publish": False}, repr=False)
+    scales: pd.DataFrame = field(metadata={"publish": False}, repr=False)
+    leave_one_out: pd.DataFrame = field(metadata={"publish": False}, repr=False)
+    sensitivity: pd.DataFrame = field(metadata={"publish": False}, repr=False)
+    estimates: pd.DataFrame = field(metadata={"publish": False}, repr=False)
+
+
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def published(analysis: Analysis) -> Published:
+    """The published keys and exhibit tables of one analysis."""
+    panel, d, main, sens = analysis.panel, analysis.decision, analysis.main, analysis.sensitivity
+    names = panel.region_names
+    ri = main.randomization or {}
+    pct = to_percent([main.estimate, main.ci_low, main.ci_high], panel, main)
+    mde_value = mde(main)
+    loo = analysis.loo
+    rm = sens.relative_magnitudes if sens is not None else None
+    rm1 = next(((lb, ub) for m, lb, ub, _ in rm.rows if m == 1.0), (None, None)) if rm is not None else (None, None)
+    scales = d.scales_table.set_index("transform")["pretrend_p_value"]
+
+    def scale_p(name: str) -> float | None:
+        return _num(scales.get(name)) if name in scales.index else None
+
+    sens_rows = []
+    if sens is not None:
+        sens_rows.append({"quantity": f"pre-trend Wald chi2({sens.pretrend.df})", "value": sens.pretrend.chi2,
+                          "low": None, "high": None, "p": sens.pretrend.p_value})
+        if sens.pretrend.f_p_value is not None:
+            sens_rows.append({"quantity": f"pre-trend F({sens.pretrend.df}, {sens.pretrend.df_denom})",
+                              "value": sens.pretrend.f_stat, "low": None, "high": None, "p": sens.pretrend.f_p_value})
+        if rm is not None:
+            sens_rows.append({"quantity": "post-period average, original interval", "value": None,
+                              "low": rm.original[0], "high": rm.original[1], "p": None})
+            for m, lb, ub, method in rm.rows:
+                sens_rows.append({"quantity": f"Delta-RM (C-LF), Mbar = {m:g}", "value": None, "low": lb, "high": ub,
+                                  "p": None})
+            sens_rows.append({"quantity": "breakdown Mbar", "value": rm.breakdown, "low": None, "high": None,
+                              "p": None})
+    estimates = pd.DataFrame([
+        {"estimator": ESTIMATOR_NAMES.get(r.estimator, r.estimator), "estimate": r.estimate, "se": r.se,
+         "ci low": r.ci_low, "ci high": r.ci_high, "p": r.p_value, "inference": r.inference.method}
+        for r in (main, analysis.comparison)])
+    return Published(
+        outcome=d.outcome, outcome_label=outcome_label(d.outcome, d.transform),  # type: ignore[arg-type]
+        treatment_definition=d.definition, design_rule=d.rule, transform=d.transform, estimator=main.estimator,
+        estimator_name=ESTIMATOR_NAMES.get(main.estimator, main.estimator), control=d.control,
+        controls=d.controls, first_year=panel.first_year, last_year=panel.last_year, n_treated=panel.n_treated,
+        n_control=panel.n_control, n_dropped=len(panel.dropped), n_clusters=main.inference.n_clusters,
+        treated_regions=", ".join(names.get(c, c) for c in panel.cohorts),
+        cohort_years=", ".join(str(y) for y in sorted(set(panel.cohorts.values()))),
+        estimate=main.estimate, se=_num(main.se), ci_low=_num(main.ci_low), ci_high=_num(main.ci_high),
+        p_value=_num(main.p_value), p_text=p_text(main.p_value), inference_method=main.inference.method,
+        se_type=main.inference.se_type, critical_value=_num(main.inference.critical_value), df=main.inference.df,
+        ri_p_value=_num(ri.get("p_value")), ri_p_text=p_text(ri.get("p_value")),
+        ri_n_permutations=ri.get("n_permutations"), ri_mean_placebo=_num(ri.get("mean")),
+        mde=mde_value, mde_percent=to_percent([mde_value], panel, main)[0] if mde_value is not None else None,
+        percent=pct[0], percent_ci_low=pct[1], percent_ci_high=pct[2],
+        direction=direction(main.ci_low, main.ci_high),
+        direction_it=_DIRECTION_IT[direction(main.ci_low, main.ci_high)],
+        sign_verdict=sign_verdict(main, sens),
+        pretrend_p_value=_num(sens.pretrend.p_value) if sens else None,
+        pretrend_p_text=p_text(sens.pretrend.p_value if sens else None),
+        pretrend_f_p_value=_num(sens.pretrend.f_p_value) if sens else None,
+        pretrend_df=sens.pretrend.df if sens else None,
+        breakdown_mbar=_num(rm.breakdown) if rm is not None else None,
+        rm_lb_mbar1=_num(rm1[0]), rm_ub_mbar1=_num(rm1[1]),
+        loo_min=_num(loo.min) if loo else None, loo_max=_num(loo.max) if loo else None,
+        loo_min_region=names.get(str(loo.argmin), str(loo.argmin)) if loo else "",
+        loo_max_region=names.get(str(loo.argmax), str(loo.argmax)) if loo else "",
+        comparison_estimate=analysis.comparison.estimate,
+        comparison_estimator=ESTIMATOR_NAMES.get(analysis.comparison.estimator, analysis.comparison.estimator),
+        scale_p_level=scale_p("level"), scale_p_per_capita=scale_p("per_capita"), scale_p_log=scale_p("log"),
+        n_definitions_usable=int((d.definitions_table["n_treated_in_window"] > 0).sum()),
+        sample=panel.sample_table(), cohorts=panel.cohort_table(), definitions=d.definitions_table,
+        scales=d.scales_table,
+        leave_one_out=(loo.table.assign(region=loo.table["left_out"].map(lambda c: names.get(str(c), str(c))))
+                       if loo else pd.DataFrame()),
+        sensitivity=pd.DataFrame(sens_rows, columns=["quantity", "value", "low", "high", "p"]),
+        estimates=estimates,
+    )
+
+
+__all__ = ["Analysis", "Decision", "PRIMARY_OUTCOME", "Published", "analyse", "choose_definition", "choose_scale",
+           "decide", "default_window", "mde", "published"]
