@@ -197,7 +197,7 @@ def influence_se(inf: np.ndarray, clusters: np.ndarray | None = None) -> np.ndar
         summed = np.zeros((int(clusters.max()) + 1, inf.shape[1]))
         np.add.at(summed, clusters, inf)
         inf = summed
-    se = np.sqrt((inf**2).sum(axis=0)) / n
+    se = np.sqrt(np.einsum("ij,ij->j", inf, inf)) / n  # column sums of squares without an n x k temporary
     se = np.where(se <= _SE_ZERO, np.nan, se)
     return se[0] if one else se
 
@@ -210,8 +210,19 @@ def _wide(panel: Panel, covariates: Sequence[str], msgs: list[str]) -> tuple[np.
     data = panel.data
     u = data["_u"].to_numpy()
     tcol = data["_t"].to_numpy()
-    times = np.sort(pd.unique(tcol))
     counts = np.bincount(u)
+    # Fast path: rows sorted by unit then period (as prepare_panel leaves them) and every unit observed in the same
+    # periods as the first one; then the first unit's periods are all periods and Y is a reshape.
+    first_len = int(counts[u[0]]) if u.size else 0
+    times = tcol[:first_len]
+    tiled = (first_len > 0 and u.size % first_len == 0 and bool(np.all(np.diff(times) > 0))
+             and bool(np.all(counts[counts > 0] == first_len)))
+    if tiled:
+        n_blocks = u.size // first_len
+        blocks_u = u.reshape(n_blocks, first_len)
+        tiled = (bool(np.all(tcol.reshape(n_blocks, first_len) == times[None, :]))
+                 and bool(np.all(blocks_u == blocks_u[:, :1])) and bool(np.all(np.diff(blocks_u[:, 0]) > 0)))
+    times = times.copy() if tiled else np.sort(pd.unique(tcol))
     full = counts == times.size
     n_present, n = int((counts > 0).sum()), int(full.sum())
     rows = None
@@ -227,9 +238,6 @@ def _wide(panel: Panel, covariates: Sequence[str], msgs: list[str]) -> tuple[np.
     # y is column-major: the 2x2 comparisons read whole periods
     y = np.empty((n, times.size), order="F")
     xs = np.empty((n, times.size, len(covariates)))
-    tiled = (u.size == n * times.size and n > 0 and bool(np.all(tcol.reshape(n, times.size) == times[None, :]))
-             and bool(np.all(u.reshape(n, times.size) == u[:: times.size, None]))
-             and bool(np.all(np.diff(u[:: times.size]) > 0)))
     if tiled:  # rows sorted by unit then period (as prepare_panel leaves them): a reshape, no scatter
         y[:] = col("_y").reshape(n, times.size)
         for j, c in enumerate(covariates):
@@ -347,8 +355,9 @@ def att_gt(
     msgs = list(panel.warnings)
     check_treatment_variation(panel)
     data = panel.data
-    tmin = data["_t"].min()
-    early = (data["_g"] > 0) & (data["_g"] <= tmin)
+    g_rows = data["_g"].to_numpy()
+    tmin = data["_t"].to_numpy().min()
+    early = (g_rows > 0) & (g_rows <= tmin)
     if early.any():
         warn(f"dropped {data.loc[early, '_u'].nunique()} units already treated in the first period ({tmin:g}): "
              "they have no pre-treatment period (as R did)", msgs)
