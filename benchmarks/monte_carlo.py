@@ -38,9 +38,7 @@ import json
 import logging
 import math
 import multiprocessing as mp
-import os
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -49,6 +47,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from clusterpolicy.fsutil import atomic_write_text
 
 logger = logging.getLogger("monte_carlo")
 
@@ -207,19 +207,6 @@ def summarise(raw: pd.DataFrame, reps: dict[str, int]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def run(reps: dict[str, int], seed: int, workers: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All replications of the chosen designs (``reps``: design -> replications); returns (raw rows, summary)."""
     seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=max(reps.values()))
@@ -254,17 +241,17 @@ def main(argv: list[str] | None = None) -> int:
     firm_reps = args.firm_reps if args.firm_reps is not None else min(args.reps, 200)
     reps = {d: (firm_reps if d == "firm" else args.reps) for d in designs}
     raw, summary = run(reps, args.seed, args.workers)
-    _atomic_write_text(args.out, summary.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
+    atomic_write_text(args.out, summary.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
     errors = raw.loc[raw["error"] != "", ["design", "estimator", "error"]].drop_duplicates(["design", "estimator"])
     meta = {
         "data": "SIMULATED", "script": "benchmarks/monte_carlo.py", "reps": reps, "seed": args.seed,
         "coverage_mcse_at_0.95": {d: round(math.sqrt(0.95 * 0.05 / n), 6) for d, n in reps.items()},
         "first_error_per_estimator": errors.to_dict("records"),
     }
-    _atomic_write_text(args.out.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(args.out.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True) + "\n")
     if args.raw:
         raw_path = args.out.with_name(args.out.stem + "_reps.csv")
-        _atomic_write_text(raw_path, raw.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
+        atomic_write_text(raw_path, raw.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
     logger.info("wrote %s (%d rows) in %.0f s", args.out, len(summary), time.perf_counter() - start)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         logger.info("%s", summary[["design", "estimator", "truth_mean", "bias", "rmse", "coverage_95",

@@ -17,79 +17,67 @@ from scipy import stats
 
 matplotlib.use("Agg")
 
-from clusterpolicy.data.policy import load_literature, load_policy_calendar, load_programmes  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+
 from clusterpolicy.errors import DataValidationError, UserInputError  # noqa: E402
 from clusterpolicy.estimate.synth import synthetic_control  # noqa: E402
 from clusterpolicy.report import context_figures as cf  # noqa: E402
 
 
-# ------------------------------------------------------------------------------------------------ policy files
-def test_source_label_shortens_hosts_and_keeps_text():
-    got = cf.source_label("https://www.kohesio.eu/it/progetti/Q1 ; dossier 3.1 (no URL given) ; "
-                          "https://projects2014-2020.interregeurope.eu/x")
-    assert got == [("kohesio.eu", "https://www.kohesio.eu/it/progetti/Q1"), ("dossier 3.1 (no URL given)", None),
-                   ("interregeurope.eu", "https://projects2014-2020.interregeurope.eu/x")]
+# ------------------------------------------------------------------------------------------------ context and data
+def test_policy_timeline_figure_draws_every_region_and_kind():
+    """The figure draws the frame it is given (study.context.timeline_frame): one tick per region, one legend
+    entry per kind present, confidence by fill, Interreg as bars."""
+    timeline = pd.DataFrame([
+        {"nuts2": "AA11", "label": "A (AA11)", "y": 2, "kind": "miur_district", "start_year": 2003,
+         "end_year": pd.NA, "confidence": "high"},
+        {"nuts2": "AA11", "label": "A (AA11)", "y": 2, "kind": "regional_poles_2007_13", "start_year": 2009,
+         "end_year": pd.NA, "confidence": "low"},
+        {"nuts2": "AA11", "label": "A (AA11)", "y": 2, "kind": "regional_poles_2007_13", "start_year": 2009,
+         "end_year": pd.NA, "confidence": "medium"},
+        {"nuts2": "BB11", "label": "B (BB11)", "y": 1, "kind": "interreg", "start_year": 2016, "end_year": 2019,
+         "confidence": "high"},
+        {"nuts2": "BB11", "label": "B (BB11)", "y": 1, "kind": "s3_law_recognition", "start_year": pd.NA,
+         "end_year": pd.NA, "confidence": "medium"},
+        {"nuts2": "CC11", "label": "C (CC11)", "y": 0, "kind": "none_found", "start_year": pd.NA,
+         "end_year": pd.NA, "confidence": "low"},
+    ])
+    fig = cf.policy_timeline_figure(timeline, national_call_year=2012,
+                                    kind_labels={"miur_district": "District", "interreg": "Interreg"}, title="T")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["C (CC11)", "B (BB11)", "A (AA11)"]
+    texts = {t.get_text() for t in ax.texts}
+    assert {"none found", "undated"} <= texts
+    assert len(ax.patches) == 1 and ax.patches[0].get_width() == 4  # Interreg bar 2016-2019
+    fills = sorted(line.get_fillstyle() for line in ax.lines if list(line.get_xdata()) == [2009])
+    assert fills == ["left", "none"]
+    stacked = sorted(float(line.get_ydata()[0]) for line in ax.lines if list(line.get_xdata()) == [2009])
+    assert stacked[0] == 2 and stacked[1] > 2  # two rows in one year do not hide each other
+    legend = {t.get_text() for t in fig.legends[0].get_texts()}
+    assert {"District", "Interreg", "regional_poles_2007_13", "National cluster call (all regions)",
+            "high confidence", "low confidence"} <= legend
+    assert ax.get_title(loc="left") == "T"
+    plt.close(fig)
 
 
-def test_programme_table_keeps_every_conflicting_value_with_its_source():
-    progs = load_programmes()
-    tab = cf.programme_table(progs, ["ClusteriX 2.0"])
-    events = tab[tab["fact"].str.startswith("Learning events planned")]
-    assert sorted(events["value"]) == ["32 events", "81 events"]
-    assert set(events["source"]) == {"kohesio.eu", "westpannon.hu"}
-    assert events["fact"].str.endswith("(sources differ)").all()
-    assert (tab["fact"] == "Learning events held").sum() == 1
-
-
-def test_programme_table_marks_unverified_values():
-    tab = cf.programme_table(load_programmes(), ["S3-4AlpClusters"])
-    row = tab[tab["fact"] == "Lombardy budget"].iloc[0]
-    assert row["value"] == "EUR 120,000 (unverified)"
-
-
-def test_fact_refuses_conflicting_rows():
-    progs = load_programmes()
-    assert cf.fact(progs, "ClusteriX 2.0", "target_collaboration_increase") == "5"
-    with pytest.raises(DataValidationError, match="found 2; add the fact or read conflicting rows"):
-        cf.fact(progs, "ClusteriX 2.0", "learning_events_planned")
-    assert [v for v, _ in cf.fact_values(progs, "ClusteriX 2.0", "learning_events_planned")] == ["81", "32"]
-
-
-def test_cite_key_uses_venue_to_separate_same_author_year():
-    lit = load_literature()
-    keys = cf.literature_table(lit)["key"]
-    assert (keys == "nishimura2011").sum() == 1
-    assert (keys == "falck2010").sum() == 1
-
-
-def test_headline_quantity_extraction():
-    lit = load_literature()
-    head = cf.study_headline(lit, "falck2010")
-    assert cf.leading_quantity(head) == "+4.6 to +5.7 pp"
-    assert cf.numbers_in(cf.leading_quantity(head)) == [4.6, 5.7]
-    assert cf.leading_quantity("+EUR 116k R&D per firm") == "+EUR 116k"
-    assert cf.leading_quantity("Winners outperform") == ""
-    with pytest.raises(DataValidationError, match="citation key 'nope'"):
-        cf.study_headline(lit, "nope")
-
-
-def test_timeline_rows_order_and_figure():
-    cal = load_policy_calendar()
-    rows = cf.timeline_rows(cal)
-    primary = rows[rows["primary"] == 1]
-    onsets = primary["onset_year"].dropna().to_numpy(dtype=float)
-    assert np.all(np.diff(onsets) >= 0)
-    assert rows["label"].iloc[-1] == "Bolzano (ITH1)"  # no onset: last
-    fig = cf.policy_timeline_figure(cal)
-    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert len(labels) == rows["nuts2"].nunique()
-    assert f"{int(onsets.min())} and {int(onsets.max())}" in fig.axes[0].get_title(loc="left")
-
-
-def test_interreg_spans_counts_regions():
-    spans = cf.interreg_spans(load_policy_calendar()).set_index("programme")
-    assert spans.loc["inkrease", "italian_regions"] == "ITH5"
-    assert spans.loc["clusterix2", "start"] == 2016
+def test_start_year_and_macro_area_figures_draw_their_frames():
+    starts = pd.DataFrame({"year": [2014, 2015, 2016], "complete": [1, 1, 0], "projects": [10, 100, 30],
+                           "coparticipation_projects": [5, 60, 20], "participations": [20, 200, 60],
+                           "coverage": [0.9, 0.95, 0.8]})
+    fig = cf.start_year_figure(starts, title="S")
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    assert heights == [10, 100, 30, 5, 60, 20]
+    assert list(fig.axes[1].lines[0].get_ydata()) == pytest.approx([90, 95, 80])
+    plt.close(fig)
+    macro = pd.DataFrame({"macro_area": ["south"] * 3 + ["south"] * 2, "label": ["South"] * 5,
+                          "series": ["bes_personnel"] * 3 + ["h2020_per_million"] * 2,
+                          "year": [2003, 2004, 2006, 2015, 2016], "value": [10, 12, 15, 3.0, 4.0],
+                          "index": [100, 120, 150, 100, 133.3]})
+    fig = cf.macro_area_figure(macro, title="M", base_year=2003)
+    left = fig.axes[0].lines[0].get_ydata()
+    assert np.isnan(left[2]) and left[1] == 120  # the missing year 2005 is a gap, not interpolated
+    assert list(fig.axes[1].lines[0].get_ydata()) == [3.0, 4.0]
+    plt.close(fig)
 
 
 def test_link_table_html_escapes_cells_and_links_sources():
@@ -98,6 +86,13 @@ def test_link_table_html_escapes_cells_and_links_sources():
     assert "a &lt;b&gt;" in out
     assert '<a href="https://www.example.org/p?q=1&amp;r=2">example.org</a>' in out
     assert "<th>url</th>" not in out
+
+
+def test_context_figures_hold_no_study_rules():
+    """Preparation moved to clusterpolicy.study.context / data_overview: report keeps only drawing."""
+    for name in ("timeline_rows", "interreg_spans", "programme_table", "literature_table", "study_headline",
+                 "leading_quantity", "cite_key", "date_text", "numbers_in"):
+        assert not hasattr(cf, name), name
 
 
 # ------------------------------------------------------------------------------------------------ synthetic control
@@ -262,9 +257,3 @@ def test_check_monte_carlo_requires_simulated_label(tmp_path):
     fig = cf.mc_coverage_figure(good.assign(coverage_95=0.9, coverage_mcse=0.01), title="SIMULATION")
     assert fig.axes[0].get_xlabel().endswith("(SIMULATED data)")
 
-
-def test_date_text():
-    assert cf.date_text("2016-04-01") == "1 April 2016"
-    assert cf.date_text("2017-06") == "June 2017"
-    with pytest.raises(UserInputError, match="is not an ISO date"):
-        cf.date_text("June 2017")

@@ -8,12 +8,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from clusterpolicy.data.calendar import ITALIAN_NUTS2, load_cluster_policies
 from clusterpolicy.data.policy import (
+    INTERREG,
+    fact,
+    fact_values,
     interreg_exposure,
     load_literature,
     load_policy_calendar,
     load_programmes,
-    treatment_cohorts,
+    short_region_name,
+    source_label,
 )
 from clusterpolicy.errors import DataValidationError, UserInputError
 
@@ -25,27 +30,15 @@ def calendar() -> pd.DataFrame:
     return load_policy_calendar(ROOT)
 
 
-def _row(cal: pd.DataFrame, nuts2: str, primary: int = 1) -> pd.Series:
-    rows = cal[(cal["nuts2"] == nuts2) & (cal["primary"] == primary)]
-    assert len(rows) == 1, nuts2
-    return rows.iloc[0]
-
-
-def test_calendar_records_the_dossier_dates(calendar) -> None:
-    pie = _row(calendar, "ITC1")
-    assert (pie["onset_year"], pie["legal_act_year"]) == (2009, 2008)
-    assert "25-8735" in pie["legal_act"]
-    lom = _row(calendar, "ITC4")
-    assert (lom["onset_year"], lom["legal_act_year"]) == (2014, 2012)
-    assert "5981" in lom["legal_act"] and "2239" in lom["legal_act"]
-    ven = _row(calendar, "ITH3")
-    assert (ven["onset_year"], ven["legal_act_year"]) == (2016, 2014) and "583" in ven["legal_act"]
-    fvg = _row(calendar, "ITH4")
-    assert (fvg["onset_year"], fvg["first_funding_year"]) == (2015, 2016)
-    assert _row(calendar, "ITH5")["onset_year"] == 2017
-    assert _row(calendar, "ITH2")["confidence"] == "low"
-    assert pd.isna(_row(calendar, "ITH1")["onset_year"])  # no start date found: left empty, not guessed
+def test_old_calendar_holds_no_italian_region(calendar) -> None:
+    """Italian policies live in ONE file (cluster_policies.csv): the old calendar keeps only the national common
+    shock and the non-Italian Interreg partners."""
+    italian = calendar[calendar["country"] == "IT"]
+    assert list(italian["nuts2"]) == ["IT"] and list(italian["role"]) == ["common_shock"]
+    assert not set(calendar["nuts2"]) & set(ITALIAN_NUTS2)
+    assert set(calendar["role"]) == {"common_shock", "interreg_partner"}
     assert (calendar["source"].str.len() > 0).all()
+    assert calendar["line"].tolist() == list(range(2, len(calendar) + 2))
 
 
 def test_common_shock_row(calendar) -> None:
@@ -56,6 +49,9 @@ def test_common_shock_row(calendar) -> None:
 
 def test_interreg_exposure(calendar) -> None:
     exp = interreg_exposure(calendar=calendar)
+    assert exp.columns.tolist() == ["nuts2", "country", "programme", "start", "end"]
+    assert set(exp["programme"]) == set(INTERREG)
+    assert str(exp["start"].dtype) == "Int64" and str(exp["end"].dtype) == "Int64"
     clusterix = exp[exp["programme"] == "clusterix2"]
     assert set(clusterix["nuts2"]) >= {"ITH1", "AT12", "HU22", "SE22", "CZ08", "DK03", "FRK1", "RO21"}
     assert (clusterix["start"] == 2016).all() and (clusterix["end"] == 2021).all()
@@ -63,34 +59,44 @@ def test_interreg_exposure(calendar) -> None:
     assert {"ITC4", "ITH3", "ITH2", "ITC1"} <= set(alp["nuts2"])
     assert (alp["start"] == 2016).all() and (alp["end"] == 2019).all()
     assert list(exp.loc[exp["programme"] == "inkrease", "nuts2"]) == ["ITH5"]
+    assert not exp.duplicated(["programme", "nuts2"]).any()
     partners = calendar[calendar["role"] == "interreg_partner"]
     assert (partners["code_uncertain"] == 1).all() and (partners["country"] != "IT").all()
 
 
-def test_treatment_cohorts_under_each_coding(calendar) -> None:
-    onset = treatment_cohorts("onset", calendar=calendar)
-    assert onset == {"ITC1": 2009, "ITC4": 2014, "ITF1": 2011, "ITH2": 2013, "ITH3": 2016, "ITH4": 2015,
-                     "ITH5": 2017, "ITI1": 2011, "ITI2": 2011}
-    legal = treatment_cohorts("legal_act", calendar=calendar)
-    assert legal["ITC4"] == 2012 and legal["ITC1"] == 2008 and legal["ITH3"] == 2014
-    funding = treatment_cohorts("first_funding", calendar=calendar)
-    assert funding["ITH4"] == 2016 and funding["ITI1"] == 2011
-    assert set(funding) == set(onset)  # empty first-funding years fall back to onset
-    assert treatment_cohorts("first_funding", calendar=calendar, fill_missing="drop") == {"ITH4": 2016,
-                                                                                          "ITI1": 2011}
-    assert "IT" not in onset and "ITH1" not in onset  # common shock excluded; unknown onset absent
+def test_italian_interreg_partners_come_from_the_audited_calendar(calendar) -> None:
+    audited = load_cluster_policies()
+    exp = interreg_exposure(calendar=calendar, cluster_policies=audited)
+    italian = exp[exp["country"] == "IT"].set_index(["programme", "nuts2"])
+    rows = audited[audited["kind"] == "interreg"]
+    assert len(italian) == len(rows)
+    for rec in rows.to_dict("records"):
+        assert any(italian.index.get_level_values(1) == rec["nuts2"])
+    # an audited interreg row edited in memory moves the exposure: no second copy of Italian rows elsewhere
+    edited = audited.copy()
+    edited.loc[edited["policy_id"] == "ith1-clusterix2-2016", "end_year"] = 2020
+    exp2 = interreg_exposure(calendar=calendar, cluster_policies=edited)
+    assert int(exp2.set_index(["programme", "nuts2"]).loc[("clusterix2", "ITH1"), "end"]) == 2020
 
 
-def test_treatment_cohorts_options(calendar) -> None:
-    earliest = treatment_cohorts(calendar=calendar, primary_only=False)
-    assert earliest["ITH5"] == 2002 and earliest["ITH3"] == 2003
-    assert treatment_cohorts(calendar=calendar, min_confidence="high") == {"ITH4": 2015, "ITH5": 2017}
-    with pytest.raises(UserInputError, match="coding='start' is not allowed; use one of onset, legal_act"):
-        treatment_cohorts("start", calendar=calendar)  # type: ignore[arg-type]
+def test_interreg_row_without_programme_names_line_and_fix(calendar) -> None:
+    audited = load_cluster_policies()
+    bad = audited.copy()
+    idx = bad.index[bad["policy_id"] == "ith5-inkrease-2016"][0]
+    bad.loc[idx, "policy_id"] = "ith5-other-project-2016"
+    line = int(bad.loc[idx, "line"])
+    with pytest.raises(DataValidationError, match=rf"cluster_policies.csv, line {line}, column policy_id: interreg "
+                                                  r"row 'ith5-other-project-2016' names no known programme"):
+        interreg_exposure(calendar=calendar, cluster_policies=bad)
 
 
-def test_treatment_cohorts_reads_from_project_root() -> None:
-    assert treatment_cohorts(root=ROOT)["ITC4"] == 2014
+def test_accessors() -> None:
+    assert short_region_name("Provincia Autonoma di Bolzano/Bozen") == "Bolzano"
+    assert source_label("https://www.kohesio.eu/x ; dossier 3.1") == [("kohesio.eu", "https://www.kohesio.eu/x"),
+                                                                        ("dossier 3.1", None)]
+    progs = load_programmes(ROOT)
+    assert fact(progs, "ClusteriX 2.0", "target_collaboration_increase") == "5"
+    assert len(fact_values(progs, "ClusteriX 2.0", "learning_events_planned")) == 2
 
 
 def test_programmes_keep_conflicting_values_with_sources() -> None:
@@ -134,10 +140,10 @@ def _edit(root: Path, name: str, row: int, column: str, value: str) -> None:
     df.to_csv(path, index=False, lineterminator="\n")
 
 
-def test_bad_year_is_reported_with_file_column_row_and_fix(policy_copy: Path) -> None:
+def test_bad_year_is_reported_with_file_line_column_and_fix(policy_copy: Path) -> None:
     _edit(policy_copy, "policy_calendar.csv", 1, "onset_year", "20l4")
     with pytest.raises(DataValidationError,
-                       match=r"policy_calendar.csv, column onset_year: row\(s\) 2 are not four-digit years "
+                       match=r"policy_calendar.csv, line 3, column onset_year: is not a four-digit year "
                              r"\('20l4'\); write a year") as err:
         load_policy_calendar(policy_copy)
     assert "\n" not in str(err.value)
@@ -146,31 +152,58 @@ def test_bad_year_is_reported_with_file_column_row_and_fix(policy_copy: Path) ->
 @pytest.mark.parametrize(
     ("column", "value", "message"),
     [
-        ("role", "cluster", r"column role: row\(s\) 1 hold values outside the allowed set \('cluster'\)"),
-        ("confidence", "HIGH", r"column confidence: .*use one of low, medium, high"),
-        ("nuts2", "itc1", r"column nuts2: row\(s\) 1 are not NUTS codes"),
-        ("clusterix2_start", "2016", r"column clusterix2_end: row\(s\) 1 give only one of"),
-        ("common_shock", "1", r"column common_shock: row\(s\) 1 disagree with role"),
+        ("role", "cluster", r"line 3, column role: is not an allowed value \('cluster'\); use one of"),
+        ("confidence", "HIGH", r"line 3, column confidence: .*use one of low, medium, high"),
+        ("nuts2", "at12", r"line 3, column nuts2: is not a NUTS code"),
+        ("clusterix2_start", "", r"line 3, column clusterix2_end: is given without clusterix2_start"),
+        ("common_shock", "1", r"line 3, column common_shock: disagrees with role"),
+        ("country", "IT", r"line 3, column country: differs from the first two letters of nuts2"),
     ],
 )
 def test_calendar_rules(policy_copy: Path, column: str, value: str, message: str) -> None:
-    _edit(policy_copy, "policy_calendar.csv", 0, column, value)
+    _edit(policy_copy, "policy_calendar.csv", 1, column, value)  # data row 1 = line 3 (AT12)
     with pytest.raises(DataValidationError, match=message):
         load_policy_calendar(policy_copy)
 
 
-def test_two_primary_policies_for_one_region(policy_copy: Path) -> None:
-    cal = pd.read_csv(policy_copy / "data/policy/policy_calendar.csv", dtype=str, keep_default_na=False)
-    row = int(cal.index[(cal["nuts2"] == "ITH5") & (cal["primary"] == "0")][0])
-    _edit(policy_copy, "policy_calendar.csv", row, "primary", "1")
-    with pytest.raises(DataValidationError, match="more than one primary regional policy for the same region"):
+def test_italian_region_in_old_calendar_is_refused(policy_copy: Path) -> None:
+    path = policy_copy / "data/policy/policy_calendar.csv"
+    cal = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = cal.iloc[[1]].assign(nuts2="ITC4", country="IT", region="Lombardia")
+    pd.concat([cal, row], ignore_index=True).to_csv(path, index=False, lineterminator="\n")
+    line = len(cal) + 2
+    with pytest.raises(DataValidationError, match=rf"policy_calendar.csv, line {line}, column country: is an "
+                                                  r"Italian region in the old calendar .*cluster_policies.csv"):
         load_policy_calendar(policy_copy)
+
+
+def test_line_numbers_count_multiline_cells(policy_copy: Path) -> None:
+    """A quoted cell spanning two lines shifts the line of every later record (the shared CSV reader counts it)."""
+    path = policy_copy / "data/policy/programmes.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.loc[0, "note"] = "first line\nsecond line"
+    df.loc[2, "verified"] = "maybe"
+    df.to_csv(path, index=False, lineterminator="\n")
+    with pytest.raises(DataValidationError, match=r"programmes.csv, line 5, column verified: is not an allowed "
+                                                  r"value \('maybe'\); use one of yes, no"):
+        load_programmes(policy_copy)
+
+
+def test_ragged_row_names_its_line(policy_copy: Path) -> None:
+    path = policy_copy / "data/policy/literature.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[3] = lines[3].rstrip("\n") + ",extra\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"literature.csv, line 4, column \(row\): has 13 cells but the "
+                                                  r"header has 12; quote cells that contain commas"):
+        load_literature(policy_copy)
 
 
 def test_missing_column_and_missing_file(policy_copy: Path) -> None:
     path = policy_copy / "data/policy/literature.csv"
     pd.read_csv(path, dtype=str).drop(columns=["source_url"]).to_csv(path, index=False)
-    with pytest.raises(DataValidationError, match=r"literature.csv lacks column\(s\) source_url"):
+    with pytest.raises(DataValidationError, match=r"literature.csv, line 1, column source_url: missing from the "
+                                                  r"header; restore the header from git"):
         load_literature(policy_copy)
     (policy_copy / "data/policy/programmes.csv").unlink()
     with pytest.raises(UserInputError, match="programmes.csv is missing; restore it from git"):
@@ -179,8 +212,19 @@ def test_missing_column_and_missing_file(policy_copy: Path) -> None:
 
 def test_literature_and_programme_rules(policy_copy: Path) -> None:
     _edit(policy_copy, "literature.csv", 3, "collaboration_outcome", "maybe")
-    with pytest.raises(DataValidationError, match=r"literature.csv, column collaboration_outcome: row\(s\) 4"):
+    with pytest.raises(DataValidationError, match=r"literature.csv, line 5, column collaboration_outcome: is not "
+                                                  r"an allowed value \('maybe'\); use one of yes, no"):
+        load_literature(policy_copy)
+    _edit(policy_copy, "literature.csv", 3, "collaboration_outcome", "yes")
+    _edit(policy_copy, "literature.csv", 6, "year", "199")
+    with pytest.raises(DataValidationError, match=r"literature.csv, line 8, column year: is not a four-digit year"):
+        load_literature(policy_copy)
+    _edit(policy_copy, "literature.csv", 6, "year", "2010")
+    _edit(policy_copy, "literature.csv", 2, "source_url", "www.example.org")
+    with pytest.raises(DataValidationError, match=r"literature.csv, line 4, column source_url: is not a URL"):
         load_literature(policy_copy)
     _edit(policy_copy, "programmes.csv", 0, "source", "")
-    with pytest.raises(DataValidationError, match=r"programmes.csv, column source: row\(s\) 1 are empty"):
+    _edit(policy_copy, "programmes.csv", 4, "source", "")
+    with pytest.raises(DataValidationError, match=r"programmes.csv, line 2, column source: is empty \(''\) "
+                                                  r"\(also line\(s\) 6\); fill it in"):
         load_programmes(policy_copy)

@@ -24,7 +24,7 @@ from clusterpolicy.estimate.literals import (
     EstimatorName,
     choices,
 )
-from clusterpolicy.fsutil import atomic_write_json
+from clusterpolicy.fsutil import atomic_write_json, json_safe
 
 def choice(alias: Any, name: str) -> type[enum.Enum]:
     """A CLI choice type (a string enum, which typer shows as a choice) built from a ``Literal`` alias of
@@ -45,10 +45,11 @@ def _value(option: Any) -> Any:
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as JSON (sorted keys, no NaN) atomically, with the umask's file mode."""
+    """Write ``payload`` as canonical JSON (sorted keys) atomically; see :func:`clusterpolicy.fsutil.atomic_write_json`."""
+    path = Path(path)
     if path.parent and not path.parent.exists():
         raise UserInputError(f"--json {path}: folder {str(path.parent)!r} does not exist. Fix: create it first.")
-    atomic_write_json(path, payload)
+    atomic_write_json(path, json_safe(payload))
 
 
 def _load_panel(data: Path, *, unit: str, time: str, cohort: str, outcome: str, covariates: tuple[str, ...],

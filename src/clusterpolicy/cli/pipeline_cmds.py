@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from clusterpolicy.fsutil import VERIFY_RTOL
 from clusterpolicy.paths import project_root
 
 
@@ -34,14 +35,20 @@ def register(app: typer.Typer) -> None:
         executor: Annotated[str, typer.Option("--executor", help="local (process pool) or dask.")] = "local",
         scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+        lock_timeout: Annotated[Optional[float], typer.Option(
+            "--lock-timeout", min=0, help="Seconds to wait for another clusterpolicy run in this checkout before "
+            "giving up (default: $CLUSTERPOLICY_LOCK_TIMEOUT, else wait).")] = None,
     ) -> None:
         """Execute the stale runs of notebooks/runs.yaml with papermill (unchanged runs are skipped)."""
+        from clusterpolicy.pipeline.lock import project_lock
         from clusterpolicy.pipeline.runner import run_pipeline
 
         _setup_logging(False)
+        root = project_root()
         try:
-            report = run_pipeline(project_root(), only=only, jobs=jobs, force=force,
-                                  executor=executor, scheduler=scheduler, progress=not quiet)  # type: ignore[arg-type]
+            with project_lock(root, timeout=lock_timeout):
+                report = run_pipeline(root, only=only, jobs=jobs, force=force, executor=executor,  # type: ignore[arg-type]
+                                      scheduler=scheduler, progress=not quiet)
         except KeyboardInterrupt:
             raise _interrupted() from None
         typer.echo(report.summary())
@@ -56,10 +63,14 @@ def register(app: typer.Typer) -> None:
         scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address.")] = None,
         all_pages: Annotated[bool, typer.Option("--all", help="Rebuild every HTML page, not only changed ones.")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+        lock_timeout: Annotated[Optional[float], typer.Option(
+            "--lock-timeout", min=0, help="Seconds to wait for another clusterpolicy run in this checkout before "
+            "giving up (default: $CLUSTERPOLICY_LOCK_TIMEOUT, else wait).")] = None,
     ) -> None:
         """Execute stale runs, then build the HTML book into _build/html (warnings are errors)."""
         from clusterpolicy.pipeline import book
         from clusterpolicy.pipeline.exhibits import update_readme
+        from clusterpolicy.pipeline.lock import project_lock
         from clusterpolicy.pipeline.manifest import load_manifest
         from clusterpolicy.pipeline.runner import run_pipeline
 
@@ -68,12 +79,13 @@ def register(app: typer.Typer) -> None:
         root = project_root()
         manifest = load_manifest(root)
         try:
-            report = run_pipeline(root, jobs=jobs, force=force, executor=executor,  # type: ignore[arg-type]
-                                  scheduler=scheduler, progress=not quiet, manifest=manifest)
-            typer.echo(report.summary())
-            update_readme(root, manifest)
-            book.prepare(root, manifest)
-            book.jupyter_book_build(root, all_pages=all_pages)
+            with project_lock(root, timeout=lock_timeout):
+                report = run_pipeline(root, jobs=jobs, force=force, executor=executor,  # type: ignore[arg-type]
+                                      scheduler=scheduler, progress=not quiet, manifest=manifest)
+                typer.echo(report.summary())
+                update_readme(root, manifest)
+                book.prepare(root, manifest)
+                book.jupyter_book_build(root, all_pages=all_pages)
         except KeyboardInterrupt:
             raise _interrupted() from None
         typer.echo(f"book: {root / '_build' / 'html' / 'index.html'} ({time.perf_counter() - started:.1f} s)")
@@ -106,7 +118,8 @@ def register(app: typer.Typer) -> None:
     @app.command("verify")
     def verify_command(
         jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Parallel local workers.")] = None,
-        rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance for numbers.")] = 1e-9,
+        rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance for numbers (default: two units in "
+                                            "the 10th significant digit, the published precision).")] = VERIFY_RTOL,
         atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance for numbers.")] = 1e-12,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     ) -> None:

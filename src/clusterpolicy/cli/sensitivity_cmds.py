@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,42 +19,17 @@ from typing import Any
 import typer
 
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+from clusterpolicy.fsutil import atomic_write_json, json_safe
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON (sorted keys) via a temporary file in the same folder and ``os.replace``; the final file gets
-    the usual ``0o666 & ~umask`` mode (``mkstemp`` creates it ``0600``)."""
-    path = Path(path)
+    """Write JSON (sorted keys, no NaN) atomically with the umask's mode (:mod:`clusterpolicy.fsutil`)."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UserInputError(f"--json {path}: folder {str(folder)!r} does not exist; create it or pass another path.")
     if path.is_dir():
         raise UserInputError(f"--json {path}: is a folder; pass a file name such as sensitivity.json.")
-    text = json.dumps(_json_safe(payload), sort_keys=True, indent=2, allow_nan=False) + "\n"
-    umask = os.umask(0)
-    os.umask(umask)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_json(path, json_safe(payload))
 
 
 def _parse_grid(grid: str) -> list[float]:

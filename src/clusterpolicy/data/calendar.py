@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -88,21 +89,25 @@ def _fail(path: Path, line: int | None, column: str, problem: str, fix: str) -> 
     raise DataValidationError(f"{path}, {where}column {column}: {problem}; {fix}")
 
 
-def _read_records(path: Path) -> list[tuple[int, dict[str, str]]]:
-    """Read the CSV and return ``(first line of the record, {column: stripped cell})`` pairs."""
+def _read_records(path: Path, columns: Sequence[str] = COLUMNS) -> list[tuple[int, dict[str, str]]]:
+    """Read the CSV and return ``(first line of the record, {column: stripped cell})`` pairs.
+
+    Shared by every hand-edited file under ``data/policy`` (:mod:`clusterpolicy.data.policy` passes its own
+    ``columns``): a missing header column, a ragged row or bad quoting fails with the file and line number.
+    """
     if not path.is_file():
-        raise UserInputError(f"calendar file {path} is missing; restore it from git (it is part of the project).")
+        raise UserInputError(f"policy file {path} is missing; restore it from git (it is part of the project).")
     try:
         with path.open(encoding="utf-8", newline="") as fh:
             reader = csv.reader(fh)
             header = next(reader, None)
             if header is None:
-                _fail(path, 1, "(header)", "the file is empty", f"restore the header: {','.join(COLUMNS)}.")
+                _fail(path, 1, "(header)", "the file is empty", f"restore the header: {','.join(columns)}.")
             header = [h.strip() for h in header]
-            missing = [c for c in COLUMNS if c not in header]
+            missing = [c for c in columns if c not in header]
             if missing:
                 _fail(path, 1, ", ".join(missing), "missing from the header",
-                      f"restore the header from git (columns: {','.join(COLUMNS)}).")
+                      f"restore the header from git (columns: {','.join(columns)}).")
             records = []
             previous_end = reader.line_num
             for cells in reader:
@@ -119,6 +124,11 @@ def _read_records(path: Path) -> list[tuple[int, dict[str, str]]]:
     except csv.Error as err:
         raise DataValidationError(f"{path}, line {reader.line_num}: not a valid CSV ({err}); check the quoting.") from err
     return records
+
+
+#: Public names of the shared line-number helpers (used by :mod:`clusterpolicy.data.policy`).
+read_records = _read_records
+fail_at = _fail
 
 
 def _check_record(path: Path, line: int, rec: dict[str, str]) -> None:

@@ -1,34 +1,39 @@
-"""Hand-checked policy facts: the policy calendar (treatment timing), programme facts and the literature table.
+"""Hand-checked policy facts outside the audited calendar: non-Italian Interreg partners and the national common
+shock (``policy_calendar.csv``), programme facts (``programmes.csv``) and the literature table (``literature.csv``).
 
-The three CSV files under ``data/policy/`` are edited by people, so every load validates them and a malformed
-edit fails with one line naming the file, the column, the offending rows (1-based data rows, header excluded)
-and the fix. Facts and their sources come from the project's research dossier; a missing value is an empty cell,
-never a guess.
+Italian regional policies and the Italian Interreg partnerships live in ONE file, the audited calendar
+``data/policy/cluster_policies.csv`` (:mod:`clusterpolicy.data.calendar`); the treatment rules that turn it into
+cohorts are in :mod:`clusterpolicy.study.treatments`.
+
+The three CSV files here are edited by people, so every load validates them and a malformed edit fails with one
+line naming the file, the LINE number in the file (the header is line 1; read with the CSV reader shared with
+:mod:`clusterpolicy.data.calendar`, so a quoted cell spanning lines is counted correctly), the column, the value
+seen and the fix. Facts and their sources come from the project's research dossier; a missing value is an empty
+cell, never a guess.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal, get_args
+from urllib.parse import urlparse
 
 import pandas as pd
 
-from clusterpolicy.errors import DataValidationError, UserInputError
+from clusterpolicy.data.calendar import fail_at, load_cluster_policies, read_records
+from clusterpolicy.errors import DataValidationError
 from clusterpolicy.paths import data_dir
 
 CALENDAR_FILE = "policy_calendar.csv"
 PROGRAMMES_FILE = "programmes.csv"
 LITERATURE_FILE = "literature.csv"
 
-Coding = Literal["onset", "legal_act", "first_funding"]
-Confidence = Literal["low", "medium", "high"]
-FillMissing = Literal["onset", "drop"]
-
-_CODING_COLUMN = {"onset": "onset_year", "legal_act": "legal_act_year", "first_funding": "first_funding_year"}
 _CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
 ROLES = ("regional_policy", "common_shock", "interreg_partner")
 INTERREG = ("clusterix2", "s3_4alpclusters", "inkrease")
+#: How an ``interreg`` row of ``cluster_policies.csv`` names its programme in its ``policy_id`` slug.
+INTERREG_SLUGS = {"clusterix2": "clusterix2", "s3_4alpclusters": "s3-4alpclusters", "inkrease": "inkrease"}
 YEAR_COLUMNS = ("onset_year", "legal_act_year", "first_funding_year",
                 *(f"{p}_{end}" for p in INTERREG for end in ("start", "end")))
 CALENDAR_COLUMNS = ("nuts2", "nuts_level", "region", "country", "policy", "role", "primary", *YEAR_COLUMNS[:3],
@@ -45,50 +50,43 @@ def policy_dir(root: Path | None = None) -> Path:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# validation helpers
+# validation helpers: every check reports the first offending LINE of the file (header = line 1)
 
 
-def _rows(mask: pd.Series) -> str:
-    idx = [str(i + 1) for i in mask[mask].index[:5]]
-    more = "" if mask.sum() <= 5 else f" (and {int(mask.sum()) - 5} more)"
-    return ", ".join(idx) + more
-
-
-def _fail(path: Path, column: str, mask: pd.Series, seen: pd.Series, problem: str, fix: str) -> None:
-    values = ", ".join(repr(v) for v in seen[mask].head(3))
-    raise DataValidationError(f"{path}, column {column}: row(s) {_rows(mask)} {problem} ({values}); {fix}")
+def _fail(df: pd.DataFrame, path: Path, column: str, mask: pd.Series, problem: str, fix: str) -> None:
+    """Raise for the rows in ``mask``: the first offending line, its value, and how many other lines fail."""
+    mask = mask.fillna(False).astype(bool)
+    lines = df.loc[mask, "line"].tolist()
+    value = df.loc[mask, column].iloc[0] if column in df.columns else ""
+    value = "" if pd.isna(value) else str(value)
+    others = "" if len(lines) == 1 else f" (also line(s) {', '.join(str(n) for n in lines[1:6])}" + \
+        (" and more)" if len(lines) > 6 else ")")
+    fail_at(path, int(lines[0]), column, f"{problem} ({value!r}){others}", fix)
 
 
 def _read(path: Path, columns: Iterable[str]) -> pd.DataFrame:
-    if not path.is_file():
-        raise UserInputError(f"policy file {path} is missing; restore it from git (it is part of the project).")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise DataValidationError(
-            f"{path} is not a valid UTF-8 CSV ({str(err).splitlines()[0]}); check quoting of cells with commas."
-        ) from err
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise DataValidationError(
-            f"{path} lacks column(s) {', '.join(missing)}; restore the header from git (columns: {', '.join(columns)})."
-        )
-    return df.apply(lambda s: s.str.strip())
+    """Read a policy file as strings (cells stripped) with its ``line`` numbers, through the shared CSV reader."""
+    columns = tuple(columns)
+    records = read_records(path, columns)
+    df = pd.DataFrame([rec for _, rec in records])
+    if df.empty:
+        df = pd.DataFrame(columns=list(columns))
+    df.insert(0, "line", [line for line, _ in records])
+    return df.reset_index(drop=True)
 
 
 def _check_nonempty(df: pd.DataFrame, path: Path, columns: Iterable[str]) -> None:
     for col in columns:
         bad = df[col] == ""
         if bad.any():
-            raise DataValidationError(f"{path}, column {col}: row(s) {_rows(bad)} are empty; fill them in.")
+            _fail(df, path, col, bad, "is empty", "fill it in.")
 
 
 def _check_allowed(df: pd.DataFrame, path: Path, column: str, allowed: Iterable[str]) -> None:
     allowed = tuple(allowed)
     bad = ~df[column].isin(allowed)
     if bad.any():
-        _fail(path, column, bad, df[column], "hold values outside the allowed set",
-              f"use one of {', '.join(allowed)}.")
+        _fail(df, path, column, bad, "is not an allowed value", f"use one of {', '.join(allowed)}.")
 
 
 def _to_years(df: pd.DataFrame, path: Path, columns: Iterable[str]) -> pd.DataFrame:
@@ -97,13 +95,11 @@ def _to_years(df: pd.DataFrame, path: Path, columns: Iterable[str]) -> pd.DataFr
         text = out[col]
         ok = text.str.fullmatch(r"\d{4}") | (text == "")
         if not ok.all():
-            _fail(path, col, ~ok, text, "are not four-digit years",
-                  "write a year such as 2014 or leave the cell empty.")
+            _fail(out, path, col, ~ok, "is not a four-digit year", "write a year such as 2014 or leave the cell empty.")
         years = pd.to_numeric(text.where(text != ""), errors="coerce").astype("Int64")
         out_of_range = years.notna() & ((years < _YEAR_RANGE[0]) | (years > _YEAR_RANGE[1]))
         if out_of_range.any():
-            _fail(path, col, out_of_range.fillna(False), text, f"are outside {_YEAR_RANGE[0]}-{_YEAR_RANGE[1]}",
-                  "check the year.")
+            _fail(out, path, col, out_of_range, f"is outside {_YEAR_RANGE[0]}-{_YEAR_RANGE[1]}", "check the year.")
         out[col] = years
     return out
 
@@ -111,7 +107,7 @@ def _to_years(df: pd.DataFrame, path: Path, columns: Iterable[str]) -> pd.DataFr
 def _check_rule(df: pd.DataFrame, path: Path, column: str, bad: pd.Series, problem: str, fix: str) -> None:
     bad = bad.fillna(False).astype(bool)
     if bad.any():
-        _fail(path, column, bad, df[column].astype(str), problem, fix)
+        _fail(df, path, column, bad, problem, fix)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -119,12 +115,13 @@ def _check_rule(df: pd.DataFrame, path: Path, column: str, bad: pd.Series, probl
 
 
 def validate_policy_calendar(df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Validate the raw (string) calendar and return it typed (years as ``Int64``, flags as ``int``)."""
+    """Validate the raw (string) calendar, with its ``line`` column, and return it typed (years as ``Int64``,
+    flags as ``int``)."""
     _check_nonempty(df, path, ("nuts2", "nuts_level", "region", "country", "policy", "role", "primary",
                                "confidence", "common_shock", "code_uncertain", "source"))
     bad = ~df["nuts2"].str.fullmatch(r"[A-Z]{2}[A-Z0-9]{0,3}")
     if bad.any():
-        _fail(path, "nuts2", bad, df["nuts2"], "are not NUTS codes", "write e.g. ITC4 (upper case, 2-5 characters).")
+        _fail(df, path, "nuts2", bad, "is not a NUTS code", "write e.g. AT12 (upper case, 2-5 characters).")
     _check_allowed(df, path, "role", ROLES)
     _check_allowed(df, path, "confidence", _CONFIDENCE_RANK)
     for flag in ("primary", "common_shock", "code_uncertain"):
@@ -134,35 +131,40 @@ def validate_policy_calendar(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     for col in ("nuts_level", "primary", "common_shock", "code_uncertain"):
         out[col] = out[col].astype("int64")
     _check_rule(out, path, "nuts_level", out["nuts2"].str.len() != out["nuts_level"] + 2,
-                "do not match the length of the nuts2 code", "level 0 = 2 characters, 1 = 3, 2 = 4.")
+                "does not match the length of the nuts2 code", "level 0 = 2 characters, 1 = 3, 2 = 4.")
     _check_rule(out, path, "country", out["country"] != out["nuts2"].str[:2],
-                "differ from the first two letters of nuts2", "make them equal.")
+                "differs from the first two letters of nuts2", "make them equal.")
     _check_rule(out, path, "common_shock", (out["common_shock"] == 1) != (out["role"] == "common_shock"),
-                "disagree with role", "set common_shock=1 exactly on rows with role common_shock.")
+                "disagrees with role", "set common_shock=1 exactly on rows with role common_shock.")
+    _check_rule(out, path, "country", (out["country"] == "IT") & (out["role"] != "common_shock"),
+                "is an Italian region in the old calendar",
+                "Italian regional policies and Interreg partnerships live in data/policy/cluster_policies.csv "
+                "(see CALENDAR.md); move the row there and delete it here.")
     for prog in INTERREG:
         start, end = out[f"{prog}_start"], out[f"{prog}_end"]
         _check_rule(out, path, f"{prog}_end", start.isna() != end.isna(),
-                    f"give only one of {prog}_start/{prog}_end", "fill both or neither.")
-        _check_rule(out, path, f"{prog}_end", end < start, f"end before {prog}_start", "swap or correct the years.")
+                    f"is given without {prog}_start or missing while {prog}_start is set", "fill both or neither.")
+        _check_rule(out, path, f"{prog}_end", end < start, f"is before {prog}_start", "swap or correct the years.")
     primary = out[(out["role"] == "regional_policy") & (out["primary"] == 1)]
     dup = primary["nuts2"].duplicated(keep=False).reindex(out.index, fill_value=False)
-    _check_rule(out, path, "primary", dup, "mark more than one primary regional policy for the same region",
+    _check_rule(out, path, "primary", dup, "marks a second primary regional policy for the same region",
                 "keep primary=1 on one row per region; set the alternatives to 0.")
     return out
 
 
 def load_policy_calendar(root: Path | None = None) -> pd.DataFrame:
-    """Load and validate ``data/policy/policy_calendar.csv``.
+    """Load and validate ``data/policy/policy_calendar.csv``: what the audited calendar does not hold.
 
-    One row per region and policy. ``role`` is ``regional_policy`` (a regional cluster policy; ``primary=1``
-    marks the one defining the region's main treatment), ``common_shock`` (the 2012 national cluster call,
-    ``nuts2 = IT``) or ``interreg_partner`` (a non-Italian partner region of an Interreg project, exposure only).
-    Year columns are nullable integers; Interreg exposure is given as start/end years per programme.
+    One row per NUTS code and role: ``common_shock`` (the 2012 national cluster call, ``nuts2 = IT``) or
+    ``interreg_partner`` (a non-Italian partner region of an Interreg project, exposure only). Italian regional
+    policies live in ``cluster_policies.csv`` (:func:`clusterpolicy.data.calendar.load_cluster_policies`); an
+    Italian regional row here is an error. Year columns are nullable integers; Interreg exposure is given as
+    start/end years per programme. ``line`` is the row's line in the file.
 
     Raises
     ------
     DataValidationError
-        One line naming the file, column, rows and fix when an edit breaks the format.
+        One line naming the file, the line, the column and the fix when an edit breaks the format.
     """
     path = policy_dir(root) / CALENDAR_FILE
     return validate_policy_calendar(_read(path, CALENDAR_COLUMNS), path)
@@ -170,7 +172,7 @@ def load_policy_calendar(root: Path | None = None) -> pd.DataFrame:
 
 def load_programmes(root: Path | None = None) -> pd.DataFrame:
     """Load and validate ``data/policy/programmes.csv`` (long format: programme, fact, value, unit, date, verified,
-    source, note). Conflicting values are kept as separate rows, each with its own source."""
+    source, note, plus ``line``). Conflicting values are kept as separate rows, each with its own source."""
     path = policy_dir(root) / PROGRAMMES_FILE
     df = _read(path, PROGRAMME_COLUMNS)
     _check_nonempty(df, path, ("programme", "fact", "value", "source", "verified"))
@@ -180,7 +182,7 @@ def load_programmes(root: Path | None = None) -> pd.DataFrame:
 
 def load_literature(root: Path | None = None) -> pd.DataFrame:
     """Load and validate ``data/policy/literature.csv`` (quantitative cluster-policy evaluations, dossier section 1);
-    ``year`` is a nullable integer."""
+    ``year`` is a nullable integer, ``line`` the row's line in the file."""
     path = policy_dir(root) / LITERATURE_FILE
     df = _read(path, LITERATURE_COLUMNS)
     _check_nonempty(df, path, ("study", "country", "policy", "identification", "headline_effect",
@@ -189,77 +191,112 @@ def load_literature(root: Path | None = None) -> pd.DataFrame:
     _check_allowed(df, path, "section", ("1a", "1b", "1c"))
     bad = ~df["source_url"].str.match(r"https?://")
     if bad.any():
-        _fail(path, "source_url", bad, df["source_url"], "are not URLs", "give the http(s) address of the source.")
+        _fail(df, path, "source_url", bad, "is not a URL", "give the http(s) address of the source.")
     return _to_years(df, path, ("year",))
 
 
-def _check_option(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise UserInputError(f"{name}={value!r} is not allowed; use one of {', '.join(allowed)}.")
+def interreg_programme(policy_id: str) -> str | None:
+    """The :data:`INTERREG` programme an ``interreg`` row of ``cluster_policies.csv`` belongs to (from its slug)."""
+    hits = [prog for prog, slug in INTERREG_SLUGS.items() if slug in policy_id]
+    return hits[0] if len(hits) == 1 else None
 
 
-def treatment_cohorts(
-    coding: Coding = "onset",
-    *,
-    root: Path | None = None,
-    primary_only: bool = True,
-    min_confidence: Confidence = "low",
-    fill_missing: FillMissing = "onset",
-    calendar: pd.DataFrame | None = None,
-) -> dict[str, int]:
-    """First-treated year of each Italian region under a timing coding.
+def interreg_exposure(root: Path | None = None, *, calendar: pd.DataFrame | None = None,
+                      cluster_policies: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Region-level Interreg exposure: one row per NUTS code and programme with start and end year.
+
+    Italian partners come from the ``interreg`` rows of the audited calendar (``cluster_policies.csv``; the
+    programme is read from the row's ``policy_id`` slug, :data:`INTERREG_SLUGS`), the non-Italian partners from
+    ``policy_calendar.csv``. Columns ``nuts2, country, programme, start, end`` (years as ``Int64``), sorted by
+    programme and code.
 
     Parameters
     ----------
-    coding
-        ``"onset"`` (the dossier's proposed treatment onset), ``"legal_act"`` (year of the founding legal act) or
-        ``"first_funding"`` (first year money reached the clusters).
     root
         Project root (default: found from the current directory).
-    primary_only
-        Use only each region's primary policy (default). With ``False`` the earliest year over all its
-        regional-policy rows is taken (e.g. Emilia-Romagna's 2002 High Technology Network instead of Clust-ER).
-    min_confidence
-        Drop rows whose confidence is below this level (``"low"`` keeps all).
-    fill_missing
-        What to do when the chosen coding's year is empty for a row: ``"onset"`` falls back to the onset year (so
-        the set of treated regions is the same under every coding), ``"drop"`` leaves the region out.
-    calendar
-        An already loaded calendar (for tests and notebooks); default: :func:`load_policy_calendar`.
+    calendar, cluster_policies
+        Already loaded files (for tests and notebooks); default: loaded from ``root``.
 
-    Returns
-    -------
-    dict
-        ``{nuts2: year}`` sorted by region, Italian regions only. The national common shock and the non-Italian
-        Interreg partners are excluded; regions with no year (e.g. Bolzano, ITH1) are absent, so treat absent
-        regions as never treated or unknown as the design requires.
+    Raises
+    ------
+    DataValidationError
+        If an ``interreg`` row of ``cluster_policies.csv`` names no known programme in its ``policy_id``, or has
+        no start or end year.
     """
-    _check_option("coding", coding, get_args(Coding))
-    _check_option("min_confidence", min_confidence, get_args(Confidence))
-    _check_option("fill_missing", fill_missing, get_args(FillMissing))
     cal = load_policy_calendar(root) if calendar is None else calendar
-    rows = cal[(cal["role"] == "regional_policy") & (cal["country"] == "IT") & (cal["common_shock"] == 0)
-               & (cal["nuts_level"] == 2)]
-    if primary_only:
-        rows = rows[rows["primary"] == 1]
-    rows = rows[rows["confidence"].map(_CONFIDENCE_RANK) >= _CONFIDENCE_RANK[min_confidence]]
-    year = rows[_CODING_COLUMN[coding]]
-    if fill_missing == "onset":
-        year = year.fillna(rows["onset_year"])
-    cohorts = year.groupby(rows["nuts2"]).min().dropna()
-    return {str(k): int(v) for k, v in sorted(cohorts.items())}
-
-
-def interreg_exposure(root: Path | None = None, *, calendar: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Region-level Interreg exposure: one row per NUTS code and programme with start and end year."""
-    cal = load_policy_calendar(root) if calendar is None else calendar
+    audited = load_cluster_policies(policy_dir(root) / "cluster_policies.csv") if cluster_policies is None \
+        else cluster_policies
     frames = []
     for prog in INTERREG:
         part = cal.dropna(subset=[f"{prog}_start"])[["nuts2", "country", f"{prog}_start", f"{prog}_end"]]
         part = part.drop_duplicates("nuts2").rename(columns={f"{prog}_start": "start", f"{prog}_end": "end"})
         frames.append(part.assign(programme=prog))
-    out = pd.concat(frames, ignore_index=True)
+    italian = audited[audited["kind"] == "interreg"]
+    path = policy_dir(root) / "cluster_policies.csv"
+    for rec in italian.to_dict("records"):
+        prog = interreg_programme(rec["policy_id"])
+        line = int(rec["line"]) if "line" in rec else None
+        if prog is None:
+            fail_at(path, line, "policy_id", f"interreg row {rec['policy_id']!r} names no known programme",
+                    f"put one of {', '.join(INTERREG_SLUGS.values())} in the policy_id slug.")
+        if pd.isna(rec["start_year"]) or pd.isna(rec["end_year"]):
+            fail_at(path, line, "end_year", f"interreg row {rec['policy_id']!r} lacks its start or end year",
+                    "fill start_year and end_year (the project's running years).")
+        frames.append(pd.DataFrame([{"nuts2": rec["nuts2"], "country": "IT", "start": rec["start_year"],
+                                     "end": rec["end_year"], "programme": prog}]))
+    out = pd.concat(frames, ignore_index=True).drop_duplicates(["programme", "nuts2"])
+    for col in ("start", "end"):
+        out[col] = out[col].astype("Int64")
     return out[["nuts2", "country", "programme", "start", "end"]].sort_values(["programme", "nuts2"],
                                                                              ignore_index=True)
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# accessors of the policy files (shared by study modules and figures)
+
+
+def short_region_name(name: str) -> str:
+    """Region name without the 'Provincia Autonoma di' prefix and second-language form ('Bolzano', 'Valle d'Aosta')."""
+    return re.sub(r"^Provincia Autonoma di ", "", str(name)).split("/")[0].strip()
+
+
+def source_label(source: str) -> list[tuple[str, str | None]]:
+    """Short link labels for a source cell: ``[(label, url or None), ...]``.
+
+    URLs (several may be separated by `` ; ``) become the last two labels of their host (``kohesio.eu``,
+    ``interregeurope.eu``); other text is kept as is.
+    """
+    out: list[tuple[str, str | None]] = []
+    for part in (p.strip() for p in str(source).split(" ; ")):
+        if not part:
+            continue
+        if re.match(r"https?://", part):
+            # the registrable part of the host is enough to recognise a source on a phone
+            host = ".".join(urlparse(part).netloc.split(".")[-2:])
+            out.append((host, part))
+        else:
+            out.append((part, None))
+    return out
+
+
+def fact(programmes: pd.DataFrame, programme: str, name: str) -> str:
+    """The single value of ``name`` for ``programme`` in ``programmes.csv`` (text, as stored).
+
+    Raises
+    ------
+    DataValidationError
+        If the fact is missing or has several (conflicting) rows; use :func:`fact_values` for those.
+    """
+    rows = programmes[(programmes["programme"] == programme) & (programmes["fact"] == name)]
+    if len(rows) != 1:
+        raise DataValidationError(
+            f"programmes.csv: expected one row for programme {programme!r}, fact {name!r}, found {len(rows)}; "
+            "add the fact or read conflicting rows with fact_values().")
+    return str(rows["value"].iloc[0])
+
+
+def fact_values(programmes: pd.DataFrame, programme: str, name: str) -> list[tuple[str, str]]:
+    """All ``(value, short source label)`` pairs for a fact, in file order (conflicting sources kept)."""
+    rows = programmes[(programmes["programme"] == programme) & (programmes["fact"] == name)]
+    return [(str(v), ", ".join(lbl for lbl, _ in source_label(s))) for v, s in zip(rows["value"], rows["source"],
+                                                                                     strict=True)]

@@ -21,6 +21,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from clusterpolicy.fsutil import atomic_write_text
+
 
 @dataclass(frozen=True)
 class SimulatedPanel:
@@ -499,23 +501,9 @@ def write_simulation(sim: SimulatedFirmPanel, out: str | os.PathLike[str]) -> di
         "regions": [{"code": c, "name": n, "cohort": int(data.loc[data["region"] == c, "cohort"].iloc[0])}
                     for c, n, _ in REGION_CALENDAR[: sim.params["n_regions"]]],
     }
-    _atomic_write(paths["data"], data.to_csv(index=False, lineterminator="\n", float_format=FLOAT_FORMAT))
-    _atomic_write(paths["truth"], truth.to_csv(index=False, lineterminator="\n", float_format=FLOAT_FORMAT))
-    _atomic_write(paths["meta"], json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(paths["data"], data.to_csv(index=False, lineterminator="\n", float_format=FLOAT_FORMAT))
+    atomic_write_text(paths["truth"], truth.to_csv(index=False, lineterminator="\n", float_format=FLOAT_FORMAT))
+    atomic_write_text(paths["meta"], json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return paths
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file in the same folder, then rename it over ``path``.
-
-    The temporary file is opened normally (not with :func:`tempfile.mkstemp`, whose 0600 mode would survive the
-    rename), so the result has the usual permissions.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clusterpolicy.pipeline.fsutil import atomic_write_json, sha256_file
+from clusterpolicy.fsutil import atomic_write_json, sha256_file
 from clusterpolicy.pipeline.manifest import Run
 
 CACHE_DIR = Path(".cache") / "runs"

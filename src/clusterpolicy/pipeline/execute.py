@@ -17,8 +17,8 @@ from typing import Any
 
 import nbformat
 
+from clusterpolicy.fsutil import atomic_write_bytes, atomic_write_json, round_floats
 from clusterpolicy.pipeline.cache import Layout, output_checksums, write_state
-from clusterpolicy.pipeline.fsutil import atomic_write_bytes, atomic_write_json
 from clusterpolicy.pipeline.templates import read_notebook
 
 KERNEL_NAME = "python3"
@@ -151,7 +151,9 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
             request_save_on_cell_execute=False,
         )
         executed = nbformat.read(scratch, as_version=4)
-        values = glued_values(executed)
+        # Published precision: every float at 10 significant digits (see clusterpolicy.fsutil), so results/ is
+        # byte-identical across machines; publish() already rounds, this also covers values glued directly.
+        values = round_floats(glued_values(executed))
         published = _clean_for_publication(executed, spec)
         atomic_write_bytes(layout.executed_notebook(run_id), nbformat.writes(published).encode("utf-8"))
         atomic_write_json(layout.results(run_id), {

@@ -10,12 +10,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from clusterpolicy.fsutil import sha256_file
 from clusterpolicy.pipeline.cache import LOCK_FILE, input_checksums
-from clusterpolicy.pipeline.fsutil import sha256_file
 
+#: The packages that produce the book's numbers, figures and pages: the runtime lock's direct dependencies that
+#: the code imports, plus the transitive ones that shape the output (matplotlib, myst-nb, Sphinx and the theme).
+#: Only runtime packages (requirements.lock); test tools and benchmark peers are not part of a build. A test
+#: checks every name is pinned in requirements.lock.
 KEY_PACKAGES = (
-    "clusterpolicy", "numpy", "pandas", "scipy", "statsmodels", "linearmodels", "pyfixest", "csdid",
-    "wildboottest", "pysyncon", "matplotlib", "seaborn", "papermill", "jupyter-book", "myst-nb", "sphinx",
+    "clusterpolicy", "numpy", "pandas", "scipy", "statsmodels", "linearmodels", "pyfixest", "pandera",
+    "matplotlib", "seaborn", "papermill", "jupytext", "jupyter-book", "myst-nb", "sphinx", "sphinx-book-theme",
     "dask", "distributed",
 )
 

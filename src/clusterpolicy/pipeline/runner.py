@@ -23,9 +23,10 @@ from typing import Any, Literal
 from tqdm import tqdm
 
 from clusterpolicy.errors import UserInputError
+from clusterpolicy.fsutil import atomic_write_json
 from clusterpolicy.pipeline.cache import Layout, environment_digest, is_fresh, read_state, run_key
 from clusterpolicy.pipeline.execute import execute_run
-from clusterpolicy.pipeline.fsutil import atomic_write_json
+from clusterpolicy.pipeline.lock import project_lock
 from clusterpolicy.pipeline.manifest import Manifest, Run, load_manifest
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,27 @@ def run_pipeline(
         Execute even runs whose cache key is unchanged.
     executor, scheduler
         ``"local"`` (a process pool) or ``"dask"`` (an existing ``distributed`` scheduler at ``scheduler``).
+
+    Holds the project lock (:mod:`clusterpolicy.pipeline.lock`) throughout, so two invocations in one checkout
+    never interleave their writes.
     """
+    with project_lock(root):
+        return _run_pipeline(root, only=only, jobs=jobs, force=force, executor=executor, scheduler=scheduler,
+                             progress=progress, manifest=manifest, on_outcome=on_outcome)
+
+
+def _run_pipeline(
+    root: Path,
+    *,
+    only: Iterable[str] | None,
+    jobs: int | None,
+    force: bool,
+    executor: Executor,
+    scheduler: str | None,
+    progress: bool,
+    manifest: Manifest | None,
+    on_outcome: Callable[[RunOutcome], None] | None,
+) -> PipelineReport:
     started = time.perf_counter()
     manifest = manifest or load_manifest(root)
     runs = manifest.select(list(only) if only else None)

@@ -1,19 +1,20 @@
-"""Context, data, single-programme and methods exhibits: the policy timeline, programme and literature tables,
-data-coverage figures, synthetic-control figures, the ClusteriX 2.0 detectability calculations and the Alpine
+"""Context, data, single-programme and methods exhibits: the policy timeline and link tables, data-coverage and
+macro-area figures, synthetic-control figures, the ClusteriX 2.0 detectability calculations and the Alpine
 benchmark.
 
-The functions fall in three groups, each used by one or two templates in ``notebooks/``:
+The context and data pages' numbers and frames are prepared by :mod:`clusterpolicy.study.context` and
+:mod:`clusterpolicy.study.data_overview`; their figures here only draw the frames they are given
+(:func:`policy_timeline_figure`, :func:`link_table_html`, :func:`coverage_figure`, :func:`start_year_figure`,
+:func:`region_year_heatmap`, :func:`region_lines_figure`, :func:`macro_area_figure`). The other groups, each used by
+one or two templates in ``notebooks/``:
 
-* **tables from the hand-checked policy files** (:func:`timeline_rows`, :func:`programme_table`,
-  :func:`literature_table`, :func:`fact`, :func:`study_headline`) and the timeline figure
-  (:func:`policy_timeline_figure`);
 * **panel preparation** for the single-region and partner-region analyses (:func:`synth_panel`,
   :func:`synth_donor_pool`, :func:`placebo_paths`, :func:`country_panel`, :func:`aggregate_regions`,
   :func:`alpine_indicators`) and small pure computations (:func:`poisson_mde_single_unit`,
   :func:`yoy_log_sd`);
 * **figures** drawn from those tables or from estimator results (:func:`synth_path_figure`,
   :func:`placebo_gap_figure`, :func:`rmspe_ratio_figure`, :func:`power_curve_figure`,
-  :func:`benchmark_figure`, :func:`coverage_figure`, :func:`region_year_heatmap`, :func:`mc_coverage_figure`).
+  :func:`benchmark_figure`, :func:`mc_coverage_figure`).
 
 Figures never recompute an estimate: they draw the result objects or tidy frames they are given. Nothing here
 reads files except through :mod:`clusterpolicy.data`; nothing is simulated except where a docstring says so.
@@ -25,169 +26,99 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
-from urllib.parse import urlparse
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from clusterpolicy.data.policy import INTERREG
+# short_region_name, fact, fact_values and source_label are re-exported for the templates that import them here
+from clusterpolicy.data.policy import fact, fact_values, short_region_name, source_label  # noqa: F401
 from clusterpolicy.errors import DataValidationError, UserInputError
 from clusterpolicy.report.theme import CONTROL, NEUTRAL, PALETTE, TREATED, TRUTH
 
 SynthTransform = Literal["log_demeaned", "index", "level"]
 DonorPool = Literal["italy_never_treated", "eu"]
 
-#: Display names of the Interreg programmes in the calendar's exposure columns.
-INTERREG_LABELS = {"clusterix2": "ClusteriX 2.0", "s3_4alpclusters": "S3-4AlpClusters", "inkrease": "INKREASE"}
-
 #: Region with cluster support of unknown start (never a donor, never a cohort).
 UNKNOWN_ONSET = "ITH1"
 
-#: Literature rows cited in the book: (start of the ``study`` cell, year, start of ``venue``) -> bib key.
-CITE_KEYS: dict[tuple[str, int, str], str] = {
-    ("Falck, Heblich", 2010, ""): "falck2010",
-    ("Bellego", 2014, ""): "bellego2014",
-    ("Ben Hassine", 2017, ""): "benhassine2017",
-    ("Caloffi, Mariani", 2018, ""): "caloffi2018",
-    ("Nishimura", 2011, "Research Policy"): "nishimura2011",
-    ("Engel", 2013, ""): "engel2013",
-    ("Martin, Mayer", 2011, ""): "martin2011",
-    ("Toepfer", 2019, ""): "topfer2019",
-    ("Falck, Koenen", 2019, ""): "falck2019",
-    ("Antonioli", 2014, ""): "antonioli2014",
-    ("Bertamino", 2017, ""): "bertamino2017",
-    ("N'Ghauran", 2021, ""): "nghauran2021",
+#: Colour of each calendar kind in the timeline (colour-blind palette; Interreg bars in grey-blue).
+KIND_COLORS: dict[str, object] = {
+    "miur_district": PALETTE[7],
+    "pon_district_lab": PALETTE[4],
+    "regional_poles_2007_13": PALETTE[0],
+    "regional_clusters_2014_20": PALETTE[2],
+    "s3_law_recognition": PALETTE[1],
+    "national_cluster_participation": PALETTE[5],
+    "interreg": PALETTE[9],
 }
+#: Marker fill per confidence level: filled = high, half-filled = medium, open = low.
+CONFIDENCE_FILL = {"high": "full", "medium": "left", "low": "none"}
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Policy files: timeline rows, programme facts, literature
+# Policy files: the calendar timeline and link tables
 # ----------------------------------------------------------------------------------------------------------------
-def short_region_name(name: str) -> str:
-    """Region name without the 'Provincia Autonoma di' prefix and second-language form ('Bolzano', 'Valle d'Aosta')."""
-    return re.sub(r"^Provincia Autonoma di ", "", str(name)).split("/")[0].strip()
+def policy_timeline_figure(timeline: pd.DataFrame, *, national_call_year: int | None = None,
+                           kind_labels: Mapping[str, str] | None = None, first_year: int = 2000,
+                           last_year: int = 2022, title: str = "") -> plt.Figure:
+    """Every policy generation of every region on one line per region, coloured by kind.
 
-
-def timeline_rows(calendar: pd.DataFrame) -> pd.DataFrame:
-    """Italian regional cluster policies, one row per region and policy, ordered for the timeline.
-
-    Returns columns ``nuts2, region, policy, primary, onset_year, legal_act_year, first_funding_year,
-    confidence, label``. Regions are ordered by their primary onset (regions without one, such as Bolzano, last);
-    within a region the primary policy comes first.
+    ``timeline`` is :func:`clusterpolicy.study.context.timeline_frame` (``label, y, kind, start_year, end_year,
+    confidence``). Dated rows are markers at ``start_year`` whose fill shows the confidence (filled high,
+    half-filled medium, open low); ``interreg`` rows are bars over their running years; a region whose rows are all
+    ``none_found`` is marked "none found"; undated rows are listed at the left margin. ``national_call_year`` draws
+    the 2012 national cluster call (a common shock) as a dashed line.
     """
-    it = calendar[(calendar["role"] == "regional_policy") & (calendar["country"] == "IT")
-                  & (calendar["nuts_level"] == 2)]
-    cols = ["nuts2", "region", "policy", "primary", "onset_year", "legal_act_year", "first_funding_year",
-            "confidence"]
-    out = it[cols].copy()
-    primary_onset = out[out["primary"] == 1].set_index("nuts2")["onset_year"]
-    out["_order"] = out["nuts2"].map(primary_onset).astype("Float64").fillna(9999)
-    out = out.sort_values(["_order", "nuts2", "primary"], ascending=[True, True, False], kind="mergesort")
-    out["label"] = [f"{short_region_name(r)} ({c})" for r, c in zip(out["region"], out["nuts2"], strict=True)]
-    return out.drop(columns="_order").reset_index(drop=True)
-
-
-def interreg_spans(calendar: pd.DataFrame) -> pd.DataFrame:
-    """One row per Interreg programme: ``programme, label, start, end, n_regions, italian_regions``.
-
-    ``n_regions`` counts the distinct NUTS codes (any level) exposed to the programme in the calendar;
-    ``italian_regions`` lists the Italian ones (comma separated).
-    """
-    rows = []
-    for prog in INTERREG:
-        part = calendar.dropna(subset=[f"{prog}_start"]).drop_duplicates("nuts2")
-        if part.empty:
-            continue
-        italian = sorted(part.loc[part["country"] == "IT", "nuts2"])
-        rows.append({"programme": prog, "label": INTERREG_LABELS[prog], "start": int(part[f"{prog}_start"].min()),
-                     "end": int(part[f"{prog}_end"].max()), "n_regions": int(part["nuts2"].nunique()),
-                     "italian_regions": ", ".join(italian)})
-    return pd.DataFrame(rows)
-
-
-def policy_timeline_figure(calendar: pd.DataFrame, *, first_year: int = 2000, last_year: int = 2022) -> plt.Figure:
-    """Timeline of Italian regional cluster policies (three timing codings) and Interreg exposure bars.
-
-    Top panel: one line per region; the primary policy's onset (filled circle) starts a bar to ``last_year``;
-    its legal act (open square) and first funding (triangle) are the alternative codings; non-primary policies
-    of the same region are grey diamonds; the national 2012 cluster call (the calendar's ``common_shock`` row) is
-    a dashed vertical line. Bottom panel: the Interreg projects' running periods with the number of exposed
-    regions.
-    """
-    rows = timeline_rows(calendar)
-    spans = interreg_spans(calendar)
-    regions = list(dict.fromkeys(rows["label"]))
-    fig, (ax, bx) = plt.subplots(2, 1, figsize=(7.5, 7.2), sharex=True,
-                                 gridspec_kw={"height_ratios": [max(len(regions), 1), max(len(spans), 1) + 0.6]})
-    ypos = {lab: i for i, lab in enumerate(reversed(regions))}
+    labels = dict(kind_labels or {})
+    n = int(timeline["y"].max()) + 1 if not timeline.empty else 1
+    fig, ax = plt.subplots(figsize=(7.5, 0.34 * n + 2.6))
     seen: set[str] = set()
-
-    def mark(x: float, y: float, key: str, **kw: object) -> None:
-        ax.plot([x], [y], linestyle="none", label=None if key in seen else key, **kw)
-        seen.add(key)
-
-    for rec in rows.to_dict("records"):
-        y = ypos[rec["label"]]
-        onset = rec["onset_year"]
-        if rec["primary"] == 1:
-            if pd.notna(onset):
-                ax.plot([onset, last_year], [y, y], color=TREATED, alpha=0.25, linewidth=6, solid_capstyle="butt")
-                mark(onset, y, "Onset (main coding)", marker="o", color=TREATED, markersize=8)
-            else:
-                ax.text(first_year + 0.3, y, "no start date found", va="center", fontsize=9, color=NEUTRAL)
-            if pd.notna(rec["legal_act_year"]) and rec["legal_act_year"] != onset:
-                mark(rec["legal_act_year"], y, "Legal act", marker="s", markerfacecolor="white",
-                     markeredgecolor=CONTROL, markersize=7)
-            if pd.notna(rec["first_funding_year"]) and rec["first_funding_year"] != onset:
-                mark(rec["first_funding_year"], y, "First funding", marker="^", color=TRUTH, markersize=7)
-        elif pd.notna(onset):
-            mark(onset, y + 0.18, "Earlier or later policy (alternative)", marker="D", color=NEUTRAL, markersize=6)
-    shock = calendar[calendar["role"] == "common_shock"]
-    if not shock.empty and pd.notna(shock["onset_year"].iloc[0]):
-        ax.axvline(int(shock["onset_year"].iloc[0]), color=NEUTRAL, linestyle="--", linewidth=1,
-                   label="National cluster call (all regions)")
-    ax.set_yticks(list(ypos.values()), list(ypos.keys()))
-    onsets = rows.loc[rows["primary"] == 1, "onset_year"].dropna()
-    if not onsets.empty:
-        ax.set_title(f"Italian regions started cluster policies between {int(onsets.min())} and "
-                     f"{int(onsets.max())}", loc="left")
-    handles, labels = ax.get_legend_handles_labels()
-    ax.set_ylim(-0.7, len(regions) - 0.3)
-
-    for i, rec in enumerate(spans.iloc[::-1].to_dict("records")):
-        bx.barh(i, rec["end"] - rec["start"] + 1, left=rec["start"], height=0.55, color=PALETTE[3 + i % 3])
-        regions = f"{rec['n_regions']} region{'s' if rec['n_regions'] != 1 else ''}"
-        italian = f"; in Italy {rec['italian_regions']}" if rec["italian_regions"] else ""
-        bx.text(rec["start"] - 0.2, i, f"{rec['label']} ({regions}{italian})", ha="right", va="center",
-                fontsize=8.5)
-    bx.set_yticks([])
-    bx.set_xlim(first_year - 0.5, last_year + 0.5)
-    bx.set_xlabel("Year")
-    bx.set_title("Interreg projects (bar = running years)", loc="left", fontsize=10)
-    fig.legend(handles, labels, loc="lower center", ncols=2, frameon=False, fontsize=8)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    return fig
-
-
-def source_label(source: str) -> list[tuple[str, str | None]]:
-    """Short link labels for a source cell: ``[(label, url or None), ...]``.
-
-    URLs (several may be separated by `` ; ``) become the last two labels of their host (``kohesio.eu``,
-    ``interregeurope.eu``); other text is kept as is.
-    """
-    out: list[tuple[str, str | None]] = []
-    for part in (p.strip() for p in str(source).split(" ; ")):
-        if not part:
+    stacked: dict[tuple[int, int], int] = {}
+    for rec in timeline.to_dict("records"):
+        kind, y = rec["kind"], rec["y"]
+        if kind == "none_found":
             continue
-        if re.match(r"https?://", part):
-            # the registrable part of the host is enough to recognise a source on a phone
-            host = ".".join(urlparse(part).netloc.split(".")[-2:])
-            out.append((host, part))
-        else:
-            out.append((part, None))
-    return out
+        color = KIND_COLORS.get(kind, NEUTRAL)
+        key = labels.get(kind, kind)
+        if kind == "interreg" and pd.notna(rec["start_year"]):
+            end = rec["end_year"] if pd.notna(rec["end_year"]) else rec["start_year"]
+            ax.barh(y, end - rec["start_year"] + 1, left=rec["start_year"] - 0.5, height=0.35, color=color,
+                    alpha=0.6, label=None if key in seen else key)
+            seen.add(key)
+            continue
+        if pd.isna(rec["start_year"]):
+            ax.text(first_year + 0.2, y, "undated", va="center", fontsize=7, color=color)
+            continue
+        # several rows of one region in the same year are stacked slightly so that none hides another
+        k = stacked.get((y, int(rec["start_year"])), 0)
+        stacked[(y, int(rec["start_year"]))] = k + 1
+        ax.plot([rec["start_year"]], [y + 0.22 * k], linestyle="none", marker="o", markersize=7, color=color,
+                markeredgecolor=color, fillstyle=CONFIDENCE_FILL.get(rec["confidence"], "none"),
+                label=None if key in seen else key)
+        seen.add(key)
+    only_none = timeline.groupby("y")["kind"].agg(lambda k: set(k) == {"none_found"})
+    for y in only_none[only_none].index:
+        ax.text(first_year + 0.2, y, "none found", va="center", fontsize=8, color=NEUTRAL)
+    if national_call_year is not None:
+        ax.axvline(national_call_year, color=NEUTRAL, linestyle="--", linewidth=1,
+                   label="National cluster call (all regions)")
+    ticks = timeline.drop_duplicates("y").sort_values("y")
+    ax.set_yticks(ticks["y"].tolist(), ticks["label"].tolist())
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.set_xlim(first_year - 0.5, last_year + 0.5)
+    ax.set_xlabel("Start year")
+    for conf, fill in CONFIDENCE_FILL.items():
+        ax.plot([], [], linestyle="none", marker="o", color=NEUTRAL, fillstyle=fill, label=f"{conf} confidence")
+    if title:
+        ax.set_title(title, loc="left")
+    handles, lbls = ax.get_legend_handles_labels()
+    fig.legend(handles, lbls, loc="lower center", ncols=2, frameon=False, fontsize=8)
+    rows = math.ceil(len(lbls) / 2)
+    height = fig.get_size_inches()[1]
+    fig.tight_layout(rect=(0, min((0.2 * rows + 0.2) / height, 0.4), 1, 1))
+    return fig
 
 
 def _links_html(source: str) -> str:
@@ -198,37 +129,6 @@ def _links_html(source: str) -> str:
         parts.append(f'<a href="{html.escape(url, quote=True)}">{html.escape(label)}</a>' if url
                      else html.escape(label))
     return "; ".join(parts)
-
-
-def _value_with_unit(value: str, unit: str) -> str:
-    if unit in ("", "text", "date", "place", "legal act", "year"):
-        return value
-    if unit == "EUR" and re.fullmatch(r"\d+", value):
-        return f"EUR {int(value):,}"
-    if unit == "percent":
-        return f"{value} %"
-    return f"{value} {unit}"
-
-
-def programme_table(programmes: pd.DataFrame, programmes_shown: Sequence[str] | None = None) -> pd.DataFrame:
-    """Narrow table of programme facts: ``programme, fact, value, source, url, verified``.
-
-    Where a (programme, fact) pair has several rows (sources disagree), every value is kept with its own source
-    and the fact is suffixed with ``(sources differ)``. Unverified facts get ``(unverified)`` after the value.
-    """
-    df = programmes if programmes_shown is None else programmes[programmes["programme"].isin(programmes_shown)]
-    dup = df.duplicated(["programme", "fact"], keep=False)
-    fact = df["fact"].str.replace("_", " ", regex=False).str.capitalize()
-    value = [_value_with_unit(v, u) for v, u in zip(df["value"], df["unit"], strict=True)]
-    out = pd.DataFrame({
-        "programme": df["programme"].to_numpy(),
-        "fact": np.where(dup, fact + " (sources differ)", fact),
-        "value": np.where(df["verified"] == "no", [f"{v} (unverified)" for v in value], value),
-        "source": [", ".join(lbl for lbl, _ in source_label(s)) for s in df["source"]],
-        "url": df["source"].to_numpy(),
-        "verified": df["verified"].to_numpy(),
-    })
-    return out.reset_index(drop=True)
 
 
 def link_table_html(frame: pd.DataFrame, *, link_column: str = "source", url_column: str = "url",
@@ -258,90 +158,6 @@ def link_table_html(frame: pd.DataFrame, *, link_column: str = "source", url_col
             f'<table class="cp-table table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>')
 
 
-def fact(programmes: pd.DataFrame, programme: str, name: str) -> str:
-    """The single value of ``name`` for ``programme`` in ``programmes.csv`` (text, as stored).
-
-    Raises
-    ------
-    DataValidationError
-        If the fact is missing or has several (conflicting) rows; use :func:`fact_values` for those.
-    """
-    rows = programmes[(programmes["programme"] == programme) & (programmes["fact"] == name)]
-    if len(rows) != 1:
-        raise DataValidationError(
-            f"programmes.csv: expected one row for programme {programme!r}, fact {name!r}, found {len(rows)}; "
-            "add the fact or read conflicting rows with fact_values().")
-    return str(rows["value"].iloc[0])
-
-
-def fact_values(programmes: pd.DataFrame, programme: str, name: str) -> list[tuple[str, str]]:
-    """All ``(value, short source label)`` pairs for a fact, in file order (conflicting sources kept)."""
-    rows = programmes[(programmes["programme"] == programme) & (programmes["fact"] == name)]
-    return [(str(v), ", ".join(lbl for lbl, _ in source_label(s))) for v, s in zip(rows["value"], rows["source"],
-                                                                                     strict=True)]
-
-
-def cite_key(study: str, year: object, venue: str = "") -> str | None:
-    """The bibliography key of a literature row, or None if the book does not cite it."""
-    if year is None or pd.isna(year):
-        return None
-    for (start, y, ven), key in CITE_KEYS.items():
-        if int(year) == y and str(study).startswith(start) and str(venue).startswith(ven):
-            return key
-    return None
-
-
-def _keys(literature: pd.DataFrame) -> list[str | None]:
-    return [cite_key(s, y, v) for s, y, v in zip(literature["study"], literature["year"], literature["venue"],
-                                                 strict=True)]
-
-
-def literature_table(literature: pd.DataFrame) -> pd.DataFrame:
-    """Narrow literature table: ``study, country, policy, design, headline effect, collaboration, url, key``."""
-    year = literature["year"].astype("Int64").astype(str).replace("<NA>", "n.d.")
-    collab = np.where(literature["collaboration_outcome"] == "yes",
-                      "yes: " + literature["collaboration_note"].fillna(""), "no")
-    out = pd.DataFrame({
-        "study": (literature["study"] + " (" + year + ")").to_numpy(),
-        "country": literature["country"].to_numpy(),
-        "policy": literature["policy"].to_numpy(),
-        "design": literature["identification"].to_numpy(),
-        "headline effect": literature["headline_effect"].to_numpy(),
-        "collaboration outcome": [c.rstrip(": ") for c in collab],
-        "url": literature["source_url"].to_numpy(),
-        "key": _keys(literature),
-    })
-    return out.reset_index(drop=True)
-
-
-def study_headline(literature: pd.DataFrame, key: str) -> str:
-    """First clause (up to the first ``;``) of the headline effect of the study cited as ``key``."""
-    keys = _keys(literature)
-    hits = [i for i, k in enumerate(keys) if k == key]
-    if len(hits) != 1:
-        raise DataValidationError(f"literature.csv: expected one row for citation key {key!r}, found {len(hits)}; "
-                                  "check CITE_KEYS in clusterpolicy.report.context_figures.")
-    return str(literature["headline_effect"].iloc[hits[0]]).split(";")[0].strip()
-
-
-def date_text(iso: str) -> str:
-    """An ISO date or month as words: ``'2016-04-01'`` -> ``'1 April 2016'``, ``'2017-06'`` -> ``'June 2017'``."""
-    import datetime as dt
-
-    parts = str(iso).split("-")
-    if len(parts) == 3:
-        d = dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
-        return f"{d.day} {d:%B %Y}"
-    if len(parts) == 2:
-        return f"{dt.date(int(parts[0]), int(parts[1]), 1):%B %Y}"
-    raise UserInputError(f"date_text: {iso!r} is not an ISO date (YYYY-MM-DD) or month (YYYY-MM).")
-
-
-def numbers_in(text: str) -> list[float]:
-    """Signed decimal numbers in a text, in order (e.g. ``'+4.6 to +5.7 pp'`` -> ``[4.6, 5.7]``)."""
-    return [float(m) for m in re.findall(r"[-+]?\d+(?:\.\d+)?", text.replace(",", ""))]
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Data overview figures
 # ----------------------------------------------------------------------------------------------------------------
@@ -362,6 +178,64 @@ def coverage_figure(coverage: pd.DataFrame) -> plt.Figure:
                  f"{100 * cov['coverage_national'].max():.0f} % of participations "
                  f"(lowest in {int(low['year'])})", loc="left")
     ax.legend(frameon=False, loc="lower left")
+    return fig
+
+
+def start_year_figure(start_years: pd.DataFrame, *, title: str) -> plt.Figure:
+    """Italian H2020 projects per start year (bars: all projects; dark: firm-institute co-participation projects),
+    incomplete start years in grey, with the share placed in a region (line, right axis).
+
+    ``start_years`` is :func:`clusterpolicy.study.data_overview.start_year_table`."""
+    d = start_years.sort_values("year")
+    fig, ax = plt.subplots()
+    light = [NEUTRAL if c != 1 else PALETTE[9] for c in d["complete"]]
+    ax.bar(d["year"], d["projects"], color=light, label="Projects with an Italian participant")
+    ax.bar(d["year"], d["coparticipation_projects"], width=0.5, color=TREATED,
+           label="... of which firm-institute co-participation")
+    ax.set_xlabel("Project start year")
+    ax.set_ylabel("Projects")
+    bx = ax.twinx()
+    bx.plot(d["year"], 100 * d["coverage"], color=CONTROL, marker="o", label="Placed in a region (%, right)")
+    bx.set_ylim(0, 105)
+    bx.set_ylabel("Participations placed in a region (%)")
+    bx.grid(False)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = bx.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15),
+              ncols=2)
+    ax.set_title(title, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def macro_area_figure(macro: pd.DataFrame, *, title: str, base_year: int) -> plt.Figure:
+    """Two panels by macro-area: business R&D personnel indexed to ``base_year`` = 100 (left) and H2020
+    co-participation projects per million inhabitants (right, levels).
+
+    ``macro`` is :func:`clusterpolicy.study.data_overview.macro_area_series` (``label, series, year, value,
+    index``); missing years are gaps."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9, 4.2))
+    labels = list(dict.fromkeys(macro["label"]))
+    colors = {lab: PALETTE[i % len(PALETTE)] for i, lab in enumerate(labels)}
+    for (series, lab), part in macro.groupby(["series", "label"], sort=False):
+        target, col = (ax, "index") if series == "bes_personnel" else (bx, "value")
+        years = part["year"].to_numpy()
+        full = np.arange(years.min(), years.max() + 1)
+        y = pd.Series(part[col].to_numpy(dtype=float), index=years).reindex(full)
+        style = "-" if lab in ("South", "Islands") else "--"
+        target.plot(full, y, color=colors[lab], linestyle=style, marker="o", markersize=3, linewidth=1.8,
+                    label=lab)
+    ax.axhline(100, color=NEUTRAL, linewidth=0.8)
+    ax.set_title(f"Business R&D personnel ({base_year} = 100)", loc="left", fontsize=10)
+    ax.set_xlabel("Year")
+    ax.set_ylabel("Index")
+    bx.set_title("H2020 firm-institute projects per million people", loc="left", fontsize=10)
+    bx.set_xlabel("Project start year")
+    bx.set_ylabel("Projects per million inhabitants")
+    handles, lbls = ax.get_legend_handles_labels()
+    fig.legend(handles, lbls, loc="lower center", ncols=len(lbls), frameon=False, fontsize=9)
+    fig.suptitle(title, x=0.02, ha="left", fontweight="bold", fontsize=12)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.95))
     return fig
 
 
@@ -875,10 +749,3 @@ def mc_coverage_figure(mc: pd.DataFrame, *, nominal: float = 0.95, title: str) -
     ax.legend(frameon=False, loc="lower left")
     return fig
 
-
-def leading_quantity(text: str) -> str:
-    """The quantity a headline starts with, e.g. ``'+4.6 to +5.7 pp'`` from ``'+4.6 to +5.7 pp probability ...'``
-    or ``'+EUR 116k'``; empty if the text does not start with a number."""
-    m = re.match(r"^\s*([+\-]?(?:EUR\s)?\d[\d.,]*k?(?:\s(?:to|-)\s[+\-]?(?:EUR\s)?\d[\d.,]*k?)?(?:\s?(?:pp|%))?)",
-                 text)
-    return m.group(1).strip() if m else ""

@@ -2,6 +2,10 @@
 
 :func:`publish` glues a value with myst-nb (so book pages can paste it with ``{glue:text}``) and the runner copies
 every glued literal into ``results/<run>.json``. A number therefore reaches the prose only through a run.
+
+Floats are published at 10 significant digits (:func:`clusterpolicy.fsutil.round_sig`, the one rounding rule of
+the project; its module docstring says why 10), so the book's text and ``results/`` agree and are byte-identical
+across machines and BLAS builds.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from clusterpolicy.fsutil import round_sig
+
 
 def _plain(value: Any) -> Any:
     """Convert numpy scalars and containers to plain Python so the glued text is a clean literal."""
@@ -20,7 +26,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
             return None
-        return value
+        return round_sig(value)
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, Mapping):
@@ -31,8 +37,8 @@ def _plain(value: Any) -> Any:
 def publish(name: str, value: Any) -> Any:
     """Glue ``value`` under ``name`` (hidden in the notebook; pasted where prose references it).
 
-    Non-finite floats are published as ``None`` so that a missing number can never masquerade as a result.
-    Returns the plain value.
+    Non-finite floats are published as ``None`` so that a missing number can never masquerade as a result; finite
+    floats are rounded to 10 significant digits. Returns the plain (rounded) value.
     """
     from myst_nb import glue
 

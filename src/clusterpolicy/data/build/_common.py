@@ -14,7 +14,6 @@ import io
 import json
 import logging
 import os
-import tempfile
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from clusterpolicy.errors import UserInputError
+from clusterpolicy.fsutil import atomic_write_text
 
 logger = logging.getLogger("clusterpolicy.data.build")
 
@@ -165,20 +165,8 @@ def format_table(df: pd.DataFrame, table: DerivedTable) -> str:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8, ``\\n`` line endings) to ``path`` through a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        # mkstemp creates 0600 files; give the usual permissions (0666 minus the umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` (UTF-8, as given) to ``path`` atomically; see :func:`clusterpolicy.fsutil.atomic_write_text`."""
+    atomic_write_text(path, text)
 
 
 def write_table(df: pd.DataFrame, table: DerivedTable, out_dir: Path) -> Path:
