@@ -92,6 +92,8 @@ def numeric_column(df: pd.DataFrame, col: str, role: str) -> pd.Series:
     series = df[col]
     if pd.api.types.is_bool_dtype(series):
         return series.astype("float64")
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_complex_dtype(series):
+        return series.astype("float64")  # already numeric: nothing to coerce, no non-numeric value to report
     converted = pd.to_numeric(series, errors="coerce")
     bad = series.notna() & converted.isna()
     if bad.any():
@@ -100,6 +102,21 @@ def numeric_column(df: pd.DataFrame, col: str, role: str) -> pd.Series:
             f"in rows {_preview(list(np.flatnonzero(bad.to_numpy())))}. Fix: recode them as numbers."
         )
     return converted.astype("float64")
+
+
+def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    """``pd.factorize(values, sort=True)[0]``, in O(n) when the values are numeric and already non-decreasing
+    (the usual long panel sorted by unit); then also the flags ``values[1:] != values[:-1]``, else ``None``."""
+    if values.size > 1 and isinstance(values.dtype, np.dtype) and values.dtype.kind in "if":
+        arr = values.to_numpy()
+        step = np.diff(arr)
+        if np.all(step >= 0):  # NaN would fail this comparison (and units are checked for NaN before)
+            new = step > 0
+            codes = np.empty(arr.size, dtype=np.intp)
+            codes[0] = 0
+            np.cumsum(new, out=codes[1:])
+            return codes, new
+    return pd.factorize(values, sort=True)[0], None
 
 
 def prepare_panel(
@@ -127,7 +144,7 @@ def prepare_panel(
     msgs: list[str] = []
     cluster = cluster or unit
     cols = list(dict.fromkeys([unit, time, cohort, outcome, cluster, *covariates]))
-    out = df.loc[:, cols].copy()
+    out = df.loc[:, cols]  # copy-on-write: the result below never shares writable memory with ``df``
     if out.empty:
         raise DataValidationError("the data have no rows. Fix: pass a non-empty panel.")
     if out[unit].isna().any() or out[time].isna().any():
@@ -138,8 +155,11 @@ def prepare_panel(
         )
     t = numeric_column(out, time, "time")
     y = numeric_column(out, outcome, "outcome")
-    g = numeric_column(out, cohort, "cohort").fillna(0.0)
-    if (g < 0).any():
+    g = numeric_column(out, cohort, "cohort")
+    gv = g.to_numpy(dtype="float64", copy=True)
+    gv[np.isnan(gv)] = 0.0
+    g = pd.Series(gv, index=out.index, copy=False)
+    if (gv < 0).any():
         raise DataValidationError(
             f"column {cohort!r} (cohort) must be the first treated period or 0 for never treated; negative "
             f"values {_preview(g[g < 0].unique())}. Fix: use 0 or leave empty for never-treated units."
@@ -150,44 +170,89 @@ def prepare_panel(
             f"column {outcome!r} (count outcome) must be non-negative; found {_preview(y[y < 0].unique())}. "
             "Fix: use a count, or a linear estimator for an outcome that can be negative."
         )
-    out = out.assign(_t=t, _y=y, _g=g)
-    for c in covariates:
-        out[c] = numeric_column(out, c, f"covariate {c!r}")
-    dup = out.duplicated([unit, "_t"], keep=False)
-    if dup.any():
-        ex = out.loc[dup, [unit, time]].head(3).to_dict("records")
+    covs = {c: numeric_column(out, c, f"covariate {c!r}").to_numpy() for c in covariates}
+    tv, yv = t.to_numpy(), y.to_numpy()
+    # Unit codes (sorted, as pd.factorize(sort=True)); duplicates and within-unit cohort changes are found by
+    # comparing neighbours in (unit, time) order, which is also the output order (no pandas groupby).
+    raw_u = out[unit]
+    u_codes, u_new = _sorted_codes(raw_u)
+    if u_codes.size > 1:
+        if u_new is None:
+            du = np.diff(u_codes)
+            u_new, same = du > 0, du == 0
+        else:
+            same = ~u_new
+        in_order = bool(np.all(u_new | (same & (tv[1:] > tv[:-1]))))
+    else:
+        in_order = True
+    order = None if in_order else np.lexsort((tv, u_codes))  # stable, = sort_values(kind="stable")
+    su = u_codes if order is None else u_codes[order]
+    same_unit = su[1:] == su[:-1]
+    if not in_order:
+        st = tv[order]
+        pair = same_unit & (st[1:] == st[:-1])
+        if pair.any():
+            dup_sorted = np.zeros(su.size, dtype=bool)
+            dup_sorted[1:] |= pair
+            dup_sorted[:-1] |= pair
+            dup = np.zeros(su.size, dtype=bool)
+            dup[order] = dup_sorted
+            ex = out[[unit, time]].iloc[np.flatnonzero(dup)[:3]].to_dict("records")
+            raise DataValidationError(
+                f"{int(dup.sum())} rows repeat a ({unit}, {time}) pair, e.g. {ex}. Fix: keep one row per unit and "
+                "period."
+            )
+    sg = gv if order is None else gv[order]
+    changes = same_unit & (sg[1:] != sg[:-1])
+    if changes.any():
+        bad_codes = np.unique(su[1:][changes])
+        first_row = np.full(int(u_codes.max()) + 1, u_codes.size)
+        np.minimum.at(first_row, u_codes, np.arange(u_codes.size))
+        bad_codes = bad_codes[np.argsort(first_row[bad_codes], kind="stable")]  # order of first appearance
+        first_vals = raw_u.to_numpy()[first_row[bad_codes]]
         raise DataValidationError(
-            f"{int(dup.sum())} rows repeat a ({unit}, {time}) pair, e.g. {ex}. Fix: keep one row per unit and period."
+            f"column {cohort!r} (cohort) must be constant within a unit; units {_preview(list(first_vals))} have "
+            "several values. Fix: give every row of a unit its first treated period."
         )
-    n_cohorts = out.groupby(unit, sort=False)["_g"].nunique()
-    if (n_cohorts > 1).any():
-        bad_units = list(n_cohorts[n_cohorts > 1].index)
-        raise DataValidationError(
-            f"column {cohort!r} (cohort) must be constant within a unit; units {_preview(bad_units)} have several "
-            "values. Fix: give every row of a unit its first treated period."
-        )
-    missing = out["_y"].isna()
+    missing = np.isnan(yv)
     for c in covariates:
-        missing |= out[c].isna()
+        missing |= np.isnan(covs[c])
+    sel = order
     if missing.any():
         warn(f"dropped {int(missing.sum())} rows with a missing outcome or covariate", msgs)
-        out = out.loc[~missing]
-        if out.empty:
+        if missing.all():
             raise DataValidationError(f"every row has a missing {outcome!r} or covariate. Fix: check the data.")
-    tmax = out["_t"].max()
-    late = out["_g"] > tmax
+        keep = ~missing
+        sel = np.flatnonzero(keep) if order is None else order[keep[order]]
+        present = np.zeros(int(u_codes.max()) + 1, dtype=bool)
+        present[u_codes[keep]] = True
+        u_codes = (np.cumsum(present) - 1)[u_codes]  # compact codes, = factorize(sort=True) of what is left
+    if sel is not None:
+        tv, yv, gv, u_codes = tv[sel], yv[sel], gv[sel], u_codes[sel]
+        covs = {c: v[sel] for c, v in covs.items()}
+        out = out.take(sel)
+    else:  # own the arrays (they may be read-only views of ``df``)
+        tv, yv = tv.copy(), yv.copy()
+        covs = {c: v.copy() for c, v in covs.items()}
+    tmax = tv.max()
+    late = gv > tmax
     if late.any():
         warn(
-            f"{out.loc[late, unit].nunique()} units first treated after the last period ({tmax:g}) are treated "
+            f"{np.unique(u_codes[late]).size} units first treated after the last period ({tmax:g}) are treated "
             "as never treated",
             msgs,
         )
-        out.loc[late, "_g"] = 0.0
-    out["_d"] = ((out["_g"] > 0) & (out["_t"] >= out["_g"])).astype("float64")
-    out["_e"] = np.where(out["_g"] > 0, out["_t"] - out["_g"], NEVER_EVENT_TIME)
-    out["_cl"] = pd.factorize(out[cluster], sort=True)[0]
-    out["_u"] = pd.factorize(out[unit], sort=True)[0]
-    out = out.sort_values(["_u", "_t"], kind="stable").reset_index(drop=True)
+        gv[late] = 0.0
+    columns: dict[str, object] = {c: out[c].reset_index(drop=True) for c in cols}
+    columns.update(covs)
+    columns.update({
+        "_t": tv, "_y": yv, "_g": gv,
+        "_d": ((gv > 0) & (tv >= gv)).astype("float64"),
+        "_e": np.where(gv > 0, tv - gv, NEVER_EVENT_TIME),
+        "_cl": u_codes if cluster == unit else pd.factorize(out[cluster], sort=True)[0],
+        "_u": u_codes,
+    })
+    out = pd.DataFrame(columns, copy=False)
     return Panel(data=out, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster,
                  warnings=tuple(msgs))
 

@@ -197,35 +197,113 @@ def influence_se(inf: np.ndarray, clusters: np.ndarray | None = None) -> np.ndar
         summed = np.zeros((int(clusters.max()) + 1, inf.shape[1]))
         np.add.at(summed, clusters, inf)
         inf = summed
-    se = np.sqrt((inf**2).sum(axis=0)) / n
+    se = np.sqrt(np.einsum("ij,ij->j", inf, inf)) / n  # column sums of squares without an n x k temporary
     se = np.where(se <= _SE_ZERO, np.nan, se)
     return se[0] if one else se
 
 
 def _wide(panel: Panel, covariates: Sequence[str], msgs: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Balanced wide arrays: outcome ``Y`` (n x T), covariates (n x T x p), cohort and cluster per unit, times."""
+    """Balanced wide arrays: outcome ``Y`` (n x T), covariates (n x T x p), cohort and cluster per unit, times.
+
+    Works on the integer unit codes of :func:`prepare_panel` (``_u``) with ``bincount``/scatter, no pandas groupby.
+    """
     data = panel.data
-    times = np.sort(data["_t"].unique())
-    counts = data.groupby("_u")["_t"].size()
-    full = counts.index[counts.to_numpy() == times.size]
-    if full.size < counts.size:
-        warn(f"dropped {counts.size - full.size} units not observed in every period (R did balances the panel)",
-             msgs)
-        data = data[data["_u"].isin(full)]
-    codes = pd.factorize(data["_u"], sort=True)[0]
-    t_idx = np.searchsorted(times, data["_t"].to_numpy())
-    n = int(codes.max()) + 1
-    y = np.empty((n, times.size))
-    y[codes, t_idx] = data["_y"].to_numpy()
+    u = data["_u"].to_numpy()
+    tcol = data["_t"].to_numpy()
+    counts = np.bincount(u)
+    # Fast path: rows sorted by unit then period (as prepare_panel leaves them) and every unit observed in the same
+    # periods as the first one; then the first unit's periods are all periods and Y is a reshape.
+    first_len = int(counts[u[0]]) if u.size else 0
+    times = tcol[:first_len]
+    tiled = (first_len > 0 and u.size % first_len == 0 and bool(np.all(np.diff(times) > 0))
+             and bool(np.all(counts[counts > 0] == first_len)))
+    if tiled:
+        n_blocks = u.size // first_len
+        blocks_u = u.reshape(n_blocks, first_len)
+        tiled = (bool(np.all(tcol.reshape(n_blocks, first_len) == times[None, :]))
+                 and bool(np.all(blocks_u == blocks_u[:, :1])) and bool(np.all(np.diff(blocks_u[:, 0]) > 0)))
+    times = times.copy() if tiled else np.sort(pd.unique(tcol))
+    full = counts == times.size
+    n_present, n = int((counts > 0).sum()), int(full.sum())
+    rows = None
+    if n < n_present:
+        warn(f"dropped {n_present - n} units not observed in every period (R did balances the panel)", msgs)
+        rows = full[u]
+        u, tcol = u[rows], tcol[rows]
+
+    def col(name: str) -> np.ndarray:
+        v = data[name].to_numpy()
+        return v if rows is None else v[rows]
+
+    # y is column-major: the 2x2 comparisons read whole periods
+    y = np.empty((n, times.size), order="F")
     xs = np.empty((n, times.size, len(covariates)))
-    for j, c in enumerate(covariates):
-        xs[codes, t_idx, j] = data[c].to_numpy()
-    first = np.flatnonzero(t_idx == 0) if times.size else np.array([], dtype=int)
-    order = np.argsort(codes[first])
-    g = data["_g"].to_numpy()[first][order]
-    cl = data["_cl"].to_numpy()[first][order]
-    cl = pd.factorize(cl, sort=True)[0]
+    if tiled:  # rows sorted by unit then period (as prepare_panel leaves them): a reshape, no scatter
+        y[:] = col("_y").reshape(n, times.size)
+        for j, c in enumerate(covariates):
+            xs[:, :, j] = col(c).reshape(n, times.size)
+        g = col("_g")[:: times.size].copy()
+        cl_raw = col("_cl")[:: times.size].astype(np.int64)
+    else:
+        codes = (np.cumsum(full) - 1)[u]  # compact 0..n-1, in unit order
+        t_idx = np.searchsorted(times, tcol)
+        y[codes, t_idx] = col("_y")
+        for j, c in enumerate(covariates):
+            xs[codes, t_idx, j] = col(c)
+        g = np.empty(n)
+        g[codes] = col("_g")
+        cl_raw = np.empty(n, dtype=np.int64)
+        cl_raw[codes] = col("_cl")
+    if n:
+        present = np.zeros(int(cl_raw.max()) + 1, dtype=bool)
+        present[cl_raw] = True
+        cl = (np.cumsum(present) - 1)[cl_raw]  # = pd.factorize(cl_raw, sort=True)[0]
+    else:
+        cl = cl_raw
     return y, xs, g, cl, times
+
+
+def _cells_closed_form(y: np.ndarray, g_unit: np.ndarray, cells: list[tuple[float, int, int, np.ndarray]],
+                       ctrl_sets: list[np.ndarray], levels: np.ndarray,
+                       c_unit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All no-covariate 2x2 DiDs at once.
+
+    With an intercept only, the three estimators of ``_TWO_BY_TWO`` coincide: the ATT is the difference of the
+    mean change ``dy = Y_t - Y_base`` among treated and among controls, and the influence function (scaled by
+    ``n / n_cell`` as in R ``did``) is ``n (dy_i - mean_t) / n_t`` for a treated unit, ``-n (dy_i - mean_c) / n_c``
+    for a control, 0 otherwise. Returns the ATTs, the n x cells influence matrix, and the treated share of each
+    cell (the intercept-only propensity score).
+    """
+    n = y.shape[0]
+    k = len(cells)
+    ti = np.fromiter((c[1] for c in cells), dtype=np.intp, count=k)
+    base = np.fromiter((c[2] for c in cells), dtype=np.intp, count=k)
+    dy = np.empty((n, k), order="F")  # column-major: one column per cell
+    for j in range(k):
+        np.subtract(y[:, ti[j]], y[:, base[j]], out=dy[:, j])
+    n_levels = levels.size
+    counts = np.bincount(c_unit, minlength=n_levels).astype(float)
+    sums = np.empty((n_levels, k))
+    for j in range(k):
+        sums[:, j] = np.bincount(c_unit, weights=dy[:, j], minlength=n_levels)
+    center = np.zeros((n_levels, k))
+    scale = np.zeros((n_levels, k))
+    att = np.empty(k)
+    share = np.empty(k)
+    for j, (_, _, _, treat_level) in enumerate(cells):
+        ctrl = ctrl_sets[j]
+        n_t, n_c = counts[treat_level], counts[ctrl].sum()
+        mean_t = sums[treat_level, j] / n_t
+        mean_c = sums[ctrl, j].sum() / n_c
+        att[j] = mean_t - mean_c
+        share[j] = n_t / (n_t + n_c)
+        center[treat_level, j], scale[treat_level, j] = mean_t, n / n_t
+        center[ctrl, j], scale[ctrl, j] = mean_c, -n / n_c
+    influence = dy  # in place, column by column: (dy - center) * scale of the unit's level
+    for j in range(k):
+        influence[:, j] -= center[c_unit, j]
+        influence[:, j] *= scale[c_unit, j]
+    return att, influence, share
 
 
 def att_gt(
@@ -277,8 +355,9 @@ def att_gt(
     msgs = list(panel.warnings)
     check_treatment_variation(panel)
     data = panel.data
-    tmin = data["_t"].min()
-    early = (data["_g"] > 0) & (data["_g"] <= tmin)
+    g_rows = data["_g"].to_numpy()
+    tmin = data["_t"].to_numpy().min()
+    early = (g_rows > 0) & (g_rows <= tmin)
     if early.any():
         warn(f"dropped {data.loc[early, '_u'].nunique()} units already treated in the first period ({tmin:g}): "
              "they have no pre-treatment period (as R did)", msgs)
@@ -302,43 +381,59 @@ def att_gt(
         y, xs, times = y[:, keep_t], xs[:, keep_t], times[keep_t]
         cohorts = cohorts[cohorts < last]
     estimator = _TWO_BY_TWO[method]
-    groups, tts, atts, infs = [], [], [], []
+    levels = np.sort(pd.unique(g_unit))  # 0 (never treated) and every cohort, including controls-only cohorts
+    c_unit = np.searchsorted(levels, g_unit)
+    counts = np.bincount(c_unit, minlength=levels.size)
+    cells: list[tuple[float, int, int, np.ndarray]] = []  # (cohort, period index, base index, treated level)
+    ctrl_sets: list[np.ndarray] = []
     for g in cohorts:
         base_candidates = np.flatnonzero(times < g)
         if base_candidates.size == 0:
             continue
+        g_level = np.searchsorted(levels, g)
         for ti in range(1, times.size):
             current = times[ti]
             base = base_candidates[-1] if g <= current else ti - 1
-            treat = g_unit == g
             if control == "never":
-                ctrl = g_unit == 0
+                ctrl_levels = np.flatnonzero(levels == 0)
             else:
-                ctrl = (g_unit == 0) | ((g_unit > current) & (g_unit != g))
-            sub = treat | ctrl
-            inf_full = np.zeros(n)
-            if treat.sum() == 0 or ctrl.sum() == 0:
+                ctrl_levels = np.flatnonzero((levels == 0) | ((levels > current) & (levels != g)))
+            if counts[g_level] == 0 or counts[ctrl_levels].sum() == 0:
                 warn(f"ATT({g:g},{current:g}) not identified: no control units; left out", msgs)
                 continue
-            dsub = treat[sub].astype(float)
-            dy = y[sub, ti] - y[sub, base]
-            x = np.column_stack([np.ones(int(sub.sum())), xs[sub, base, :]])
-            try:
-                att, inf = estimator(dy, dsub, x)
-            except np.linalg.LinAlgError as err:
-                raise EstimationError(
-                    f"ATT({g:g},{current:g}): the covariates {list(covariates)} do not vary within the treated or "
-                    "comparison units of this cell (singular design). Fix: drop those covariates or use method='reg' "
-                    "with more comparison units."
-                ) from err
-            inf_full[sub] = (n / sub.sum()) * inf
-            groups.append(g)
-            tts.append(current)
-            atts.append(att)
-            infs.append(inf_full)
-    if not atts:
+            cells.append((g, ti, int(base), np.array(g_level)))
+            ctrl_sets.append(ctrl_levels)
+    if not cells:
         raise EstimationError("no ATT(g,t) could be estimated. Fix: check the cohort and time columns.")
-    influence = np.column_stack(infs)
+    groups = [c[0] for c in cells]
+    tts = [times[c[1]] for c in cells]
+    general = np.ones(len(cells), dtype=bool)
+    if not covariates:
+        atts_arr, influence, share = _cells_closed_form(y, g_unit, cells, ctrl_sets, levels, c_unit)
+        # the propensity-score estimators trim controls when the treated share reaches _PS_TRIM: leave those
+        # (rare) cells to the general estimator
+        general = (share >= _PS_TRIM) if method != "reg" else np.zeros(len(cells), dtype=bool)
+    else:
+        atts_arr, influence = np.empty(len(cells)), np.zeros((n, len(cells)))
+    for j in np.flatnonzero(general):
+        g, ti, base, g_level = cells[j]
+        treat = c_unit == g_level
+        sub = treat | np.isin(c_unit, ctrl_sets[j])
+        dsub = treat[sub].astype(float)
+        dy = y[sub, ti] - y[sub, base]
+        x = np.column_stack([np.ones(int(sub.sum())), xs[sub, base, :]])
+        try:
+            att, inf = estimator(dy, dsub, x)
+        except np.linalg.LinAlgError as err:
+            raise EstimationError(
+                f"ATT({g:g},{times[ti]:g}): the covariates {list(covariates)} do not vary within the treated or "
+                "comparison units of this cell (singular design). Fix: drop those covariates or use method='reg' "
+                "with more comparison units."
+            ) from err
+        atts_arr[j] = att
+        influence[:, j] = 0.0
+        influence[sub, j] = (n / sub.sum()) * inf
+    atts = list(atts_arr)
     by_cluster = bool(cluster) and cluster != unit and np.unique(cl_unit).size < n
     se = influence_se(influence, cl_unit if by_cluster else None)
     return GroupTimeFit(
@@ -363,6 +458,12 @@ class Aggregate:
         Per event time / group / period: ``key, estimate, se`` (empty for ``simple``).
     overall_influence
         Influence function of ``overall`` (one value per unit).
+    table_influence
+        ``n_units x len(table)`` influence functions of the ``table`` estimates, column ``j`` for row ``j`` (for
+        ``dynamic``: of every event-study coefficient; ``n_units x 0`` for ``simple``). They include the
+        estimation of the aggregation weights, as R ``did``; the covariance of the table estimates is
+        ``psi' psi / n^2`` (with ``psi`` summed within clusters first when the fit is clustered), whose diagonal is
+        the square of ``table["se"]``.
     """
 
     kind: str
@@ -374,12 +475,45 @@ class Aggregate:
 
 
 def _wif(keepers: np.ndarray, pg: np.ndarray, g_unit: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Influence function of estimated aggregation weights ``pg[k] / sum(pg[keepers])`` (R did's ``wif``)."""
+    """Influence function of estimated aggregation weights ``pg[k] / sum(pg[keepers])`` (R did's ``wif``), dense
+    ``n x len(keepers)``. Kept as the reference for :func:`_combine`, which never forms it."""
     ind = (g_unit[:, None] == group[keepers][None, :]).astype(float) - pg[keepers][None, :]
     total = pg[keepers].sum()
     if1 = ind / total
     if2 = ind.sum(axis=1)[:, None] * (pg[keepers] / total**2)[None, :]
     return if1 - if2
+
+
+def _combine(att: np.ndarray, inf: np.ndarray, sets: list[np.ndarray], pg: np.ndarray, *,
+             c_unit: np.ndarray | None = None, c_cell: np.ndarray | None = None, n_levels: int = 0,
+             mean: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted averages of ``att`` over each index set (weights ``pg / sum(pg)`` within the set, or equal weights
+    with ``mean``) and their n x len(sets) influence functions.
+
+    With ``c_unit`` (level of each unit) and ``c_cell`` (level of each cell), the influence of the estimated weights
+    is added: R did's ``wif(...) %*% att``, computed per level instead of as an n x cells matrix. For a unit of level
+    ``c``, ``wif_i . a = (A_c - pa) / P - (M_c - P) pa / P^2`` with ``P = sum pg``, ``pa = pg . a``, ``A_c`` the sum of
+    ``a`` over the set's cells of level ``c`` and ``M_c`` their number.
+    """
+    m = len(sets)
+    est = np.empty(m)
+    psi = np.zeros((inf.shape[0], m), order="F")
+    for j, which in enumerate(sets):
+        w = pg[which] / pg[which].sum()
+        est[j] = att[which].mean() if mean else att[which] @ w
+        col = psi[:, j]
+        for kk, wk in zip(which, w):  # a few cells per set: column updates, no threaded BLAS on an n x k matrix
+            col += wk * inf[:, kk]
+    if c_unit is not None and c_cell is not None:
+        corr = np.empty((n_levels, m))
+        for j, which in enumerate(sets):
+            a, p = att[which], pg[which]
+            total, pa = p.sum(), p @ a
+            big_a = np.bincount(c_cell[which], weights=a, minlength=n_levels)
+            big_m = np.bincount(c_cell[which], minlength=n_levels).astype(float)
+            corr[:, j] = (big_a - pa) / total - (big_m - total) * (pa / total**2)
+        psi = psi + corr[c_unit]
+    return est, psi
 
 
 def _agg_inf(att: np.ndarray, inf: np.ndarray, which: np.ndarray, weights: np.ndarray,
@@ -396,72 +530,59 @@ def aggregate(fit: GroupTimeFit, kind: CSAggregation = "simple") -> Aggregate:
     ``simple``: average of post-treatment ATT(g,t) weighted by cohort size. ``dynamic``: by event time
     ``e = t - g`` (cohort-size weights); overall = mean over ``e >= 0``. ``group``: by cohort (mean over its
     post-treatment periods); overall weights cohorts by size. ``calendar``: by period; overall = mean over periods.
-    Standard errors come from the influence functions, including the estimation of the weights.
+    Standard errors come from the influence functions, including the estimation of the weights; the influence
+    functions of the table's estimates are returned as ``table_influence`` (n_units x rows).
     """
     check_literal(kind, CSAggregation, "aggregation")
     ok = np.isfinite(fit.att)
-    group, t, att, inf = fit.group[ok], fit.time[ok], fit.att[ok], fit.influence[:, ok]
+    if ok.all():
+        group, t, att, inf = fit.group, fit.time, fit.att, fit.influence
+    else:
+        group, t, att, inf = fit.group[ok], fit.time[ok], fit.att[ok], fit.influence[:, ok]
     g_unit = fit.unit_cohort
+    n = g_unit.size
+    levels = np.sort(pd.unique(g_unit))
+    c_unit = np.searchsorted(levels, g_unit)
+    share = np.bincount(c_unit, minlength=levels.size) / n  # = (g_unit == level).mean()
     glist = np.sort(np.unique(group))
-    pgg = np.array([(g_unit == g).mean() for g in glist])
-    pg = pgg[np.searchsorted(glist, group)]
+    c_cell = np.searchsorted(levels, group)
+    pg = share[c_cell]
+    pgg = share[np.searchsorted(levels, glist)]
     cl = fit.clusters
+    by_level = dict(c_unit=c_unit, n_levels=levels.size)
 
-    def se(x: np.ndarray) -> float:
-        return float(influence_se(x, cl))
-
-    rows: list[dict[str, Any]] = []
-    table_inf = None
+    keys: np.ndarray = np.array([], dtype=int)
+    est = np.array([])
+    psi = np.empty((n, 0))
     if kind == "simple":
-        keep = np.flatnonzero(group <= t)
-        w = pg[keep] / pg[keep].sum()
-        overall = float(att[keep] @ w)
-        inf_o = _agg_inf(att, inf, keep, w, _wif(keep, pg, g_unit, group))
+        o, inf_o2 = _combine(att, inf, [np.flatnonzero(group <= t)], pg, c_cell=c_cell, **by_level)
+        overall, inf_o = float(o[0]), inf_o2[:, 0]
     elif kind == "dynamic":
         e = t - group
-        eseq = np.sort(np.unique(e))
-        att_e, inf_e = [], []
-        for ev in eseq:
-            which = np.flatnonzero(e == ev)
-            w = pg[which] / pg[which].sum()
-            att_e.append(float(att[which] @ w))
-            inf_e.append(_agg_inf(att, inf, which, w, _wif(which, pg, g_unit, group)))
-            rows.append({"key": int(ev), "estimate": att_e[-1], "se": se(inf_e[-1])})
-        att_e_arr, inf_e_arr = np.asarray(att_e), np.column_stack(inf_e)
-        table_inf = inf_e_arr
-        pos = np.flatnonzero(eseq >= 0)
-        overall = float(att_e_arr[pos].mean())
-        inf_o = _agg_inf(att_e_arr, inf_e_arr, pos, np.full(pos.size, 1 / pos.size))
+        keys = np.sort(np.unique(e))
+        est, psi = _combine(att, inf, [np.flatnonzero(e == ev) for ev in keys], pg, c_cell=c_cell, **by_level)
+        pos = np.flatnonzero(keys >= 0)
+        overall = float(est[pos].mean())
+        inf_o = psi[:, pos].sum(axis=1) * (1 / pos.size)
     elif kind == "group":
-        att_g, inf_g = [], []
-        for g in glist:
-            which = np.flatnonzero((group == g) & (g <= t))
-            w = pg[which] / pg[which].sum()
-            att_g.append(float(att[which].mean()))
-            inf_g.append(_agg_inf(att, inf, which, w))
-            rows.append({"key": int(g), "estimate": att_g[-1], "se": se(inf_g[-1])})
-        att_g_arr, inf_g_arr = np.asarray(att_g), np.column_stack(inf_g)
-        allg = np.arange(glist.size)
-        overall = float((att_g_arr * pgg).sum() / pgg.sum())
-        inf_o = _agg_inf(att_g_arr, inf_g_arr, allg, pgg / pgg.sum(), _wif(allg, pgg, g_unit, glist))
+        keys = glist
+        est, psi = _combine(att, inf, [np.flatnonzero((group == g) & (g <= t)) for g in glist], pg, mean=True)
+        overall = float((est * pgg).sum() / pgg.sum())
+        gl_cell = np.searchsorted(levels, glist)
+        _, inf_o2 = _combine(est, psi, [np.arange(glist.size)], pgg, c_cell=gl_cell, **by_level)
+        inf_o = inf_o2[:, 0]
     else:  # calendar
         tlist = np.sort(np.unique(t[t >= group.min()]))
-        att_t, inf_t = [], []
-        for tt in tlist:
-            which = np.flatnonzero((t == tt) & (group <= t))
-            if which.size == 0:
-                continue
-            w = pg[which] / pg[which].sum()
-            att_t.append(float(att[which] @ w))
-            inf_t.append(_agg_inf(att, inf, which, w, _wif(which, pg, g_unit, group)))
-            rows.append({"key": int(tt), "estimate": att_t[-1], "se": se(inf_t[-1])})
-        att_t_arr, inf_t_arr = np.asarray(att_t), np.column_stack(inf_t)
-        allt = np.arange(att_t_arr.size)
-        overall = float(att_t_arr.mean())
-        inf_o = _agg_inf(att_t_arr, inf_t_arr, allt, np.full(allt.size, 1 / allt.size))
-    table = pd.DataFrame(rows, columns=["key", "estimate", "se"])
-    return Aggregate(kind=kind, overall=overall, overall_se=se(inf_o), table=table, overall_influence=inf_o,
-                     table_influence=table_inf)
+        sets = [np.flatnonzero((t == tt) & (group <= t)) for tt in tlist]
+        keys = np.array([tt for tt, which in zip(tlist, sets) if which.size], dtype=float)
+        est, psi = _combine(att, inf, [which for which in sets if which.size], pg, c_cell=c_cell, **by_level)
+        overall = float(est.mean())
+        inf_o = psi.sum(axis=1) * (1 / est.size)
+    se_table = np.atleast_1d(influence_se(psi, cl)) if psi.shape[1] else np.array([])
+    table = pd.DataFrame({"key": keys.astype(int), "estimate": est.astype(float), "se": se_table},
+                         columns=["key", "estimate", "se"])
+    return Aggregate(kind=kind, overall=overall, overall_se=float(influence_se(inf_o, cl)), table=table,
+                     overall_influence=inf_o, table_influence=psi)
 
 
 # --------------------------------------------------------------------------------------------- front door

@@ -808,6 +808,13 @@ def synth_estimator(
         else the unit bootstrap (R ``synthdid``'s ``vcov``; ``replications`` draws, seeded). Intervals follow the
         package's rule (:mod:`clusterpolicy.estimate.result`): ``estimate +/- critical_value * se`` with t(G-1)
         critical values, ``G`` the number of units (``df_mode="normal"``: R synthdid's normal ones).
+
+    References
+    ----------
+    Arkhangelsky, D., Athey, S., Hirshberg, D. A., Imbens, G. W. and Wager, S. (2021). Synthetic
+    difference-in-differences. *American Economic Review* 111(12), 4088-4118.
+    Clarke, D., Pailanir, D., Athey, S. and Imbens, G. (2024). On synthetic difference-in-differences and related
+    estimation methods in Stata. *Stata Journal* 24(4), 557-598.
     """
     from clusterpolicy.estimate.result import Inference as InferenceRecord
 
