@@ -68,9 +68,11 @@ def run_api(data: pd.DataFrame, control: str = "never"):
 
 def run_ours(data: pd.DataFrame, control: str = "never"):
     """The public front door: ATT(g,t), the overall (simple) ATT, the event study (and group/calendar)."""
+    from clusterpolicy.estimate._panel import request_for
     from clusterpolicy.estimate.did import callaway_santanna
 
-    return callaway_santanna(data, unit="id", time="t", cohort="g", outcome="y", control=control, method="dr")
+    return callaway_santanna(request_for(data, unit="id", time="t", cohort="g", outcome="y"), control=control,
+                             method="dr")
 
 
 def run_csdid(data: pd.DataFrame, control: str = "never", dynamic: bool = False):

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from clusterpolicy.estimate._panel import prepare_panel, request_for
 from clusterpolicy.estimate.did import _TWO_BY_TWO, aggregate, att_gt, callaway_santanna
 
 REF = Path(__file__).resolve().parents[1] / "data" / "reference" / "did_mpdta"
@@ -44,7 +45,7 @@ def sim() -> pd.DataFrame:
 @pytest.mark.parametrize("control", ["never", "notyet"])
 @pytest.mark.parametrize("covariates", [(), ("lpop",)])
 def test_table_influence_gives_the_reported_ses(mpdta: pd.DataFrame, control: str, covariates: tuple) -> None:
-    fit = att_gt(mpdta, **MPDTA, control=control, covariates=covariates)
+    fit = att_gt(prepare_panel(mpdta, **MPDTA, covariates=covariates), control=control)
     for kind in KINDS:
         agg = aggregate(fit, kind)
         psi = agg.table_influence
@@ -60,7 +61,7 @@ def test_table_influence_gives_the_reported_ses(mpdta: pd.DataFrame, control: st
 
 
 def test_table_influence_clustered(sim: pd.DataFrame) -> None:
-    fit = att_gt(sim, **SIM, cluster="cl")
+    fit = att_gt(prepare_panel(sim, **SIM, cluster="cl"))
     agg = aggregate(fit, "dynamic")
     psi = agg.table_influence
     summed = pd.DataFrame(psi).groupby(fit.clusters).sum().to_numpy()
@@ -93,7 +94,7 @@ def _reference_event_study(fit) -> tuple[np.ndarray, np.ndarray]:
 def test_dynamic_influence_matches_the_dense_reference(mpdta: pd.DataFrame, control: str) -> None:
     """Same numbers as the event-study covariance grid.cs_event_study re-derived (psi' psi / n^2), and as the
     front door's ``event_study_vcov``."""
-    fit = att_gt(mpdta, **MPDTA, control=control)
+    fit = att_gt(prepare_panel(mpdta, **MPDTA), control=control)
     agg = aggregate(fit, "dynamic")
     est, psi_ref = _reference_event_study(fit)
     n = psi_ref.shape[0]
@@ -102,14 +103,14 @@ def test_dynamic_influence_matches_the_dense_reference(mpdta: pd.DataFrame, cont
     psi = agg.table_influence
     ours = psi.T @ psi / n**2
     assert_allclose(ours, psi_ref.T @ psi_ref / n**2, rtol=1e-12, atol=1e-18)
-    res = callaway_santanna(mpdta, **MPDTA, control=control)
+    res = callaway_santanna(request_for(mpdta, **MPDTA), control=control)
     assert_allclose(res.event_study_vcov.to_numpy(), ours, rtol=1e-12, atol=1e-18)
 
 
 @pytest.mark.parametrize("method", ["dr", "ipw", "reg"])
 @pytest.mark.parametrize("control", ["never", "notyet"])
 def test_closed_form_cells_equal_the_general_2x2_estimator(sim: pd.DataFrame, method: str, control: str) -> None:
-    fit = att_gt(sim, **SIM, method=method, control=control)
+    fit = att_gt(prepare_panel(sim, **SIM), method=method, control=control)
     y = sim.pivot(index="id", columns="t", values="y").to_numpy()
     g_unit = sim.groupby("id")["g"].first().to_numpy().astype(float)
     times = np.arange(1, 11, dtype=float)
@@ -137,7 +138,7 @@ def test_matches_diff_diff(sim: pd.DataFrame, control: str) -> None:
                                   estimation_method="dr", n_bootstrap=0, base_period="varying")
         theirs = est.fit(sim, outcome="y", unit="id", time="t", first_treat="g")
         their_es = theirs.aggregate("event_study")
-    res = callaway_santanna(sim, **SIM, control=control)
+    res = callaway_santanna(request_for(sim, **SIM), control=control)
     gt = res.group_time
     keys = list(zip(gt["group"].astype(int), gt["time"].astype(int)))
     assert_allclose(gt["estimate"], [theirs.group_time_effects[k]["effect"] for k in keys], rtol=0, atol=1e-10)

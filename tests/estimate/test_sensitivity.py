@@ -1,140 +1,86 @@
-"""Pre-trend diagnostics and Rambachan-Roth style bounds on constructed event studies (answers worked by hand)."""
+"""Tests of the sensitivity layer on estimation results (``clusterpolicy.estimate.sensitivity``): the pre-trend test
+and the Rambachan-Roth sets use the same event-time window, varying-base event studies are converted exactly, and
+errors are one line. The HonestDiD numbers themselves are tested against the published ones in
+``test_honestdid.py``."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
 import pytest
-from numpy.testing import assert_allclose
-from scipy import stats
 
-from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInputError
-from clusterpolicy.estimate.result import EstimationResult, Inference
+from clusterpolicy.data.synthetic import simulate_region_panel
+from clusterpolicy.errors import EstimationError
+from clusterpolicy.estimate.api import estimate
+from clusterpolicy.estimate.honestdid import event_study_inputs, pretrend_wald, sensitivity_bounds
 from clusterpolicy.estimate.sensitivity import (
-    flci_critical_value,
     pretrend_test,
-    relative_magnitudes_bounds,
-    smoothness_bounds,
+    rambachan_roth,
+    sensitivity_analysis,
+    to_universal_base,
+    universal_event_study,
 )
 
-SE = 0.05
+ROLES = {"unit": "region", "time": "year", "cohort": "cohort", "outcome": "y"}
 
 
-def _es(values: dict[int, float], se: float = SE) -> pd.DataFrame:
-    rows = [{"event_time": e, "estimate": b, "se": se} for e, b in values.items()]
-    rows.append({"event_time": -1, "estimate": 0.0, "se": np.nan})  # the normalised reference period
-    return pd.DataFrame(rows)
+@pytest.fixture(scope="module")
+def cs_result():
+    data = simulate_region_panel(seed=4).data
+    return estimate(data, estimator="cs", control="notyet", **ROLES)
 
 
-def _covers(theta_over_se: float, r: float) -> float:
-    """P(|N(r, 1)| <= theta/se): the coverage condition that defines the significance breakdown."""
-    return stats.norm.cdf(theta_over_se - r) - stats.norm.cdf(-theta_over_se - r)
+@pytest.fixture(scope="module")
+def es_result():
+    data = simulate_region_panel(seed=4).data
+    return estimate(data, estimator="twfe_es", **ROLES)
 
 
-def test_flci_critical_value():
-    assert flci_critical_value(0.0) == pytest.approx(1.959963984540054, rel=1e-12)
-    for r in (0.3, 2.0):
-        c = flci_critical_value(r)
-        assert _covers(c, r) == pytest.approx(0.95, abs=1e-10)
+def test_to_universal_base_cumulates_pre_period_changes() -> None:
+    es = pd.DataFrame({"event_time": [-3, -2, -1, 0, 1], "estimate": [0.1, 0.2, 0.3, 1.0, 2.0], "se": [1.0] * 5})
+    vcov = pd.DataFrame(np.eye(5), index=es["event_time"], columns=es["event_time"])
+    uni, v = to_universal_base(es, vcov)
+    assert uni["event_time"].tolist() == [-3, -2, 0, 1]
+    np.testing.assert_allclose(uni["estimate"], [-(0.2 + 0.3), -0.3, 1.0, 2.0], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(v.loc[[-3, -2], [-3, -2]].to_numpy(), [[2.0, 1.0], [1.0, 1.0]], rtol=0, atol=1e-15)
 
 
-def test_pretrend_wald_diagonal_closed_form():
-    es = _es({-3: 0.02, -2: -0.01, 0: 0.2, 1: 0.3})
-    with pytest.warns(ClusterPolicyWarning, match="diagonal"):
-        res = pretrend_test(es)
-    # (0.02^2 + 0.01^2) / 0.05^2 = 0.2 ; chi2(2) survival = exp(-x/2)
-    assert res.statistic == pytest.approx(0.2, rel=1e-12)
-    assert res.df == 2 and res.event_times == (-3, -2)
-    assert res.p_value == pytest.approx(math.exp(-0.1), rel=1e-12)
-    assert not res.used_covariance and "DIAGONAL" in res.summary()
+def test_wald_statistic_is_the_same_in_either_base(cs_result) -> None:
+    """The varying-to-universal map is linear and invertible on the pre-periods: the joint test cannot change."""
+    es, vcov = cs_result.event_study, cs_result.event_study_vcov
+    # universal-base levels at -4..-2 are sums of the one-period placebo changes at -3..-1
+    pre = [t for t in es["event_time"] if -3 <= t <= -1]
+    b = es.set_index("event_time").loc[pre, "estimate"].to_numpy()
+    direct = pretrend_wald(b, vcov.loc[pre, pre].to_numpy())
+    converted = pretrend_test(cs_result, window=(4, 0))
+    assert converted.chi2 == pytest.approx(direct.chi2, rel=1e-10)
+    assert converted.df == len(pre) == 3
+    assert converted.df_denom == cs_result.inference.n_clusters - 1  # F version with G - 1
 
 
-def test_pretrend_wald_uses_covariance_from_result_details():
-    times = [-3, -2, 0, 1]
-    V = np.diag([SE**2] * 4)
-    V[0, 1] = V[1, 0] = 0.5 * SE**2
-    es = _es({-3: 0.02, -2: -0.01, 0: 0.2, 1: 0.3})
-    result = EstimationResult.from_estimate(
-        estimator="cs", outcome="y", estimate=0.25, se=0.04, n_obs=100, n_units=10, event_study=es,
-        inference=Inference.rule(se_type="test", n_clusters=10),
-        event_study_vcov=pd.DataFrame(V, index=times, columns=times),
-    )
-    res = pretrend_test(result)
-    b = np.array([0.02, -0.01])
-    expected = b @ np.linalg.solve(V[:2, :2], b)
-    assert res.used_covariance
-    assert res.statistic == pytest.approx(expected, rel=1e-12)
-    assert res.statistic != pytest.approx(0.2, rel=1e-3)  # the correlation matters
+def test_test_and_bounds_use_the_same_window(es_result) -> None:
+    window = (3, 2)
+    sens = sensitivity_analysis(es_result, rm_grid=(0.0, 1.0), sd_grid=(0.0,), window=window, grid_points=100)
+    es, vcov = universal_event_study(es_result, window=window)
+    b, s, n_pre, n_post, pre, post = event_study_inputs(es["event_time"], es["estimate"], vcov.to_numpy(), -1)
+    assert sens.pre_times == tuple(pre) == (-3, -2) and sens.post_times == tuple(post) == (0, 1, 2)
+    assert sens.pretrend.chi2 == pytest.approx(pretrend_wald(b[:n_pre], s[:n_pre, :n_pre]).chi2, rel=1e-12)
+    direct = sensitivity_bounds(b, s, n_pre, n_post, [0.0, 1.0], restriction="rm", target="average", grid_points=100)
+    assert sens.relative_magnitudes.rows == direct.rows
+    # the SD set at M = 0 is narrower than the RM set at Mbar = 1
+    sd0, rm1 = sens.smoothness.rows[0], sens.relative_magnitudes.rows[1]
+    assert sd0[2] - sd0[1] < rm1[2] - rm1[1]
 
 
-def test_relative_magnitudes_by_hand():
-    es = _es({-3: 0.02, -2: -0.01, 0: 0.2, 1: 0.3})
-    with pytest.warns(ClusterPolicyWarning):
-        res = relative_magnitudes_bounds(es, mbar_grid=(0.0, 1.0))
-    # Dpre = max(|-0.01 - 0.02|, |0 - (-0.01)|) = 0.03 ; post steps e+1 = 1, 2 -> mean 1.5 ; bias per Mbar 0.045
-    assert res.bias_per_unit == pytest.approx(0.045, rel=1e-12)
-    assert res.theta == pytest.approx(0.25, rel=1e-12)
-    assert res.se == pytest.approx(SE * math.sqrt(2) / 2, rel=1e-12)
-    assert res.breakdown_sign == pytest.approx(0.25 / 0.045, rel=1e-12)
-    # significance breakdown: P(|N(r,1)| <= theta/se) = 0.95 with r = 0.045 Mbar / se ; ~ (7.0711-1.6449)*se/0.045
-    r = 0.045 * res.breakdown_significance / res.se
-    assert _covers(res.theta / res.se, r) == pytest.approx(0.95, abs=1e-9)
-    assert res.breakdown_significance == pytest.approx((0.25 / res.se - 1.644854) * res.se / 0.045, abs=1e-3)
-    row = res.bounds.set_index("parameter").loc[1.0]
-    assert row["id_low"] == pytest.approx(0.205, rel=1e-12) and row["id_high"] == pytest.approx(0.295, rel=1e-12)
-    assert row["ci_low"] < row["id_low"]
-    row0 = res.bounds.set_index("parameter").loc[0.0]
-    assert row0["ci_low"] == pytest.approx(0.25 - 1.959964 * res.se, rel=1e-6)
+def test_rambachan_roth_bounds_widen_with_mbar(es_result) -> None:
+    res = rambachan_roth(es_result, grid=(0.0, 0.5, 1.0), target="first", grid_points=100)
+    widths = [ub - lb for _, lb, ub, _ in res.rows]
+    assert widths == sorted(widths)
 
 
-def test_relative_magnitudes_not_significant_gives_zero_breakdown():
-    es = _es({-2: 0.01, 0: 0.02, 1: 0.03}, se=0.1)
-    with pytest.warns(ClusterPolicyWarning):
-        res = relative_magnitudes_bounds(es)
-    assert res.breakdown_significance == 0.0
-    assert res.breakdown_sign == pytest.approx(0.025 / (0.01 * 1.5), rel=1e-12)
-
-
-def test_smoothness_pure_linear_pretrend_explains_everything():
-    # delta_{-2} = -0.1, delta_{-1} = 0: slope 0.1 a period; post 0.1, 0.2 is exactly the extrapolated trend.
-    es = _es({-2: -0.1, 0: 0.1, 1: 0.2})
-    with pytest.warns(ClusterPolicyWarning):
-        res = smoothness_bounds(es)
-    assert res.theta == pytest.approx(0.0, abs=1e-15)
-    assert res.breakdown_sign == pytest.approx(0.0, abs=1e-12) and res.breakdown_significance == 0.0
-
-
-def test_smoothness_by_hand():
-    es = _es({-2: -0.1, 0: 0.6, 1: 0.7})
-    with pytest.warns(ClusterPolicyWarning):
-        res = smoothness_bounds(es, m_grid=(0.0, 0.1))
-    # theta = 0.65 - 0.1 * mean(1, 2) = 0.5 ; bias per M = mean(1*2/2, 2*3/2) = 2 ; se = 0.05 sqrt(.25+.25+1.5^2)
-    assert res.theta == pytest.approx(0.5, rel=1e-12)
-    assert res.bias_per_unit == pytest.approx(2.0, rel=1e-12)
-    assert res.se == pytest.approx(SE * math.sqrt(2.75), rel=1e-12)
-    assert res.breakdown_sign == pytest.approx(0.25, rel=1e-12)
-    assert 0 < res.breakdown_significance < 0.25
-    row = res.bounds.set_index("parameter").loc[0.1]
-    assert row["id_low"] == pytest.approx(0.3, rel=1e-12)
-    assert "plug-in" in res.summary()
-
-
-def test_sensitivity_errors():
-    no_es = EstimationResult.from_estimate(estimator="twfe", outcome="y", estimate=1.0, se=0.1, n_obs=1, n_units=1,
-                                           inference=Inference.rule(se_type="test", n_clusters=2))
-    with pytest.raises(EstimationError, match="has no event study"):
-        pretrend_test(no_es)
-    with pytest.raises(EstimationError, match="needs the coefficient at event time -2"):
-        smoothness_bounds(_es({-3: 0.0, 0: 0.1}), vcov=np.eye(2) * SE**2)
-    with pytest.raises(UserInputError, match="vcov has shape"):
-        pretrend_test(_es({-2: 0.0, 0: 0.1}), vcov=np.eye(3))
-
-
-def test_pretrend_reference_none_keeps_estimated_minus_one():
-    es = pd.DataFrame({"event_time": [-3, -2, -1, 0], "estimate": [0.02, -0.01, 0.03, 0.2], "se": [SE] * 4})
-    with pytest.warns(ClusterPolicyWarning):
-        res = pretrend_test(es, reference=None)
-    assert res.df == 3 and res.event_times == (-3, -2, -1)
-    assert res.statistic == pytest.approx((0.02**2 + 0.01**2 + 0.03**2) / SE**2, rel=1e-12)
+def test_results_without_a_covariance_are_refused() -> None:
+    data = simulate_region_panel(seed=4).data
+    static = estimate(data, estimator="twfe", **ROLES)
+    with pytest.raises(EstimationError, match="no event study with a covariance") as info:
+        pretrend_test(static)
+    assert "\n" not in str(info.value)

@@ -14,6 +14,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from clusterpolicy.estimate import estimate
+from clusterpolicy.estimate._panel import prepare_panel
 from clusterpolicy.estimate.did import aggregate, att_gt
 from clusterpolicy.estimate.twfe import fe_ols
 
@@ -75,7 +76,7 @@ def test_reference_covers_all_specs(cs_ref: pd.DataFrame) -> None:
 @pytest.mark.parametrize("spec", sorted(CS_SPECS))
 def test_cs_every_row_matches_r_did(spec: str, mpdta: pd.DataFrame, cs_ref: pd.DataFrame) -> None:
     covariates, method, control = CS_SPECS[spec]
-    fit = att_gt(mpdta, **MPDTA, covariates=covariates, method=method, control=control)
+    fit = att_gt(prepare_panel(mpdta, **MPDTA, covariates=covariates), method=method, control=control)
     ref = cs_ref[cs_ref["spec"] == spec]
     matched = 0
     gt_ref = ref[ref["level"] == "gt"].sort_values(["group", "time"])
@@ -116,7 +117,7 @@ def test_cs_matches_csdid_package(mpdta: pd.DataFrame) -> None:
         model = ATTgt(yname="lemp", gname="first.treat", idname="countyreal", tname="year", data=mpdta,
                       control_group=["notyettreated"])
         model.fit(est_method="dr", bstrap=False)
-    ours = att_gt(mpdta, **MPDTA, control="notyet").table()
+    ours = att_gt(prepare_panel(mpdta, **MPDTA), control="notyet").table()
     theirs = pd.DataFrame({"group": model.results["group"], "time": model.results["year"],
                            "att": model.results["att"], "se": model.results["se"]})
     merged = ours.merge(theirs, on=["group", "time"])

@@ -7,13 +7,21 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from clusterpolicy.errors import ClusterPolicyWarning, DataValidationError, EstimationError, UserInputError
+from clusterpolicy.errors import (
+    ClusterPolicyWarning,
+    DataValidationError,
+    EstimationError,
+    UserInputError,
+)
+from clusterpolicy.estimate.bootstrap import BootstrapSpec
+from clusterpolicy.estimate.literals import DFMode
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +59,8 @@ class Panel:
         Cluster column (defaults to ``unit``).
     warnings
         Messages about dropped rows or recoded cohorts.
+    covariates
+        Covariate columns kept in ``data``.
     """
 
     data: pd.DataFrame
@@ -60,6 +70,7 @@ class Panel:
     outcome: str
     cluster: str
     warnings: tuple[str, ...]
+    covariates: tuple[str, ...] = ()
 
     @property
     def n_units(self) -> int:
@@ -254,7 +265,38 @@ def prepare_panel(
     })
     out = pd.DataFrame(columns, copy=False)
     return Panel(data=out, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster,
-                 warnings=tuple(msgs))
+                 warnings=tuple(msgs), covariates=covariates)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One estimation request: the panel, prepared and validated once (:func:`prepare_panel`), and the inference
+    options every estimator shares. :func:`clusterpolicy.estimate.api.estimate` builds it; estimators read it.
+
+    Attributes
+    ----------
+    panel
+        The prepared panel (its covariates and cluster column included).
+    level
+        Confidence level.
+    df_mode
+        ``"t"`` (t(G-1) critical values, the rule) or ``"normal"``.
+    bootstrap
+        A :class:`~clusterpolicy.estimate.bootstrap.BootstrapSpec`, or ``None`` for analytic standard errors.
+    """
+
+    panel: Panel
+    level: float = 0.95
+    df_mode: DFMode = "t"
+    bootstrap: BootstrapSpec | None = None
+
+
+def request_for(df: pd.DataFrame, *, unit: str, time: str, cohort: str, outcome: str, covariates: Sequence[str] = (),
+                cluster: str | None = None, count: bool = False, **options: Any) -> Request:
+    """Prepare ``df`` once and wrap it with the inference ``options`` (``level``, ``df_mode``, ``bootstrap``)."""
+    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, covariates=covariates,
+                          cluster=cluster, count=count)
+    return Request(panel=panel, **options)
 
 
 def check_treatment_variation(panel: Panel, *, need_untreated: bool = True) -> None:

@@ -14,8 +14,16 @@ from typing import Any
 import pandas as pd
 
 from clusterpolicy.errors import UserInputError
+from clusterpolicy.estimate._panel import request_for
 from clusterpolicy.estimate.bootstrap import BootstrapSpec
-from clusterpolicy.estimate.literals import SSC, ControlGroup, CSMethod, DFMode, EstimatorName, check_literal
+from clusterpolicy.estimate.literals import (
+    SSC,
+    ControlGroup,
+    CSMethod,
+    DFMode,
+    EstimatorName,
+    check_literal,
+)
 from clusterpolicy.estimate.result import EstimationResult
 
 logger = logging.getLogger(__name__)
@@ -31,8 +39,11 @@ class EstimatorSpec:
         Short name and a one-line description (estimand and paper).
     func
         ``module:function`` implementing it (imported lazily so the CLI starts fast).
-    uses_control, uses_covariates, uses_method, uses_ssc, uses_bootstrap
-        Whether ``control``, ``covariates``, ``method``, ``ssc`` and the multiplier ``bootstrap`` apply.
+    uses_control, uses_covariates, uses_method, uses_ssc, uses_bootstrap, uses_replications
+        Whether ``control``, ``covariates``, ``method``, ``ssc``, the multiplier ``bootstrap`` and resampling
+        ``replications`` apply.
+    count
+        The outcome must be a non-negative count or rate (checked when the panel is prepared).
     default_control
         Control group used when ``control`` is not given.
     options
@@ -48,6 +59,7 @@ class EstimatorSpec:
     uses_ssc: bool = False
     uses_bootstrap: bool = False
     uses_replications: bool = False
+    count: bool = False
     default_control: str | None = None
     options: tuple[str, ...] = ("level", "df_mode")
 
@@ -78,9 +90,9 @@ ESTIMATORS: dict[str, EstimatorSpec] = {
     "did2s": EstimatorSpec("did2s", "Gardner (2022) two-stage difference-in-differences",
                            _E + "imputation:did2s", uses_bootstrap=True),
     "poisson": EstimatorSpec("poisson", "Poisson fixed effects (PPML): log rate ratio of treated-and-after",
-                             _E + "counts:poisson", options=("level", "df_mode", "event_study")),
+                             _E + "counts:poisson", count=True, options=("level", "df_mode", "event_study")),
     "etwfe": EstimatorSpec("etwfe", "Wooldridge (2023) extended TWFE Poisson: ATT(g,t) on the count scale",
-                           _E + "counts:etwfe_poisson", uses_control=True, default_control="notyet"),
+                           _E + "counts:etwfe_poisson", uses_control=True, count=True, default_control="notyet"),
     "sc": EstimatorSpec("sc", "synthetic control with synthdid's weights, cohort by cohort (Abadie et al. 2010)",
                         _E + "synthdid:synth_estimator", uses_replications=True,
                         options=("level", "df_mode", "replications", "seed", "method")),
@@ -88,7 +100,7 @@ ESTIMATORS: dict[str, EstimatorSpec] = {
                           _E + "synthdid:synth_estimator", uses_replications=True,
                           options=("level", "df_mode", "replications", "seed", "method")),
     "negbin": EstimatorSpec("negbin", "negative binomial (NB2) with cohort and period effects; overdispersion tests",
-                            _E + "counts:negbin"),
+                            _E + "counts:negbin", count=True),
 }
 
 
@@ -173,7 +185,7 @@ def estimate(
             f"option(s) {', '.join(unknown)} not accepted by estimator {estimator!r}; it accepts "
             f"{', '.join(spec.options)}."
         )
-    kwargs: dict[str, Any] = {"unit": unit, "time": time, "cohort": cohort, "outcome": outcome, "cluster": cluster}
+    kwargs: dict[str, Any] = {}
     if control is not None:
         check_literal(control, ControlGroup, "control")
         if not spec.uses_control:
@@ -189,7 +201,6 @@ def estimate(
                 f"estimator {estimator!r} does not take covariates (got {', '.join(covariates)}); use 'cs', 'twfe', "
                 "'twfe_es' or 'sa', or drop the covariates."
             )
-        kwargs["covariates"] = covariates
     if spec.uses_method:
         kwargs["method"] = method
     elif method != "dr":
@@ -205,16 +216,23 @@ def estimate(
                 f"the multiplier bootstrap is not available for estimator {estimator!r}; use one of {with_boot} "
                 "(for 'twfe', the wild cluster bootstrap of clusterpolicy.estimate.inference)."
             )
-        kwargs["bootstrap"] = bootstrap
-    if "df_mode" in options:
-        check_literal(options["df_mode"], DFMode, "df_mode")
-    logger.info("estimating %s on %s", estimator, outcome)
+    shared = {k: options.pop(k) for k in ("level", "df_mode") if k in options}
+    check_literal(shared.get("df_mode", "t"), DFMode, "df_mode")
     if spec.uses_replications:
         options = {**options, "method": estimator}
-    result = spec.load()(df, **kwargs, **options)
-    if single_treated_rule and not spec.uses_replications and _treated_clusters(df, unit=unit, time=time, cohort=cohort, cluster=cluster) == 1:
+    roles = {"unit": unit, "time": time, "cohort": cohort, "outcome": outcome, "covariates": covariates,
+             "cluster": cluster, "count": spec.count}
+
+    def fit(frame: pd.DataFrame) -> EstimationResult:
+        # one panel preparation and validation for every estimator
+        return spec.load()(request_for(frame, **roles, bootstrap=bootstrap, **shared), **kwargs, **options)
+
+    logger.debug("estimating %s on %s", estimator, outcome)
+    result = fit(df)
+    if single_treated_rule and not spec.uses_replications and _treated_clusters(
+            df, unit=unit, time=time, cohort=cohort, cluster=cluster) == 1:
         result = single_treated_inference(result, df, unit=unit, time=time, cohort=cohort, cluster=cluster,
-                                          refit=lambda frame: spec.load()(frame, **kwargs, **options))
+                                          refit=fit)
     return result
 
 

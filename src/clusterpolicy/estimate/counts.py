@@ -29,8 +29,13 @@ import pandas as pd
 from scipy import stats
 
 from clusterpolicy.errors import EstimationError
-from clusterpolicy.estimate._panel import Panel, check_treatment_variation, prepare_panel, warn
-from clusterpolicy.estimate.literals import ControlGroup, DFMode, check_literal
+from clusterpolicy.estimate._panel import (
+    Panel,
+    Request,
+    check_treatment_variation,
+    warn,
+)
+from clusterpolicy.estimate.literals import ControlGroup, check_literal
 from clusterpolicy.estimate.result import EstimationResult, Inference
 
 logger = logging.getLogger(__name__)
@@ -67,16 +72,9 @@ def pearson_dispersion(y: np.ndarray, mu: np.ndarray, k: int) -> float:
 
 
 def poisson(
-    df: pd.DataFrame,
+    request: Request,
     *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
-    cluster: str | None = None,
     event_study: bool = True,
-    level: float = 0.95,
-    df_mode: DFMode = "t",
 ) -> EstimationResult:
     """Poisson fixed-effects (PPML) difference-in-differences.
 
@@ -97,7 +95,7 @@ def poisson(
     ----------
     Santos Silva and Tenreyro (2006); Wooldridge (1999).
     """
-    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster, count=True)
+    panel = request.panel
     check_treatment_variation(panel)
     msgs = list(panel.warnings)
     frame = _frame(panel)
@@ -107,7 +105,7 @@ def poisson(
     n_clusters = int(frame["cl"].nunique())
     inference = Inference.rule(
         se_type=f"cluster-robust by {_who(panel)}; fixest default small-sample correction (pyfixest fepois)",
-        n_clusters=n_clusters, df=df_mode, level=level)
+        n_clusters=n_clusters, df=request.df_mode, level=request.level)
     disp = _fit_dispersion(fit, frame["y"].to_numpy())
     if n_used < len(frame):
         warn(f"{len(frame) - n_used} observations dropped by the Poisson estimator (units or periods with only zero "
@@ -123,7 +121,7 @@ def poisson(
                            "SEs stay valid, but a negative binomial may be more efficient.",
     }
     return EstimationResult.from_estimate(
-        estimator="poisson", outcome=outcome, estimate=est, se=se, inference=inference, n_obs=n_used,
+        estimator="poisson", outcome=panel.outcome, estimate=est, se=se, inference=inference, n_obs=n_used,
         n_units=panel.n_units,
         estimand="log rate ratio: coefficient on D = 1[treated and at/after onset] in Poisson with unit and period "
                  "fixed effects",
@@ -162,15 +160,7 @@ def _poisson_event_study(panel: Panel, msgs: list[str]) -> tuple[pd.DataFrame, p
 
 # ------------------------------------------------------------------------------------------ negative binomial
 def negbin(
-    df: pd.DataFrame,
-    *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
-    cluster: str | None = None,
-    level: float = 0.95,
-    df_mode: DFMode = "t",
+    request: Request,
 ) -> EstimationResult:
     """Negative binomial (NB2) difference-in-differences with an overdispersion diagnostic.
 
@@ -195,7 +185,7 @@ def negbin(
     """
     import statsmodels.api as sm
 
-    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster, count=True)
+    panel = request.panel
     check_treatment_variation(panel)
     msgs = list(panel.warnings)
     data = panel.data
@@ -231,9 +221,9 @@ def negbin(
         "cameron_trivedi_t": float(ct.tvalues[0]), "rate_ratio": float(np.exp(est)),
     }
     inference = Inference.rule(se_type=f"cluster-robust by {_who(panel)}; correction G/(G-1)*(n-1)/(n-K)",
-                               n_clusters=int(np.unique(groups).size), df=df_mode, level=level)
+                               n_clusters=int(np.unique(groups).size), df=request.df_mode, level=request.level)
     return EstimationResult.from_estimate(
-        estimator="negbin", outcome=outcome, estimate=est, se=se, inference=inference, n_obs=int(y.size),
+        estimator="negbin", outcome=panel.outcome, estimate=est, se=se, inference=inference, n_obs=int(y.size),
         n_units=panel.n_units,
         estimand="log rate ratio: coefficient on D in an NB2 model with cohort and period effects",
         warnings=tuple(msgs), details=details,
@@ -242,16 +232,9 @@ def negbin(
 
 # ------------------------------------------------------------------------------------------------ ETWFE
 def etwfe_poisson(
-    df: pd.DataFrame,
+    request: Request,
     *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
     control: ControlGroup = "notyet",
-    cluster: str | None = None,
-    level: float = 0.95,
-    df_mode: DFMode = "t",
 ) -> EstimationResult:
     """Wooldridge's (2023) extended two-way fixed effects with an exponential mean (ETWFE Poisson).
 
@@ -278,14 +261,15 @@ def etwfe_poisson(
     *The Econometrics Journal* 26(3), C31-C66.
     """
     check_literal(control, ControlGroup, "control")
-    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster, count=True)
+    panel = request.panel
     check_treatment_variation(panel)
     msgs = list(panel.warnings)
     data = panel.data
     g, t = data["_g"].to_numpy(), data["_t"].to_numpy()
     has_never = bool((g == 0).any())
     if control == "never" and not has_never:
-        raise EstimationError(f"no never-treated units in {cohort!r} for control='never'. Fix: use control='notyet'.")
+        raise EstimationError(f"no never-treated units in {panel.cohort!r} for control='never'. Fix: use "
+                              "control='notyet'.")
     if not has_never:
         last = g.max()
         keep = t < last
@@ -361,9 +345,9 @@ def etwfe_poisson(
     base_mean = float(w_post @ gt["mean_untreated"].to_numpy() / w_post.sum())
     est = float(agg_est[0])
     inference = Inference.rule(se_type=f"cluster-robust by {_who(panel)}; fixest default small-sample correction "
-                                       "(pyfixest fepois); delta method", n_clusters=n_cl, df=df_mode, level=level)
+                                       "(pyfixest fepois); delta method", n_clusters=n_cl, df=request.df_mode, level=request.level)
     return EstimationResult.from_estimate(
-        estimator="etwfe", outcome=outcome, estimate=est, se=float(agg_se[0]), inference=inference,
+        estimator="etwfe", outcome=panel.outcome, estimate=est, se=float(agg_se[0]), inference=inference,
         n_obs=int(y.size), n_units=int(data["_u"].nunique()),
         estimand="ATT on the count scale: observation-weighted average partial effect over treated post-onset "
                  "cells (Wooldridge ETWFE Poisson)",

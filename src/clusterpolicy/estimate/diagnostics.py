@@ -28,7 +28,12 @@ import numpy as np
 import pandas as pd
 
 from clusterpolicy.errors import EstimationError, UserInputError
-from clusterpolicy.estimate._panel import Panel, check_treatment_variation, prepare_panel, require_columns
+from clusterpolicy.estimate._panel import (
+    Panel,
+    check_treatment_variation,
+    prepare_panel,
+    require_columns,
+)
 from clusterpolicy.estimate.result import EstimationResult
 
 logger = logging.getLogger(__name__)

@@ -24,9 +24,19 @@ import numpy as np
 import pandas as pd
 
 from clusterpolicy.errors import EstimationError
-from clusterpolicy.estimate._panel import Panel, check_treatment_variation, prepare_panel, warn
-from clusterpolicy.estimate.bootstrap import BootstrapSpec, cluster_sum
-from clusterpolicy.estimate.literals import CSAggregation, ControlGroup, CSMethod, DFMode, check_literal
+from clusterpolicy.estimate._panel import (
+    Panel,
+    Request,
+    check_treatment_variation,
+    warn,
+)
+from clusterpolicy.estimate.bootstrap import cluster_sum
+from clusterpolicy.estimate.literals import (
+    ControlGroup,
+    CSAggregation,
+    CSMethod,
+    check_literal,
+)
 from clusterpolicy.estimate.result import EstimationResult, Inference, build_result
 
 logger = logging.getLogger(__name__)
@@ -306,34 +316,19 @@ def _cells_closed_form(y: np.ndarray, g_unit: np.ndarray, cells: list[tuple[floa
     return att, influence, share
 
 
-def att_gt(
-    df: pd.DataFrame,
-    *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
-    control: ControlGroup = "never",
-    covariates: Sequence[str] = (),
-    method: CSMethod = "dr",
-    cluster: str | None = None,
-) -> GroupTimeFit:
+def att_gt(panel: Panel, *, control: ControlGroup = "never", method: CSMethod = "dr") -> GroupTimeFit:
     """Group-time average treatment effects ATT(g,t) of Callaway and Sant'Anna (2021).
 
     Parameters
     ----------
-    df
-        Long panel, one row per unit and period (unbalanced units are dropped, as in R ``did``).
-    unit, time, cohort, outcome
-        Columns: unit id, period (numeric), first treated period (0 or missing = never treated), outcome.
+    panel
+        The prepared panel (:func:`~clusterpolicy.estimate._panel.prepare_panel`; unbalanced units are dropped, as
+        in R ``did``). Its covariates enter conditional parallel trends (their base-period values enter the 2x2
+        estimator); its cluster column, when not the unit, sums the influence functions within clusters.
     control
         ``"never"`` (never-treated units) or ``"notyet"`` (never treated plus not yet treated by period t).
-    covariates
-        Covariates for conditional parallel trends; their base-period values enter the 2x2 estimator.
     method
         ``"dr"`` doubly robust (Sant'Anna and Zhao 2020), ``"ipw"`` normalised IPW, ``"reg"`` outcome regression.
-    cluster
-        Optional cluster column (constant within unit); the influence functions are summed within clusters.
 
     Returns
     -------
@@ -349,9 +344,7 @@ def att_gt(
     """
     check_literal(control, ControlGroup, "control")
     check_literal(method, CSMethod, "method")
-    covariates = tuple(covariates)
-    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, covariates=covariates,
-                          cluster=cluster)
+    covariates, cohort = panel.covariates, panel.cohort
     msgs = list(panel.warnings)
     check_treatment_variation(panel)
     data = panel.data
@@ -362,7 +355,7 @@ def att_gt(
         warn(f"dropped {data.loc[early, '_u'].nunique()} units already treated in the first period ({tmin:g}): "
              "they have no pre-treatment period (as R did)", msgs)
         panel = Panel(data=data.loc[~early], unit=panel.unit, time=panel.time, cohort=panel.cohort,
-                      outcome=panel.outcome, cluster=panel.cluster, warnings=panel.warnings)
+                      outcome=panel.outcome, cluster=panel.cluster, warnings=panel.warnings, covariates=panel.covariates)
     if panel.data.empty or (panel.data["_g"] > 0).sum() == 0:
         raise EstimationError(f"no unit of column {cohort!r} is treated after the first period. Fix: check cohorts.")
     y, xs, g_unit, cl_unit, times = _wide(panel, covariates, msgs)
@@ -434,7 +427,7 @@ def att_gt(
         influence[:, j] = 0.0
         influence[sub, j] = (n / sub.sum()) * inf
     atts = list(atts_arr)
-    by_cluster = bool(cluster) and cluster != unit and np.unique(cl_unit).size < n
+    by_cluster = panel.cluster != panel.unit and np.unique(cl_unit).size < n
     se = influence_se(influence, cl_unit if by_cluster else None)
     return GroupTimeFit(
         group=np.asarray(groups, float), time=np.asarray(tts, float), att=np.asarray(atts), se=np.atleast_1d(se),
@@ -587,19 +580,10 @@ def aggregate(fit: GroupTimeFit, kind: CSAggregation = "simple") -> Aggregate:
 
 # --------------------------------------------------------------------------------------------- front door
 def callaway_santanna(
-    df: pd.DataFrame,
+    request: Request,
     *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
     control: ControlGroup = "never",
-    covariates: Sequence[str] = (),
     method: CSMethod = "dr",
-    cluster: str | None = None,
-    level: float = 0.95,
-    df_mode: DFMode = "t",
-    bootstrap: BootstrapSpec | None = None,
 ) -> EstimationResult:
     """Callaway and Sant'Anna (2021) staggered difference-in-differences.
 
@@ -626,12 +610,13 @@ def callaway_santanna(
     --------
     >>> from clusterpolicy.data.synthetic import simulate_region_panel
     >>> sim = simulate_region_panel(seed=1)
-    >>> res = callaway_santanna(sim.data, unit="region", time="year", cohort="cohort", outcome="y")
+    >>> from clusterpolicy.estimate._panel import request_for
+    >>> res = callaway_santanna(request_for(sim.data, unit="region", time="year", cohort="cohort", outcome="y"))
     >>> res.estimator
     'cs'
     """
-    fit = att_gt(df, unit=unit, time=time, cohort=cohort, outcome=outcome, control=control,
-                 covariates=covariates, method=method, cluster=cluster)
+    panel = request.panel
+    fit = att_gt(panel, control=control, method=method)
     aggs = {k: aggregate(fit, k) for k in ("simple", "dynamic", "group", "calendar")}
     simple, dyn = aggs["simple"], aggs["dynamic"]
     n = fit.n_units
@@ -642,7 +627,7 @@ def callaway_santanna(
     es_cov = contributions[:, 1:].T @ contributions[:, 1:]
     es = dyn.table.rename(columns={"key": "event_time"})[["event_time", "estimate", "se"]]
     details: dict[str, Any] = {
-        "control": control, "method": method, "covariates": list(covariates), "base_period": "varying",
+        "control": control, "method": method, "covariates": list(panel.covariates), "base_period": "varying",
         "n_cells": int(fit.att.size),
     }
     for k, agg in aggs.items():
@@ -653,11 +638,11 @@ def callaway_santanna(
     ctrl_txt = "never-treated units" if control == "never" else "not-yet-treated (and never-treated) units"
     inference = Inference.rule(
         se_type="analytic influence-function SE (R did), clustered by "
-                + (f"{cluster!r}" if cluster and cluster != unit else "unit"),
-        n_clusters=int(contributions.shape[0]), df=df_mode, level=level)
+                + ("unit" if panel.cluster == panel.unit else repr(panel.cluster)),
+        n_clusters=int(contributions.shape[0]), df=request.df_mode, level=request.level)
     return build_result(
-        estimator="cs", outcome=outcome, estimate=simple.overall, se=simple.overall_se, inference=inference,
-        event_study=es, contributions=contributions, bootstrap=bootstrap, n_obs=fit.n_obs, n_units=fit.n_units,
+        estimator="cs", outcome=panel.outcome, estimate=simple.overall, se=simple.overall_se, inference=inference,
+        event_study=es, contributions=contributions, bootstrap=request.bootstrap, n_obs=fit.n_obs, n_units=fit.n_units,
         estimand=("simple ATT: cohort-size-weighted average of post-treatment ATT(g,t) (Callaway-Sant'Anna, "
                   f"{method}, controls: {ctrl_txt})"),
         event_study_vcov=pd.DataFrame(es_cov, index=event_times, columns=event_times),

@@ -34,7 +34,11 @@ import numpy as np
 import pandas as pd
 
 from clusterpolicy.errors import EstimationError, UserInputError
-from clusterpolicy.estimate._panel import check_treatment_variation, fixest_ssc, prepare_panel
+from clusterpolicy.estimate._panel import (
+    check_treatment_variation,
+    fixest_ssc,
+    prepare_panel,
+)
 from clusterpolicy.estimate.diagnostics import BalancedPanel, balanced_panel, demean2
 from clusterpolicy.estimate.result import EstimationResult
 

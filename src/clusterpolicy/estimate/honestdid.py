@@ -68,7 +68,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, optimize, stats
+from scipy import optimize, special, stats
 
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
 

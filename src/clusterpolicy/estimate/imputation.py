@@ -32,15 +32,19 @@ from clusterpolicy.errors import EstimationError
 from clusterpolicy.estimate._panel import (
     NEVER_EVENT_TIME,
     Panel,
+    Request,
     SparseLS,
     check_treatment_variation,
     fe_design,
-    prepare_panel,
     warn,
 )
-from clusterpolicy.estimate.bootstrap import BootstrapSpec, cluster_sum
-from clusterpolicy.estimate.literals import DFMode
-from clusterpolicy.estimate.result import EstimationResult, Inference, build_result, with_intervals
+from clusterpolicy.estimate.bootstrap import cluster_sum
+from clusterpolicy.estimate.result import (
+    EstimationResult,
+    Inference,
+    build_result,
+    with_intervals,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -143,17 +147,9 @@ def _pretrend_fit(fs: FirstStage, pretrends: Sequence[int], cluster_name: str) -
 
 
 def imputation(
-    df: pd.DataFrame,
+    request: Request,
     *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
-    cluster: str | None = None,
     pretrends: Sequence[int] | None = None,
-    level: float = 0.95,
-    df_mode: DFMode = "t",
-    bootstrap: BootstrapSpec | None = None,
 ) -> EstimationResult:
     """Borusyak, Jaravel and Spiess (2024) imputation estimator.
 
@@ -177,7 +173,7 @@ def imputation(
     ----------
     Borusyak, K., Jaravel, X. and Spiess, J. (2024), *Review of Economic Studies* 91(6), 3253-3285.
     """
-    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster)
+    panel = request.panel
     check_treatment_variation(panel)
     msgs = list(panel.warnings)
     fs = first_stage(panel, msgs)
@@ -196,14 +192,14 @@ def imputation(
     se = np.sqrt((contributions**2).sum(axis=0))
     n_clusters = int(clusters.max()) + 1
     inference = Inference.rule(
-        se_type=f"BJS conservative cluster-robust variance by {'unit' if panel.cluster == unit else repr(panel.cluster)}"
+        se_type=f"BJS conservative cluster-robust variance by {'unit' if panel.cluster == panel.unit else repr(panel.cluster)}"
                 "; pre-trend coefficients: fixest cluster-robust by unit",
-        n_clusters=n_clusters, df=df_mode, level=level)
+        n_clusters=n_clusters, df=request.df_mode, level=request.level)
     post_vcov = contributions[:, 1:].T @ contributions[:, 1:]
     post = pd.DataFrame({"event_time": horizons, "estimate": est[1:], "se": se[1:]})
     result = build_result(
-        estimator="imputation", outcome=outcome, estimate=float(est[0]), se=float(se[0]), inference=inference,
-        event_study=post, contributions=contributions, bootstrap=bootstrap,
+        estimator="imputation", outcome=panel.outcome, estimate=float(est[0]), se=float(se[0]), inference=inference,
+        event_study=post, contributions=contributions, bootstrap=request.bootstrap,
         n_obs=len(data), n_units=int(data["_u"].nunique()),
         estimand="average of imputed effects Y - Y(0)_hat over all treated observations (Borusyak-Jaravel-Spiess)",
         event_study_vcov=pd.DataFrame(post_vcov, index=horizons, columns=horizons), warnings=tuple(msgs),
@@ -234,16 +230,7 @@ def _did2s_second(fs: FirstStage, x2: np.ndarray, clusters: np.ndarray) -> tuple
 
 
 def did2s(
-    df: pd.DataFrame,
-    *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
-    cluster: str | None = None,
-    level: float = 0.95,
-    df_mode: DFMode = "t",
-    bootstrap: BootstrapSpec | None = None,
+    request: Request,
 ) -> EstimationResult:
     """Gardner (2022) two-stage difference-in-differences.
 
@@ -261,7 +248,7 @@ def did2s(
     ----------
     Gardner, J. (2022). Two-stage differences in differences. arXiv:2207.05943.
     """
-    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster)
+    panel = request.panel
     check_treatment_variation(panel)
     msgs = list(panel.warnings)
     fs = first_stage(panel, msgs)
@@ -274,13 +261,13 @@ def did2s(
     b_es, contrib_es = _did2s_second(fs, x_es, clusters)
     v_es = contrib_es.T @ contrib_es
     inference = Inference.rule(
-        se_type="GMM two-stage sandwich clustered by " + ("unit" if panel.cluster == unit else repr(panel.cluster))
-        + " (R did2s, no small-sample factor)", n_clusters=int(clusters.max()) + 1, df=df_mode, level=level)
+        se_type="GMM two-stage sandwich clustered by " + ("unit" if panel.cluster == panel.unit else repr(panel.cluster))
+        + " (R did2s, no small-sample factor)", n_clusters=int(clusters.max()) + 1, df=request.df_mode, level=request.level)
     es = pd.DataFrame({"event_time": levels, "estimate": b_es, "se": np.sqrt(np.diag(v_es))})
     return build_result(
-        estimator="did2s", outcome=outcome, estimate=float(beta[0]), se=float(np.sqrt((contrib[:, 0] ** 2).sum())),
+        estimator="did2s", outcome=panel.outcome, estimate=float(beta[0]), se=float(np.sqrt((contrib[:, 0] ** 2).sum())),
         inference=inference, event_study=es, contributions=np.column_stack([contrib, contrib_es]),
-        bootstrap=bootstrap, n_obs=len(data), n_units=int(data["_u"].nunique()),
+        bootstrap=request.bootstrap, n_obs=len(data), n_units=int(data["_u"].nunique()),
         estimand="two-stage DiD coefficient on D: average imputed effect over treated observations (Gardner)",
         event_study_vcov=pd.DataFrame(v_es, index=levels, columns=levels), warnings=tuple(msgs),
     )

@@ -9,16 +9,23 @@ coefficients are then averaged with weights equal to each cell's share of observ
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from clusterpolicy.estimate._panel import Panel, check_treatment_variation, prepare_panel, warn
-from clusterpolicy.estimate.bootstrap import BootstrapSpec
-from clusterpolicy.estimate.literals import SSC, DFMode
+from clusterpolicy.estimate._panel import (
+    Panel,
+    Request,
+    check_treatment_variation,
+    warn,
+)
+from clusterpolicy.estimate.literals import SSC
 from clusterpolicy.estimate.result import EstimationResult
-from clusterpolicy.estimate.twfe import few_cluster_warning, fit_twfe_ols, linear_combinations
+from clusterpolicy.estimate.twfe import (
+    few_cluster_warning,
+    fit_twfe_ols,
+    linear_combinations,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,18 +47,9 @@ def _parse(name: str) -> tuple[int, int]:
 
 
 def sun_abraham(
-    df: pd.DataFrame,
+    request: Request,
     *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
-    cluster: str | None = None,
-    covariates: Sequence[str] = (),
     ssc: SSC = "fixest",
-    level: float = 0.95,
-    df_mode: DFMode = "t",
-    bootstrap: BootstrapSpec | None = None,
 ) -> EstimationResult:
     """Sun and Abraham (2021) interaction-weighted estimator.
 
@@ -74,9 +72,7 @@ def sun_abraham(
     Sun, L. and Abraham, S. (2021). Estimating dynamic treatment effects in event studies with heterogeneous
     treatment effects. *Journal of Econometrics* 225(2), 175-199.
     """
-    covariates = tuple(covariates)
-    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, covariates=covariates,
-                          cluster=cluster)
+    panel = request.panel
     check_treatment_variation(panel)
     msgs = list(panel.warnings)
     if not (panel.data["_g"] == 0).any():
@@ -88,10 +84,10 @@ def sun_abraham(
         data = data.assign(_e=np.where(data["_g"] > 0, data["_t"] - data["_g"], -1000),
                            _d=((data["_g"] > 0) & (data["_t"] >= data["_g"])).astype(float)).reset_index(drop=True)
         panel = Panel(data=data, unit=panel.unit, time=panel.time, cohort=panel.cohort, outcome=panel.outcome,
-                      cluster=panel.cluster, warnings=panel.warnings)
+                      cluster=panel.cluster, warnings=panel.warnings, covariates=panel.covariates)
     cells = _cell_dummies(panel, ref=-1)
-    regs = pd.concat([cells, panel.data[list(covariates)].reset_index(drop=True)], axis=1)
-    fit = fit_twfe_ols(panel, regs, ssc=ssc, scores=bootstrap is not None)
+    regs = pd.concat([cells, panel.data[list(panel.covariates)].reset_index(drop=True)], axis=1)
+    fit = fit_twfe_ols(panel, regs, ssc=ssc, scores=request.bootstrap is not None)
     few_cluster_warning(fit.n_clusters, msgs)
     names = list(cells.columns)
     counts = cells.sum(axis=0).to_numpy()
@@ -114,8 +110,8 @@ def sun_abraham(
         cohort_rows.append({"group": int(g), "estimate": float(w @ beta), "se": float(np.sqrt(w @ v @ w))})
     cell_table = eg.assign(estimate=beta, se=np.sqrt(np.diag(v))).reset_index(drop=True)
     return linear_combinations(
-        fit, weights, estimator="sa", outcome=outcome, event_times=event_times, panel=panel, ssc=ssc, level=level,
-        df_mode=df_mode, bootstrap=bootstrap, msgs=msgs, se_note="; delta method for aggregates",
+        fit, weights, estimator="sa", outcome=panel.outcome, event_times=event_times, panel=panel, ssc=ssc, level=request.level,
+        df_mode=request.df_mode, bootstrap=request.bootstrap, msgs=msgs, se_note="; delta method for aggregates",
         estimand="Sun-Abraham ATT: observation-weighted average of post-treatment cohort x event-time effects",
         group_time=pd.DataFrame({"group": cell_table["group"], "time": cell_table["group"] + cell_table["event_time"],
                                  "estimate": cell_table["estimate"], "se": cell_table["se"]}),

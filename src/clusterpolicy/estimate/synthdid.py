@@ -48,6 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from clusterpolicy.errors import EstimationError, UserInputError
+from clusterpolicy.estimate._panel import Request
 from clusterpolicy.estimate.result import EstimationResult
 
 Method = Literal["sdid", "sc", "did"]
@@ -785,18 +786,11 @@ def _label(a: float):
 
 
 def synth_estimator(
-    df: pd.DataFrame,
+    request: Request,
     *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
     method: Method = "sdid",
-    cluster: str | None = None,
     replications: int = 200,
     seed: int | None = None,
-    level: float = 0.95,
-    df_mode: str = "t",
 ) -> EstimationResult:
     """Synthetic DiD (``method="sdid"``) or synthetic control (``"sc"``) through the package's front door.
 
@@ -818,10 +812,11 @@ def synth_estimator(
     """
     from clusterpolicy.estimate.result import Inference as InferenceRecord
 
-    if cluster is not None and cluster != unit:
+    panel = request.panel
+    if panel.cluster != panel.unit:
         raise UserInputError("synthetic DiD resamples units, not clusters; drop --cluster or use a DiD estimator.")
-    g = pd.to_numeric(df[cohort], errors="coerce").fillna(0)
-    first = df.assign(_g=g).groupby(unit)["_g"].first()
+    # the prepared panel: cohorts after the last period already recoded to never treated (column _g)
+    first = panel.data.groupby("_u")["_g"].first()
     treated = first[first > 0]
     if treated.size == 1:
         how: Inference = "placebo"
@@ -829,17 +824,17 @@ def synth_estimator(
         how = "jackknife"
     else:
         how = "bootstrap"
-    res = synthetic_did(df, unit=unit, time=time, cohort=cohort, outcome=outcome, method=method, inference=how,
-                        replications=replications, seed=seed, level=level)
+    res = synthetic_did(panel.data, unit=panel.unit, time="_t", cohort="_g", outcome=panel.outcome, method=method,
+                        inference=how, replications=replications, seed=seed, level=request.level)
     record = InferenceRecord.rule(
         se_type=f"{how} standard error of R synthdid ({replications} draws)" if how != "jackknife"
         else "jackknife standard error of R synthdid (weights fixed)",
-        n_clusters=int(res.n_units), df=df_mode, level=level,  # type: ignore[arg-type]
+        n_clusters=int(res.n_units), df=request.df_mode, level=request.level,  # type: ignore[arg-type]
         method=how, n_boot=replications if how != "jackknife" else None, seed=seed if how != "jackknife" else None)
     name = {"sdid": "synthetic difference-in-differences", "sc": "synthetic control",
             "did": "difference-in-differences"}[method]
     return EstimationResult.from_estimate(
-        estimator=method if method != "did" else "sdid_did", outcome=outcome, estimate=res.estimate, se=res.se,
+        estimator=method if method != "did" else "sdid_did", outcome=panel.outcome, estimate=res.estimate, se=res.se,
         inference=record, n_obs=res.n_obs, n_units=res.n_units,
         estimand=f"ATT over treated post-treatment cells, {name} (R synthdid weights), cohort by cohort",
         details={"cohorts": res.cohorts.to_dict("records"), "method": method, "inference": how},

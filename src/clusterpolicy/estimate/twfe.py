@@ -27,9 +27,9 @@ from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate._panel import (
     NEVER_EVENT_TIME,
     Panel,
+    Request,
     check_treatment_variation,
     nested_in,
-    prepare_panel,
     warn,
 )
 from clusterpolicy.estimate.bootstrap import BootstrapSpec
@@ -209,17 +209,9 @@ def few_cluster_warning(n_clusters: int, msgs: list[str]) -> None:
 
 
 def twfe(
-    df: pd.DataFrame,
+    request: Request,
     *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
-    cluster: str | None = None,
-    covariates: Sequence[str] = (),
     ssc: SSC = "fixest",
-    level: float = 0.95,
-    df_mode: DFMode = "t",
 ) -> EstimationResult:
     """Static two-way fixed-effects difference-in-differences.
 
@@ -241,17 +233,15 @@ def twfe(
     Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment timing. *Journal of
     Econometrics* 225(2), 254-277.
     """
-    covariates = tuple(covariates)
-    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, covariates=covariates,
-                          cluster=cluster)
+    panel = request.panel
     check_treatment_variation(panel)
     msgs = list(panel.warnings)
-    regs = panel.data[["_d", *covariates]].rename(columns={"_d": "treated"})
+    regs = panel.data[["_d", *panel.covariates]].rename(columns={"_d": "treated"})
     fit = fit_twfe_ols(panel, regs, ssc=ssc)
     few_cluster_warning(fit.n_clusters, msgs)
-    inference = Inference.rule(se_type=se_text(panel, ssc), n_clusters=fit.n_clusters, df=df_mode, level=level)
+    inference = Inference.rule(se_type=se_text(panel, ssc), n_clusters=fit.n_clusters, df=request.df_mode, level=request.level)
     return EstimationResult.from_estimate(
-        estimator="twfe", outcome=outcome, estimate=float(fit.params["treated"]), se=float(fit.se["treated"]),
+        estimator="twfe", outcome=panel.outcome, estimate=float(fit.params["treated"]), se=float(fit.se["treated"]),
         inference=inference, n_obs=fit.n_obs, n_units=panel.n_units,
         estimand="coefficient on D = 1[treated and at/after onset] in a unit + period fixed-effects regression",
         warnings=tuple(msgs),
@@ -280,18 +270,9 @@ def event_dummies(panel: Panel, *, ref: Sequence[int] = (-1,), msgs: list[str] |
 
 
 def twfe_event_study(
-    df: pd.DataFrame,
+    request: Request,
     *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
-    cluster: str | None = None,
-    covariates: Sequence[str] = (),
     ssc: SSC = "fixest",
-    level: float = 0.95,
-    df_mode: DFMode = "t",
-    bootstrap: BootstrapSpec | None = None,
 ) -> EstimationResult:
     """TWFE event study with relative-time dummies (reference period ``-1``; never-treated units as baseline).
 
@@ -312,14 +293,12 @@ def twfe_event_study(
     Sun, L. and Abraham, S. (2021). Estimating dynamic treatment effects in event studies with heterogeneous
     treatment effects. *Journal of Econometrics* 225(2), 175-199.
     """
-    covariates = tuple(covariates)
-    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, covariates=covariates,
-                          cluster=cluster)
+    panel = request.panel
     check_treatment_variation(panel)
     msgs = list(panel.warnings)
     dummies = event_dummies(panel, msgs=msgs)
-    regs = pd.concat([dummies, panel.data[list(covariates)].reset_index(drop=True)], axis=1)
-    fit = fit_twfe_ols(panel, regs, ssc=ssc, scores=bootstrap is not None)
+    regs = pd.concat([dummies, panel.data[list(panel.covariates)].reset_index(drop=True)], axis=1)
+    fit = fit_twfe_ols(panel, regs, ssc=ssc, scores=request.bootstrap is not None)
     few_cluster_warning(fit.n_clusters, msgs)
     names = list(dummies.columns)
     times = [int(n.split("::")[1]) for n in names]
@@ -329,8 +308,8 @@ def twfe_event_study(
     for n in names:
         weights.loc[n, n] = 1.0
     return linear_combinations(
-        fit, weights, estimator="twfe_es", outcome=outcome, event_times=times, panel=panel, ssc=ssc, level=level,
-        df_mode=df_mode, bootstrap=bootstrap, msgs=msgs,
+        fit, weights, estimator="twfe_es", outcome=panel.outcome, event_times=times, panel=panel, ssc=ssc, level=request.level,
+        df_mode=request.df_mode, bootstrap=request.bootstrap, msgs=msgs,
         estimand="equal-weight average of post-treatment TWFE event-study coefficients (reference period -1)",
         details={"ssc": ssc, "df_k": fit.df_k},
     )
@@ -367,23 +346,3 @@ def linear_combinations(
         estimand=estimand, event_study_vcov=pd.DataFrame(es_cov, index=sorted_times, columns=sorted_times),
         warnings=tuple(msgs), details=details, **kwargs,
     )
-
-
-def wild_bootstrap_details(
-    df: pd.DataFrame, *, unit: str, time: str, cohort: str, outcome: str, cluster: str | None, n_boot: int,
-    seed: int | None,
-) -> dict[str, Any]:
-    """Wild cluster bootstrap (WCR, Rademacher) p-value and CI for the static TWFE coefficient.
-
-    Delegates to :func:`clusterpolicy.estimate.inference.wild_cluster_bootstrap` (imported lazily).
-    """
-    from clusterpolicy.estimate.inference import wild_cluster_bootstrap
-
-    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster)
-    data = pd.DataFrame({"y": panel.data["_y"], "treated": panel.data["_d"], "u": panel.data["_u"],
-                         "t": panel.data["_t"], "cl": panel.data["_cl"]})
-    res = wild_cluster_bootstrap(data, outcome="y", term="treated", cluster="cl", fixed_effects=("u", "t"),
-                                 n_boot=n_boot, seed=seed)
-    return {"method": getattr(res, "method", "wild cluster bootstrap"), "p_value": float(res.p_value),
-            "ci_low": float(res.ci_low), "ci_high": float(res.ci_high), "n_boot": int(res.n_boot),
-            "seed": seed, "weights": res.weights, "impose_null": bool(res.impose_null)}

@@ -21,8 +21,7 @@ reads files except through :mod:`clusterpolicy.data`; nothing is simulated excep
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 import matplotlib.pyplot as plt

@@ -54,10 +54,10 @@ from scipy import stats
 
 from clusterpolicy.data.policy import interreg_exposure
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
+from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.few_treated import placebo_in_space
 from clusterpolicy.estimate.power import PowerResult, simulate_power
 from clusterpolicy.estimate.result import EstimationResult
-from clusterpolicy.estimate.twfe import twfe
 from clusterpolicy.study.alpine import resolve_code
 
 logger = logging.getLogger(__name__)
@@ -222,7 +222,8 @@ def conventional_fit(frame: pd.DataFrame) -> EstimationResult:
     conventional test whose power is simulated (its size shows how far it over-rejects)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ClusterPolicyWarning)
-        return twfe(frame, unit="nuts2", time="year", cohort="cohort", outcome="y")
+        return estimate(frame, estimator="twfe", unit="nuts2", time="year", cohort="cohort", outcome="y",
+                        single_treated_rule=False)
 
 
 def placebo_power(estimates: Sequence[float], deltas: Sequence[float], *, alpha: float = 0.05,
