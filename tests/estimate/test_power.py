@@ -101,8 +101,29 @@ def test_monte_carlo_quick_mode_is_deterministic_and_labelled(tmp_path):
     assert set(table["data"]) == {"SIMULATED"}
     assert set(zip(table["design"], table["estimator"])) == {
         ("few_clusters", "twfe"), ("few_clusters", "twfe_wcr"), ("few_clusters", "cs_never"),
+        ("few_clusters", "cs_never_normal"), ("few_clusters", "cs_never_welch"), ("few_clusters", "cs_never_boot"),
+        ("few_clusters", "sa_boot"), ("few_clusters", "imputation_boot"),
         ("single_unit", "synth"), ("single_unit", "twfe")}
     assert (table["n_failed"] == 0).all() and (table["n_reps"] == 3).all()
+    for col in ("share_infinite_ci", "band_coverage_95", "band_coverage_mcse", "pointwise_joint_coverage_95",
+                "mean_band_event_times"):
+        assert col in table.columns
+    rows = table.set_index("estimator")
+    few = table[table["design"] == "few_clusters"].set_index("estimator")
+    # same estimates and SE, only the critical value differs: t(9) intervals contain the normal ones
+    assert_allclose(few.loc["cs_never_normal", ["mean_estimate", "mean_se"]],
+                    few.loc["cs_never", ["mean_estimate", "mean_se"]], atol=1e-12)
+    assert few.loc["cs_never", "coverage_95"] >= few.loc["cs_never_normal", "coverage_95"]
+    # bands (and their pointwise comparison) only on the bootstrap rows
+    boot = few.index.str.endswith("_boot")
+    assert few.loc[boot, "band_coverage_95"].between(0, 1).all()
+    assert few.loc[boot, "pointwise_joint_coverage_95"].between(0, 1).all()
+    assert (few.loc[boot, "mean_band_event_times"] >= 1).all()
+    assert few.loc[~boot, ["band_coverage_95", "pointwise_joint_coverage_95"]].isna().all().all()
+    # the single treated region goes through the placebo rule: an interval (possibly infinite) every replication
+    single_twfe = table[(table["design"] == "single_unit") & (table["estimator"] == "twfe")].iloc[0]
+    assert 0 <= single_twfe["share_infinite_ci"] <= 1 and np.isfinite(single_twfe["coverage_95"])
+    assert np.isnan(rows.loc["synth", "share_infinite_ci"])
     assert_allclose(table["truth_mean"], 0.10, atol=1e-12)
     # bias is mean(estimate) - truth and RMSE >= |bias|
     assert_allclose(table["bias"], table["mean_estimate"] - table["truth_mean"], atol=2e-6)
