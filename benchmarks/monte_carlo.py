@@ -139,14 +139,15 @@ def _welch_df_cs(d: pd.DataFrame, *, control: str, **kw: Any) -> Any:
     """
     from dataclasses import replace
 
+    from clusterpolicy.estimate._panel import prepare_panel
     from clusterpolicy.estimate.api import estimate
     from clusterpolicy.estimate.bootstrap import cluster_sum
     from clusterpolicy.estimate.did import aggregate, att_gt
     from clusterpolicy.estimate.result import Inference
 
     res = estimate(d, estimator="cs", control=control, **kw)
-    fit = att_gt(d, unit=kw["unit"], time=kw["time"], cohort=kw["cohort"], outcome=kw["outcome"], control=control,
-                 covariates=(), method="dr", cluster=None)
+    fit = att_gt(prepare_panel(d, unit=kw["unit"], time=kw["time"], cohort=kw["cohort"], outcome=kw["outcome"]),
+                 control=control, method="dr")
     n = fit.n_units
     clusters = fit.clusters if fit.clusters is not None else np.arange(n)
     psi = cluster_sum(aggregate(fit, "simple").overall_influence, clusters)[:, 0] / n
