@@ -16,6 +16,7 @@ import pytest
 from clusterpolicy.data.synthetic import simulate_region_panel
 from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate import estimate
+from clusterpolicy.estimate._panel import prepare_panel
 from clusterpolicy.estimate.diagnostics import (
     BACON_TYPES,
     EARLIER_VS_LATER,
@@ -60,7 +61,7 @@ PANELS = {
 @pytest.mark.parametrize("name", sorted(PANELS))
 def test_bacon_reproduces_twfe(name: str) -> None:
     df = PANELS[name]()
-    res = bacon_decomposition(df, **KW)
+    res = bacon_decomposition(prepare_panel(df, **KW))
     table = res.table
     assert abs(res.twfe_estimate - _twfe(df)) < TOL_TWFE
     assert abs(table["weight"].sum() - 1) < TOL_WEIGHTS
@@ -78,7 +79,7 @@ def test_bacon_reproduces_twfe(name: str) -> None:
 
 def test_bacon_always_treated_as_in_bacondecomp() -> None:
     df = _with_always(7)
-    table = bacon_decomposition(df, **KW).table
+    table = bacon_decomposition(prepare_panel(df, **KW)).table
     # always-treated units (cohort <= first period) form one group that is only ever a control
     assert 2005.0 not in set(table["treated"])
     always = table[table["control"].apply(lambda c: c == 2005.0)]
@@ -90,7 +91,7 @@ def test_bacon_always_treated_as_in_bacondecomp() -> None:
 
 def test_bacon_two_by_two_is_did_of_means() -> None:
     df = simulate_region_panel(seed=4, cohorts=(2012,)).data
-    res = bacon_decomposition(df, **KW)
+    res = bacon_decomposition(prepare_panel(df, **KW))
     assert len(res.table) == 1 and res.table.loc[0, "type"] == TREATED_VS_UNTREATED
     m = df.assign(post=df["year"] >= 2012, tr=df["cohort"] > 0).groupby(["tr", "post"])["y"].mean()
     did = (m[True, True] - m[True, False]) - (m[False, True] - m[False, False])
@@ -100,7 +101,7 @@ def test_bacon_two_by_two_is_did_of_means() -> None:
 
 def test_bacon_windows_and_labels() -> None:
     df = simulate_region_panel(seed=3).data
-    table = bacon_decomposition(df, **KW).table
+    table = bacon_decomposition(prepare_panel(df, **KW)).table
     early = table[(table["treated"] == 2009) & (table["control"].apply(lambda c: c == 2014.0))].iloc[0]
     late = table[(table["treated"] == 2014) & (table["control"].apply(lambda c: c == 2009.0))].iloc[0]
     assert early["type"] == EARLIER_VS_LATER and (early["time_from"], early["time_to"]) == (2005, 2013)
@@ -117,13 +118,13 @@ def test_bacon_errors(mutate, exc, words) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(exc, match=words) as info:
-            bacon_decomposition(df, **KW)
+            bacon_decomposition(prepare_panel(df, **KW))
     assert "\n" not in str(info.value)
 
 
 def test_bacon_rejects_covariates() -> None:
     with pytest.raises(UserInputError, match="does not take covariates") as info:
-        bacon_decomposition(simulate_region_panel(seed=3).data, **KW, covariates=["x"])
+        bacon_decomposition(prepare_panel(simulate_region_panel(seed=3).data, **KW, covariates=["x"]))
     assert "Fix:" in str(info.value) and "\n" not in str(info.value)
 
 

@@ -162,9 +162,11 @@ def estimate_command(
                                      conf_level=level)
         payload["details"]["wild_bootstrap"] = wcb.to_dict()
     if bacon:
+        from clusterpolicy.estimate._panel import prepare_panel
         from clusterpolicy.estimate.diagnostics import bacon_decomposition
 
-        payload["bacon"] = bacon_decomposition(frame, unit=unit, time=time, cohort=cohort, outcome=outcome).to_dict()
+        panel = prepare_panel(frame, unit=unit, time=time, cohort=cohort, outcome=outcome, covariates=covs)
+        payload["bacon"] = bacon_decomposition(panel).to_dict()
     if leave_one_out:
         from clusterpolicy.estimate.diagnostics import leave_one_out as loo
 

@@ -3,7 +3,6 @@ factors. Pure functions; none mutates its input."""
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,16 +13,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from clusterpolicy.errors import (
-    ClusterPolicyWarning,
-    DataValidationError,
-    EstimationError,
-    UserInputError,
-)
+from clusterpolicy.errors import ClusterPolicyWarning, DataValidationError, EstimationError, UserInputError
 from clusterpolicy.estimate.bootstrap import BootstrapSpec
 from clusterpolicy.estimate.literals import DFMode
-
-logger = logging.getLogger(__name__)
 
 #: Event time given to never-treated units (the ``-1000`` of fixest's ``i(rel_year, ref = c(-1, -1000))``).
 NEVER_EVENT_TIME = -1000
@@ -289,6 +281,11 @@ class Request:
     level: float = 0.95
     df_mode: DFMode = "t"
     bootstrap: BootstrapSpec | None = None
+
+    def start(self, *, need_untreated: bool = True) -> tuple[Panel, list[str]]:
+        """The panel, once checked to identify an effect, and a list of its warnings for the estimator to extend."""
+        check_treatment_variation(self.panel, need_untreated=need_untreated)
+        return self.panel, list(self.panel.warnings)
 
 
 def request_for(df: pd.DataFrame, *, unit: str, time: str, cohort: str, outcome: str, covariates: Sequence[str] = (),

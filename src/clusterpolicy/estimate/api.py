@@ -16,14 +16,7 @@ import pandas as pd
 from clusterpolicy.errors import UserInputError
 from clusterpolicy.estimate._panel import request_for
 from clusterpolicy.estimate.bootstrap import BootstrapSpec
-from clusterpolicy.estimate.literals import (
-    SSC,
-    ControlGroup,
-    CSMethod,
-    DFMode,
-    EstimatorName,
-    check_literal,
-)
+from clusterpolicy.estimate.literals import SSC, ControlGroup, CSMethod, DFMode, EstimatorName, check_literal
 from clusterpolicy.estimate.result import EstimationResult
 
 logger = logging.getLogger(__name__)

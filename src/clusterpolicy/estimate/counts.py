@@ -20,7 +20,6 @@ Cameron, A. C. and Trivedi, P. K. (1990). Regression-based tests for overdispers
 
 from __future__ import annotations
 
-import logging
 import warnings
 from typing import Any
 
@@ -29,16 +28,9 @@ import pandas as pd
 from scipy import stats
 
 from clusterpolicy.errors import EstimationError
-from clusterpolicy.estimate._panel import (
-    Panel,
-    Request,
-    check_treatment_variation,
-    warn,
-)
+from clusterpolicy.estimate._panel import Panel, Request, warn
 from clusterpolicy.estimate.literals import ControlGroup, check_literal
 from clusterpolicy.estimate.result import EstimationResult, Inference
-
-logger = logging.getLogger(__name__)
 
 
 def _who(panel: Panel) -> str:
@@ -95,9 +87,7 @@ def poisson(
     ----------
     Santos Silva and Tenreyro (2006); Wooldridge (1999).
     """
-    panel = request.panel
-    check_treatment_variation(panel)
-    msgs = list(panel.warnings)
+    panel, msgs = request.start()
     frame = _frame(panel)
     fit = _fepois("y ~ treated | unit + time", frame)
     est, se = float(fit.coef()["treated"]), float(fit.se()["treated"])
@@ -185,9 +175,7 @@ def negbin(
     """
     import statsmodels.api as sm
 
-    panel = request.panel
-    check_treatment_variation(panel)
-    msgs = list(panel.warnings)
+    panel, msgs = request.start()
     data = panel.data
     x = pd.concat([
         pd.Series(1.0, index=data.index, name="const"),
@@ -261,9 +249,7 @@ def etwfe_poisson(
     *The Econometrics Journal* 26(3), C31-C66.
     """
     check_literal(control, ControlGroup, "control")
-    panel = request.panel
-    check_treatment_variation(panel)
-    msgs = list(panel.warnings)
+    panel, msgs = request.start()
     data = panel.data
     g, t = data["_g"].to_numpy(), data["_t"].to_numpy()
     has_never = bool((g == 0).any())

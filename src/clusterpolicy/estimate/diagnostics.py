@@ -18,9 +18,8 @@ construction, sample windows and type labels followed here).
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,15 +27,8 @@ import numpy as np
 import pandas as pd
 
 from clusterpolicy.errors import EstimationError, UserInputError
-from clusterpolicy.estimate._panel import (
-    Panel,
-    check_treatment_variation,
-    prepare_panel,
-    require_columns,
-)
-from clusterpolicy.estimate.result import EstimationResult
-
-logger = logging.getLogger(__name__)
+from clusterpolicy.estimate._panel import Panel, check_treatment_variation, require_columns
+from clusterpolicy.estimate.result import EstimationResult, clean_float
 
 #: Comparison types, with R bacondecomp's labels.
 TREATED_VS_UNTREATED = "Treated vs Untreated"
@@ -46,13 +38,6 @@ LATER_VS_ALWAYS = "Later vs Always Treated"
 BACON_TYPES = (TREATED_VS_UNTREATED, EARLIER_VS_LATER, LATER_VS_EARLIER, LATER_VS_ALWAYS)
 #: Types whose control group is already treated (its own effect changes enter the comparison).
 FORBIDDEN_TYPES = (LATER_VS_EARLIER, LATER_VS_ALWAYS)
-
-
-def _clean(value: Any) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -155,13 +140,13 @@ class BaconDecomposition:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
         rows = [{"treated": float(r["treated"]), "control": r["control"] if r["control"] == "never"
-                 else float(r["control"]), "type": r["type"], "weight": _clean(r["weight"]),
-                 "estimate": _clean(r["estimate"])} for r in self.table.to_dict("records")]
+                 else float(r["control"]), "type": r["type"], "weight": clean_float(r["weight"]),
+                 "estimate": clean_float(r["estimate"])} for r in self.table.to_dict("records")]
         return {
-            "outcome": self.outcome, "twfe_estimate": _clean(self.twfe_estimate),
-            "forbidden_weight": _clean(self.forbidden_weight), "n_units": self.n_units,
+            "outcome": self.outcome, "twfe_estimate": clean_float(self.twfe_estimate),
+            "forbidden_weight": clean_float(self.forbidden_weight), "n_units": self.n_units,
             "n_periods": self.n_periods, "comparisons": rows,
-            "summary": [{"type": r["type"], "weight": _clean(r["weight"]), "estimate": _clean(r["estimate"])}
+            "summary": [{"type": r["type"], "weight": clean_float(r["weight"]), "estimate": clean_float(r["estimate"])}
                         for r in self.summary.to_dict("records")],
             "warnings": list(self.warnings),
         }
@@ -175,15 +160,7 @@ def _bacon_type(treated: float, control: float, first_period: float) -> str:
     return LATER_VS_EARLIER if treated > control else EARLIER_VS_LATER
 
 
-def bacon_decomposition(
-    df: pd.DataFrame,
-    *,
-    unit: str,
-    time: str,
-    cohort: str,
-    outcome: str,
-    covariates: Sequence[str] = (),
-) -> BaconDecomposition:
+def bacon_decomposition(panel: Panel) -> BaconDecomposition:
     """Goodman-Bacon (2021) decomposition of the static TWFE coefficient into 2x2 DiD comparisons.
 
     Estimand
@@ -206,12 +183,9 @@ def bacon_decomposition(
 
     Parameters
     ----------
-    df
-        Long panel, one row per unit and period; never modified.
-    unit, time, cohort, outcome
-        Column names (``cohort``: first treated period; 0 or missing = never treated).
-    covariates
-        Must be empty; present only to give a clear error.
+    panel
+        The prepared panel (:func:`~clusterpolicy.estimate._panel.prepare_panel`, the one preparation every
+        estimator uses); it must have no covariates.
 
     Returns
     -------
@@ -229,13 +203,12 @@ def bacon_decomposition(
     Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment timing. *Journal of
     Econometrics* 225(2), 254-277.
     """
-    covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
-    if covariates:
+    if panel.covariates:
         raise UserInputError(
-            f"bacon_decomposition does not take covariates (got {', '.join(covariates)}): only the uncontrolled "
-            "decomposition is implemented. Fix: drop the covariates, or use R bacondecomp for the controlled one."
+            f"bacon_decomposition does not take covariates (got {', '.join(panel.covariates)}): only the "
+            "uncontrolled decomposition is implemented. Fix: drop the covariates, or use R bacondecomp for the "
+            "controlled one."
         )
-    panel = prepare_panel(df, unit=unit, time=time, cohort=cohort, outcome=outcome)
     check_treatment_variation(panel)
     bp = balanced_panel(panel, what="the Goodman-Bacon decomposition")
     times = bp.times
@@ -281,7 +254,7 @@ def bacon_decomposition(
                .reset_index(drop=True))
     beta = float((table["weight"] * table["estimate"]).sum())
     forbidden = float(table.loc[table["type"].isin(FORBIDDEN_TYPES), "weight"].sum())
-    return BaconDecomposition(outcome=outcome, table=table, summary=summary, twfe_estimate=beta,
+    return BaconDecomposition(outcome=panel.outcome, table=table, summary=summary, twfe_estimate=beta,
                               forbidden_weight=forbidden, n_units=panel.n_units, n_periods=int(times.size),
                               warnings=panel.warnings)
 
@@ -342,12 +315,12 @@ class LeaveOneOutResult:
         def plain(v: Any) -> Any:
             return v.item() if hasattr(v, "item") else v
 
-        rows = [{"left_out": plain(r["left_out"]), **{k: _clean(r[k]) for k in ("estimate", "se", "ci_low",
+        rows = [{"left_out": plain(r["left_out"]), **{k: clean_float(r[k]) for k in ("estimate", "se", "ci_low",
                                                                                   "ci_high")},
                  "status": r["status"]} for r in self.table.to_dict("records")]
         return {"by": self.by, "column": self.column, "full": self.full.to_dict(),
-                "full_estimate": _clean(self.full_estimate), "min": _clean(self.min), "max": _clean(self.max),
-                "range": _clean(self.range), "argmin": plain(self.argmin), "argmax": plain(self.argmax),
+                "full_estimate": clean_float(self.full_estimate), "min": clean_float(self.min), "max": clean_float(self.max),
+                "range": clean_float(self.range), "argmin": plain(self.argmin), "argmax": plain(self.argmax),
                 "n_failed": self.n_failed, "leave_one_out": rows, "warnings": list(self.warnings)}
 
 

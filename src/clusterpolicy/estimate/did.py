@@ -24,19 +24,9 @@ import numpy as np
 import pandas as pd
 
 from clusterpolicy.errors import EstimationError
-from clusterpolicy.estimate._panel import (
-    Panel,
-    Request,
-    check_treatment_variation,
-    warn,
-)
+from clusterpolicy.estimate._panel import Panel, Request, check_treatment_variation, warn
 from clusterpolicy.estimate.bootstrap import cluster_sum
-from clusterpolicy.estimate.literals import (
-    ControlGroup,
-    CSAggregation,
-    CSMethod,
-    check_literal,
-)
+from clusterpolicy.estimate.literals import ControlGroup, CSAggregation, CSMethod, check_literal
 from clusterpolicy.estimate.result import EstimationResult, Inference, build_result
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,6 @@ clusters. *Journal of Econometrics* 218(2), 435-450.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,15 +33,9 @@ import numpy as np
 import pandas as pd
 
 from clusterpolicy.errors import EstimationError, UserInputError
-from clusterpolicy.estimate._panel import (
-    check_treatment_variation,
-    fixest_ssc,
-    prepare_panel,
-)
+from clusterpolicy.estimate._panel import check_treatment_variation, fixest_ssc, prepare_panel
 from clusterpolicy.estimate.diagnostics import BalancedPanel, balanced_panel, demean2
-from clusterpolicy.estimate.result import EstimationResult
-
-logger = logging.getLogger(__name__)
+from clusterpolicy.estimate.result import EstimationResult, clean_float
 
 PlaceboStatistic = Literal["t", "pre_sd", "estimate"]
 _STATISTICS = ("t", "pre_sd", "estimate")
@@ -53,13 +46,6 @@ CT_MIN_CONTROLS = 10
 _BISECT_STEPS = 60
 # p-values within this of alpha count as rejections (1 - 0.9 is 0.0999...98 in floating point, p = 2/20 is 0.1)
 _P_TOL = 1e-12
-
-
-def _clean(value: Any) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -170,13 +156,13 @@ class PlaceboInSpaceResult:
         unit = self.treated_unit.item() if hasattr(self.treated_unit, "item") else self.treated_unit
         return {
             "method": self.method, "outcome": self.outcome, "treated_unit": unit,
-            "treatment_time": _clean(self.treatment_time), "statistic": self.statistic,
-            "estimate": _clean(self.estimate), "se": _clean(self.se), "observed": _clean(self.observed),
-            "p_value": _clean(self.p_value), "p_value_unstudentised": _clean(self.p_value_unstudentised),
-            "ci_low": _clean(self.ci_low), "ci_high": _clean(self.ci_high), "level": self.level,
+            "treatment_time": clean_float(self.treatment_time), "statistic": self.statistic,
+            "estimate": clean_float(self.estimate), "se": clean_float(self.se), "observed": clean_float(self.observed),
+            "p_value": clean_float(self.p_value), "p_value_unstudentised": clean_float(self.p_value_unstudentised),
+            "ci_low": clean_float(self.ci_low), "ci_high": clean_float(self.ci_high), "level": self.level,
             "n_placebos": self.n_placebos,
             "placebos": [{"unit": r["unit"].item() if hasattr(r["unit"], "item") else r["unit"],
-                          **{k: _clean(r[k]) for k in ("estimate", "se", "pre_sd", "statistic")}}
+                          **{k: clean_float(r[k]) for k in ("estimate", "se", "pre_sd", "statistic")}}
                          for r in self.placebos.to_dict("records")],
             "warnings": list(self.warnings),
         }
@@ -450,8 +436,8 @@ class ConleyTaberResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (without the draws)."""
-        return {"method": self.method, "outcome": self.outcome, "estimate": _clean(self.estimate),
-                "ci_low": _clean(self.ci_low), "ci_high": _clean(self.ci_high), "level": self.level,
+        return {"method": self.method, "outcome": self.outcome, "estimate": clean_float(self.estimate),
+                "ci_low": clean_float(self.ci_low), "ci_high": clean_float(self.ci_high), "level": self.level,
                 "n_controls": self.n_controls, "n_treated": self.n_treated, "exact": self.exact,
                 "n_draws": self.n_draws, "seed": self.seed, "warnings": list(self.warnings)}
 

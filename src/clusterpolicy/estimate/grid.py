@@ -9,7 +9,6 @@ Generic machinery only: the Italian specification curve that runs on it (its cho
 from __future__ import annotations
 
 import itertools
-import logging
 import math
 import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
@@ -19,8 +18,6 @@ from typing import Any, Literal
 import pandas as pd
 
 from clusterpolicy.errors import UserInputError
-
-logger = logging.getLogger(__name__)
 
 GridExecutor = Literal["local", "dask"]
 SpecFn = Callable[[dict[str, Any]], Mapping[str, Any]]

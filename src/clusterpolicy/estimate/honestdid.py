@@ -311,7 +311,7 @@ def pretrend_wald(betahat_pre: Any, sigma_pre: Any, n_clusters: int | None = Non
     try:
         w = float(b @ np.linalg.solve(V, b))
     except np.linalg.LinAlgError:
-        raise UserInputError("pretrend_wald: the pre-period covariance is singular; drop collinear pre-periods.")
+        raise UserInputError("pretrend_wald: the pre-period covariance is singular; drop collinear pre-periods.") from None
     out: dict[str, Any] = {"chi2": w, "df": q, "p_value": float(stats.chi2.sf(w, q))}
     if n_clusters is not None:
         g = int(n_clusters)

@@ -20,7 +20,6 @@ Butts, K. and Gardner, J. (2022). did2s: Two-stage difference-in-differences. *T
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -29,24 +28,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from clusterpolicy.errors import EstimationError
-from clusterpolicy.estimate._panel import (
-    NEVER_EVENT_TIME,
-    Panel,
-    Request,
-    SparseLS,
-    check_treatment_variation,
-    fe_design,
-    warn,
-)
+from clusterpolicy.estimate._panel import NEVER_EVENT_TIME, Panel, Request, SparseLS, fe_design, warn
 from clusterpolicy.estimate.bootstrap import cluster_sum
-from clusterpolicy.estimate.result import (
-    EstimationResult,
-    Inference,
-    build_result,
-    with_intervals,
-)
-
-logger = logging.getLogger(__name__)
+from clusterpolicy.estimate.result import EstimationResult, Inference, build_result, with_intervals
 
 
 @dataclass(frozen=True)
@@ -173,9 +157,7 @@ def imputation(
     ----------
     Borusyak, K., Jaravel, X. and Spiess, J. (2024), *Review of Economic Studies* 91(6), 3253-3285.
     """
-    panel = request.panel
-    check_treatment_variation(panel)
-    msgs = list(panel.warnings)
+    panel, msgs = request.start()
     fs = first_stage(panel, msgs)
     data = fs.data
     treated = ~fs.untreated
@@ -248,9 +230,7 @@ def did2s(
     ----------
     Gardner, J. (2022). Two-stage differences in differences. arXiv:2207.05943.
     """
-    panel = request.panel
-    check_treatment_variation(panel)
-    msgs = list(panel.warnings)
+    panel, msgs = request.start()
     fs = first_stage(panel, msgs)
     data = fs.data
     clusters = pd.factorize(data["_cl"], sort=True)[0]

@@ -106,7 +106,7 @@ class _Absorber:
     max_iter: int = 10_000
 
     @classmethod
-    def build(cls, codes: Sequence[np.ndarray], n_levels: Sequence[int], n_obs: int) -> "_Absorber":
+    def build(cls, codes: Sequence[np.ndarray], n_levels: Sequence[int], n_obs: int) -> _Absorber:
         return cls(tuple(np.asarray(c) for c in codes))
 
     def demean(self, values: np.ndarray) -> np.ndarray:

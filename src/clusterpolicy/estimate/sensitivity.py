@@ -42,11 +42,7 @@ from clusterpolicy.estimate.honestdid import (
     pretrend_wald,
     sensitivity_bounds,
 )
-from clusterpolicy.estimate.literals import (
-    SensitivityRestriction,
-    SensitivityTarget,
-    check_literal,
-)
+from clusterpolicy.estimate.literals import SensitivityRestriction, SensitivityTarget, check_literal
 from clusterpolicy.estimate.result import EstimationResult
 
 #: Default event-time window of the diagnostics: sparse horizons beyond it rest on one or two units.

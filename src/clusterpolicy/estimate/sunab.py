@@ -8,26 +8,13 @@ coefficients are then averaged with weights equal to each cell's share of observ
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
 
-from clusterpolicy.estimate._panel import (
-    Panel,
-    Request,
-    check_treatment_variation,
-    warn,
-)
+from clusterpolicy.estimate._panel import Panel, Request, warn
 from clusterpolicy.estimate.literals import SSC
 from clusterpolicy.estimate.result import EstimationResult
-from clusterpolicy.estimate.twfe import (
-    few_cluster_warning,
-    fit_twfe_ols,
-    linear_combinations,
-)
-
-logger = logging.getLogger(__name__)
+from clusterpolicy.estimate.twfe import few_cluster_warning, fit_twfe_ols, linear_combinations
 
 
 def _cell_dummies(panel: Panel, ref: int) -> pd.DataFrame:
@@ -72,9 +59,7 @@ def sun_abraham(
     Sun, L. and Abraham, S. (2021). Estimating dynamic treatment effects in event studies with heterogeneous
     treatment effects. *Journal of Econometrics* 225(2), 175-199.
     """
-    panel = request.panel
-    check_treatment_variation(panel)
-    msgs = list(panel.warnings)
+    panel, msgs = request.start()
     if not (panel.data["_g"] == 0).any():
         last = panel.data["_g"].max()
         warn(f"no never-treated units: cohort {last:g} is the comparison group and periods from {last:g} on are "

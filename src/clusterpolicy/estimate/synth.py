@@ -19,7 +19,6 @@ Abadie, A. (2021). Using synthetic controls: feasibility, data requirements, and
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -31,8 +30,6 @@ from scipy import optimize
 from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate.result import EstimationResult, Inference
 from clusterpolicy.estimate.synthdid import simplex_weights_exact
-
-logger = logging.getLogger(__name__)
 
 VMethod = Literal["equal", "optimize"]
 

@@ -13,7 +13,6 @@ Small-sample conventions (``ssc``)
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,19 +23,10 @@ import pandas as pd
 from linearmodels.panel import PanelOLS
 
 from clusterpolicy.errors import EstimationError, UserInputError
-from clusterpolicy.estimate._panel import (
-    NEVER_EVENT_TIME,
-    Panel,
-    Request,
-    check_treatment_variation,
-    nested_in,
-    warn,
-)
+from clusterpolicy.estimate._panel import NEVER_EVENT_TIME, Panel, Request, nested_in, warn
 from clusterpolicy.estimate.bootstrap import BootstrapSpec
 from clusterpolicy.estimate.literals import SSC, DFMode, check_literal
 from clusterpolicy.estimate.result import EstimationResult, Inference, build_result
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -233,9 +223,7 @@ def twfe(
     Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment timing. *Journal of
     Econometrics* 225(2), 254-277.
     """
-    panel = request.panel
-    check_treatment_variation(panel)
-    msgs = list(panel.warnings)
+    panel, msgs = request.start()
     regs = panel.data[["_d", *panel.covariates]].rename(columns={"_d": "treated"})
     fit = fit_twfe_ols(panel, regs, ssc=ssc)
     few_cluster_warning(fit.n_clusters, msgs)
@@ -293,9 +281,7 @@ def twfe_event_study(
     Sun, L. and Abraham, S. (2021). Estimating dynamic treatment effects in event studies with heterogeneous
     treatment effects. *Journal of Econometrics* 225(2), 175-199.
     """
-    panel = request.panel
-    check_treatment_variation(panel)
-    msgs = list(panel.warnings)
+    panel, msgs = request.start()
     dummies = event_dummies(panel, msgs=msgs)
     regs = pd.concat([dummies, panel.data[list(panel.covariates)].reset_index(drop=True)], axis=1)
     fit = fit_twfe_ols(panel, regs, ssc=ssc, scores=request.bootstrap is not None)

@@ -39,7 +39,7 @@ import pandas as pd
 
 from clusterpolicy.data.calendar import load_cluster_policies
 from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInputError
-from clusterpolicy.estimate.api import ESTIMATORS, estimate
+from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.few_treated import PlaceboInSpaceResult, placebo_in_space
 from clusterpolicy.estimate.result import EstimationResult
 from clusterpolicy.study.panel import AnalysisPanel, analysis_panel, outcome_label
@@ -166,7 +166,7 @@ class OutcomeAnalysis:
 
 def _raw_cs(frame: pd.DataFrame) -> EstimationResult:
     """Callaway-Sant'Anna without the single-treated rule (the placebo refits; each holds one 'treated' region)."""
-    return ESTIMATORS["cs"].load()(frame, **ROLES, cluster=None, control="never", covariates=(), method="dr")
+    return estimate(frame, estimator="cs", **ROLES, control="never", single_treated_rule=False)
 
 
 def analyse_outcome(outcome: str, transform: str, onset: CalendarOnset, window: tuple[int, int], *,
