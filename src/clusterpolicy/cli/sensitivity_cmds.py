@@ -42,7 +42,19 @@ def _parse_grid(grid: str) -> list[float]:
     return values
 
 
-def load_event_study(path: Path, reference: int = -1) -> dict[str, Any]:
+def _parse_window(window: str) -> tuple[int, int] | None:
+    if window.strip().lower() == "all":
+        return None
+    try:
+        pre, post = (int(part) for part in window.split(","))
+    except ValueError:
+        raise UserInputError(f"--window {window!r}: use PRE,POST (e.g. 5,5) or all.") from None
+    if pre < 1 or post < 0:
+        raise UserInputError(f"--window {window!r}: PRE must be at least 1 and POST at least 0.")
+    return pre, post
+
+
+def load_event_study(path: Path, reference: int = -1, window: tuple[int, int] | None = None) -> dict[str, Any]:
     """Read an estimate JSON and return the HonestDiD inputs (see :func:`~clusterpolicy.estimate.honestdid.
     event_study_inputs`) plus ``n_clusters`` (or ``None``)."""
     import numpy as np
@@ -91,6 +103,25 @@ def load_event_study(path: Path, reference: int = -1) -> dict[str, Any]:
         raise UserInputError(f"--from {path}: event times {missing} are in 'event_study_vcov' but have no estimate "
                              "in 'event_study'.")
     estimates = [est[t] for t in vc_times]
+    details = data.get("details") if isinstance(data.get("details"), dict) else {}
+    if details.get("base_period") == "varying":
+        # Callaway-Sant'Anna's pre-period rows are one-period placebo changes: re-express them relative to e = -1
+        # exactly as the library does (clusterpolicy.estimate.sensitivity.to_universal_base)
+        import pandas as pd
+
+        from clusterpolicy.errors import EstimationError
+        from clusterpolicy.estimate.sensitivity import to_universal_base
+
+        frame = pd.DataFrame({"event_time": vc_times, "estimate": estimates, "se": np.sqrt(np.diag(matrix))})
+        try:
+            frame, vcov = to_universal_base(frame, pd.DataFrame(matrix, index=vc_times, columns=vc_times))
+        except EstimationError as err:
+            raise UserInputError(f"--from {path}: {err}") from err
+        vc_times, estimates, matrix = list(vcov.index), list(frame["estimate"]), vcov.to_numpy()
+    if window is not None:
+        keep = [i for i, t in enumerate(vc_times) if -window[0] <= t <= window[1]]
+        vc_times, estimates = [vc_times[i] for i in keep], [estimates[i] for i in keep]
+        matrix = np.asarray(matrix)[np.ix_(keep, keep)]
     betahat, sigma, num_pre, num_post, pre, post = event_study_inputs(vc_times, estimates, matrix, reference)
     n_clusters = None
     inference = data.get("inference")
@@ -108,6 +139,8 @@ def sensitivity_command(
     target: str = typer.Option("first", "--target", help="first (first post-period) or average (of post-periods)."),
     level: float = typer.Option(0.95, "--level", help="Confidence level, e.g. 0.95."),
     reference: int = typer.Option(-1, "--reference", help="The omitted (normalised) event time."),
+    window: str = typer.Option("all", "--window", help="Event times used by the test and the bounds: PRE,POST "
+                                                       "(from -PRE to POST); 'all' keeps every event time."),
     json_out: Path = typer.Option(..., "--json", help="Where to write the bounds (JSON)."),
 ) -> None:
     """Rambachan-Roth (2023) robust bounds for an event study, with the breakdown value and pre-trend test."""
@@ -126,7 +159,7 @@ def sensitivity_command(
     if not folder.is_dir():
         raise UserInputError(f"--json {json_out}: folder {str(folder)!r} does not exist; create it or pass another "
                              "path.")
-    inputs = load_event_study(source, reference)
+    inputs = load_event_study(source, reference, _parse_window(window))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ClusterPolicyWarning)
         res = sensitivity_bounds(inputs["betahat"], inputs["sigma"], inputs["num_pre"], inputs["num_post"], values,
