@@ -20,7 +20,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from clusterpolicy.errors import DataValidationError, UserInputError  # noqa: E402
-from clusterpolicy.estimate.synth import synthetic_control  # noqa: E402
 from clusterpolicy.report import context_figures as cf  # noqa: E402
 from clusterpolicy.study import alpine, clusterix  # noqa: E402
 
@@ -112,68 +111,6 @@ def _rd_frame(seed: int = 0) -> pd.DataFrame:
     return df[~((df["nuts2"] == "CC12") & (df["year"] == 2008))].reset_index(drop=True)
 
 
-def test_synth_panel_log_demeaned_has_zero_pre_mean_and_is_balanced():
-    rd = _rd_frame()
-    p = cf.synth_panel(rd, outcome="out", transform="log_demeaned", first_year=2005, last_year=2015,
-                       treatment_year=2011)
-    assert "CC12" not in set(p["nuts2"])
-    assert p.groupby("nuts2")["year"].nunique().eq(11).all()
-    pre_means = p[p["year"] < 2011].groupby("nuts2")["y"].mean()
-    assert_allclose(pre_means.to_numpy(), 0.0, atol=1e-12)
-    idx = cf.synth_panel(rd, outcome="out", transform="index", first_year=2005, last_year=2015, treatment_year=2011)
-    assert_allclose(idx[idx["year"] < 2011].groupby("nuts2")["y"].mean().to_numpy(), 100.0, rtol=1e-12)
-    assert rd.columns.tolist() == ["nuts2", "country", "year", "out"]  # caller's frame untouched
-
-
-def test_synth_panel_rejects_bad_input():
-    rd = _rd_frame()
-    with pytest.raises(UserInputError, match="transform='logs' is not allowed"):
-        cf.synth_panel(rd, outcome="out", transform="logs", first_year=2005, last_year=2015, treatment_year=2011)
-    with pytest.raises(UserInputError, match="outcome='nope' is not a column"):
-        cf.synth_panel(rd, outcome="nope", transform="level", first_year=2005, last_year=2015, treatment_year=2011)
-    with pytest.raises(UserInputError, match="first_year < treatment_year <= last_year"):
-        cf.synth_panel(rd, outcome="out", transform="level", first_year=2012, last_year=2015, treatment_year=2011)
-
-
-def test_donor_pools():
-    rd = _rd_frame()
-    p = cf.synth_panel(rd, outcome="out", transform="log_demeaned", first_year=2005, last_year=2015,
-                       treatment_year=2011)
-    cohorts = {"ITT1": 2011, "ITT2": 2013, "ITX4": 2020}
-    italy = cf.synth_donor_pool(p, treated="ITT1", pool="italy_never_treated", cohorts=cohorts, last_year=2015)
-    assert italy == ["ITX1", "ITX2", "ITX3", "ITX4"]  # ITT2 treated inside the window; ITX4 only after it
-    eu = cf.synth_donor_pool(p, treated="ITT1", pool="eu", cohorts=cohorts, last_year=2015, exclude=["BB"])
-    assert eu == ["AA11", "AA12", "CC11"]
-    near = cf.synth_donor_pool(p, treated="ITT1", pool="eu", cohorts=cohorts, last_year=2015, max_donors=2,
-                               treatment_year=2011)
-    wide = p[p["year"] < 2011].pivot(index="year", columns="nuts2", values="y")
-    dist = wide[["AA11", "AA12", "BB11", "BB12", "CC11"]].sub(wide["ITT1"], axis=0).pow(2).mean()
-    assert near == sorted(dist.nsmallest(2).index)
-    with pytest.raises(UserInputError, match="treated region 'CC12' has incomplete data"):
-        cf.synth_donor_pool(p, treated="CC12", pool="eu", cohorts=cohorts, last_year=2015)
-
-
-def test_placebo_paths_reproduce_the_estimators_placebos():
-    rd = _rd_frame(3)
-    p = cf.synth_panel(rd, outcome="out", transform="log_demeaned", first_year=2005, last_year=2015,
-                       treatment_year=2011)
-    donors = ["ITX1", "ITX2", "ITX3", "ITX4", "AA11", "AA12"]
-    res = synthetic_control(p, unit="nuts2", time="year", outcome="y", treated_unit="ITT1", treatment_time=2011,
-                            donors=donors)
-    paths = cf.placebo_paths(p, res)
-    assert set(paths["unit"]) == {"ITT1", *donors}
-    pre = paths[paths["time"] < 2011].groupby("unit")["gap"].apply(lambda g: math.sqrt((g**2).mean()))
-    expected = res.placebos.set_index("unit")["pre_rmspe"]
-    assert_allclose(pre.loc[expected.index].to_numpy(), expected.to_numpy(), rtol=1e-8)
-    assert_allclose(pre.loc["ITT1"], res.pre_rmspe, rtol=1e-10)
-
-
-def test_top_weights_text():
-    w = pd.Series({"ITF4": 0.7449, "ITC3": 0.2344, "ITF3": 0.0207, "ITG1": 0.0})
-    assert cf.top_weights(w, n=2, names={"ITF4": "Puglia"}) == "Puglia (ITF4) 0.74, ITC3 0.23"
-
-
-# ------------------------------------------------------------------------------------------------ ClusteriX
 def test_poisson_mde_single_unit_matches_formula():
     got = clusterix.poisson_mde_single_unit(100, n_pre=1, n_post=1)
     z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)

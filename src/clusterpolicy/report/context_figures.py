@@ -5,14 +5,10 @@ data-coverage and macro-area figures, synthetic-control figures, and the Cluster
 The context and data pages' numbers and frames are prepared by :mod:`clusterpolicy.study.context` and
 :mod:`clusterpolicy.study.data_overview`; their figures here only draw the frames they are given
 (:func:`policy_timeline_figure`, :func:`link_table_html`, :func:`coverage_figure`, :func:`start_year_figure`,
-:func:`region_year_heatmap`, :func:`region_lines_figure`, :func:`macro_area_figure`). The other groups, each used by
-one or two templates in ``notebooks/``:
-
-* **panel preparation** for the single-region and partner-region analyses (:func:`synth_panel`,
-  :func:`synth_donor_pool`, :func:`placebo_paths`);
-* **figures** drawn from those tables or from estimator results (:func:`synth_path_figure`,
-  :func:`placebo_gap_figure`, :func:`rmspe_ratio_figure`, :func:`power_curve_figure`,
-  :func:`benchmark_figure`, :func:`mc_coverage_figure`).
+:func:`region_year_heatmap`, :func:`region_lines_figure`, :func:`macro_area_figure`). The other figures draw
+estimator results or study frames for one or two templates each (:func:`synth_path_figure`,
+:func:`placebo_gap_figure`, :func:`rmspe_ratio_figure`, :func:`power_curve_figure`, :func:`benchmark_figure`,
+:func:`mc_coverage_figure`).
 
 Figures never recompute an estimate: they draw the result objects or tidy frames they are given. Nothing here
 reads files except through :mod:`clusterpolicy.data`; nothing is simulated except where a docstring says so.
@@ -22,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Literal
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -30,11 +25,8 @@ import pandas as pd
 
 # short_region_name, fact, fact_values and source_label are re-exported for the templates that import them here
 from clusterpolicy.data.policy import fact, fact_values, short_region_name, source_label  # noqa: F401
-from clusterpolicy.errors import DataValidationError, UserInputError
+from clusterpolicy.errors import DataValidationError
 from clusterpolicy.report.theme import CONTROL, NEUTRAL, PALETTE, TREATED, TRUTH
-
-SynthTransform = Literal["log_demeaned", "index", "level"]
-DonorPool = Literal["italy_never_treated", "eu"]
 
 #: Region with cluster support of unknown start (never a donor, never a cohort).
 UNKNOWN_ONSET = "ITH1"
@@ -297,113 +289,6 @@ def region_lines_figure(frame: pd.DataFrame, *, value: str, highlight: Iterable[
 # ----------------------------------------------------------------------------------------------------------------
 # Synthetic control: panel, donors, placebo paths, figures
 # ----------------------------------------------------------------------------------------------------------------
-def synth_panel(rd: pd.DataFrame, *, outcome: str, transform: SynthTransform, first_year: int, last_year: int,
-                treatment_year: int) -> pd.DataFrame:
-    """Balanced NUTS2 x year panel of one Eurostat outcome for a synthetic control, with the analysed column ``y``.
-
-    Keeps the regions observed with a positive value in every year of ``first_year..last_year`` that is present
-    in the data for at least one region (years missing everywhere, such as 2006 for Italian R&D personnel, are
-    skipped). ``transform``:
-
-    * ``"log_demeaned"``: ``log(outcome)`` minus the region's pre-``treatment_year`` mean, so each region is
-      compared with its own pre-policy level and a gap is a proportional (log-point) difference. This lets a large
-      region such as Emilia-Romagna be matched by a convex combination of smaller regions.
-    * ``"index"``: ``100 * outcome / pre-period mean``.
-    * ``"level"``: the outcome as published (a large treated region can lie outside the donors' convex hull).
-
-    Returns columns ``nuts2, country, year, value, y``; the caller's frame is not modified.
-    """
-    if transform not in ("log_demeaned", "index", "level"):
-        raise UserInputError(f"transform={transform!r} is not allowed; use 'log_demeaned', 'index' or 'level'.")
-    if outcome not in rd.columns:
-        raise UserInputError(f"outcome={outcome!r} is not a column of the Eurostat panel; see "
-                             "data/derived/CODEBOOK.md for the columns.")
-    if not first_year < treatment_year <= last_year:
-        raise UserInputError(f"need first_year < treatment_year <= last_year; got {first_year}, {treatment_year}, "
-                             f"{last_year}.")
-    d = rd.loc[(rd["year"] >= first_year) & (rd["year"] <= last_year), ["nuts2", "country", "year", outcome]]
-    d = d.dropna(subset=[outcome])
-    d = d[d[outcome] > 0].rename(columns={outcome: "value"})
-    n_years = d.groupby("nuts2")["year"].nunique()
-    full = n_years[n_years == d["year"].nunique()].index
-    d = d[d["nuts2"].isin(full)].sort_values(["nuts2", "year"]).reset_index(drop=True)
-    pre_mean = d["value"].where(d["year"] < treatment_year)
-    if transform == "log_demeaned":
-        logv = np.log(d["value"])
-        d["y"] = logv - logv.where(d["year"] < treatment_year).groupby(d["nuts2"]).transform("mean")
-    elif transform == "index":
-        d["y"] = 100 * d["value"] / pre_mean.groupby(d["nuts2"]).transform("mean")
-    else:
-        d["y"] = d["value"].astype(float)
-    return d
-
-
-def synth_donor_pool(panel: pd.DataFrame, *, treated: str, pool: DonorPool, cohorts: Mapping[str, int],
-                     last_year: int, exclude: Iterable[str] = (), max_donors: int = 0,
-                     treatment_year: int | None = None) -> list[str]:
-    """Donor regions for a single-region synthetic control.
-
-    ``pool="italy_never_treated"``: Italian regions in ``panel`` whose cluster policy (``cohorts``, from
-    :func:`clusterpolicy.data.policy.treatment_cohorts`) starts after ``last_year`` or never, without Bolzano
-    (cluster support of unknown start). ``pool="eu"``: non-Italian regions in ``panel`` (they share no Italian
-    national shock with the treated region, but neither the Italian R&D tax credit nor the ISTAT survey), minus
-    ``exclude`` (e.g. Interreg partner regions; a code excludes every region starting with it).
-
-    ``max_donors > 0`` keeps the donors whose pre-``treatment_year`` path of ``y`` is closest (mean squared
-    difference) to the treated region's: Abadie (2021) advises restricting the pool to similar units, and a
-    small pool keeps the placebo runs fast and limits overfitting.
-    """
-    if pool not in ("italy_never_treated", "eu"):
-        raise UserInputError(f"donor_pool={pool!r} is not allowed; use 'italy_never_treated' or 'eu'.")
-    regions = sorted(set(panel["nuts2"]))
-    if treated not in regions:
-        raise UserInputError(f"treated region {treated!r} has incomplete data for this outcome and window; choose "
-                             "another outcome, a later first_year or an earlier last_year.")
-    excl = tuple(exclude)
-    if pool == "italy_never_treated":
-        donors = [r for r in regions if r.startswith("IT") and r != treated and r != UNKNOWN_ONSET
-                  and cohorts.get(r, last_year + 1) > last_year]
-    else:
-        donors = [r for r in regions if not r.startswith("IT") and not any(r.startswith(e) for e in excl)]
-    if max_donors and len(donors) > max_donors:
-        if treatment_year is None:
-            raise UserInputError("max_donors needs treatment_year (the pre-period defines similarity).")
-        wide = panel[panel["year"] < treatment_year].pivot(index="year", columns="nuts2", values="y")
-        dist = wide[donors].sub(wide[treated], axis=0).pow(2).mean()
-        donors = sorted(dist.sort_values(kind="mergesort").index[:max_donors])
-    if len(donors) < 2:
-        raise UserInputError(f"only {len(donors)} donor region(s) with complete data; widen the window or use "
-                             "donor_pool='eu'.")
-    return donors
-
-
-def placebo_paths(panel: pd.DataFrame, result: object, *, outcome: str = "y") -> pd.DataFrame:
-    """Gap paths of the in-space placebos behind a :class:`~clusterpolicy.estimate.synth.SynthResult`.
-
-    The estimator stores each placebo's summary (RMSPE, ratio) but not its path; this re-fits each donor against
-    the other donors exactly as the estimator's placebo loop does (same pool, same predictors, ``placebo=False``)
-    and returns ``unit, time, event_time, gap`` for every placebo plus the treated unit (``unit`` = its code).
-    """
-    from clusterpolicy.estimate.synth import synthetic_control
-
-    donors = list(result.weights.index)
-    frames = [result.path.assign(unit=result.treated_unit)[["unit", "time", "event_time", "gap"]]]
-    for j in donors:
-        others = [u for u in donors if u != j]
-        pr = synthetic_control(panel, unit="nuts2", time="year", outcome=outcome, treated_unit=j,
-                               treatment_time=result.treatment_time, donors=others, placebo=False,
-                               v_method=result.v_method)
-        frames.append(pr.path.assign(unit=j)[["unit", "time", "event_time", "gap"]])
-    return pd.concat(frames, ignore_index=True)
-
-
-def top_weights(weights: pd.Series, *, n: int = 4, names: Mapping[str, str] | None = None) -> str:
-    """The ``n`` largest donor weights as text, e.g. ``'Puglia (ITF4) 0.74, Liguria (ITC3) 0.23'``."""
-    top = weights[weights > 0].sort_values(ascending=False, kind="mergesort").head(n)
-    names = names or {}
-    return ", ".join(f"{names[u]} ({u}) {w:.2f}" if u in names else f"{u} {w:.2f}" for u, w in top.items())
-
-
 def synth_path_figure(result: object, *, title: str, ylabel: str, treated_label: str) -> plt.Figure:
     """Treated region against its synthetic control over time; the policy year marked."""
     path = result.path
