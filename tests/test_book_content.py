@@ -24,6 +24,9 @@ ALLOWED = [
     r"\b(?:[Ll]aw|LR|L\.R\.|DGR|DPReg|DD|D\.D\.|[Dd]ecree|[Rr]egional law)\s*(?:n\.\s*)?\d+(?:[-/]\d+)*(?:/\w+)?",
     r"\b(?:19[5-9]\d|20[0-3]\d)s?\b",  # years (facts from the calendar and dossier)
     r"\b(?:19|20)\d\d[-/](?:19|20)?\d\d\b",  # year ranges
+    # Conventions, not results: the names of the treatment definitions, the confidence and significance levels of
+    # the inference rule, and its t(G-1) critical values.
+    r"\bT1(?:_high_medium)?\b", r"\bT2\b", r"\b95 per cent(?:o)?\b", r"\b5 per cent(?:o)?\b", r"\bt?\(?G\s*[−-]\s*1\)?",
 ]
 ROLE = re.compile(r"\{[a-zA-Z:-]+\}`[^`]*`")
 INLINE_CODE = re.compile(r"`[^`]*`")
@@ -108,7 +111,9 @@ def test_briefs_and_programme_pages_exist() -> None:
         assert page in files
         assert (ROOT / f"{page}.md").exists()
         assert "being written" not in (ROOT / f"{page}.md").read_text()
-    assert files.index("book/brief_en") == 0, "the brief comes first"
+    # the design, fixed before the results, comes before every page that reports one; then the brief
+    assert files.index("book/design") == 0, "the design page comes first"
+    assert files.index("book/brief_en") == 1, "the brief comes right after the design"
 
 
 EXECUTED = sorted((BOOK / "runs").glob("*.ipynb")) if (BOOK / "runs").exists() else []
