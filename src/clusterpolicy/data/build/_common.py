@@ -9,7 +9,6 @@ endings are ``\\n`` and the encoding is UTF-8 without a byte-order mark.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import logging
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from clusterpolicy.errors import UserInputError
-from clusterpolicy.fsutil import atomic_write_text
+from clusterpolicy.fsutil import atomic_write_text, sha256_file
 
 logger = logging.getLogger("clusterpolicy.data.build")
 
@@ -175,15 +174,6 @@ def write_table(df: pd.DataFrame, table: DerivedTable, out_dir: Path) -> Path:
     write_text_atomic(path, format_table(df, table))
     logger.info("wrote %s (%d rows)", path, len(df))
     return path
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_manifest(out_dir: Path, filenames: Iterable[str]) -> Path:
