@@ -215,7 +215,11 @@ def alpine_study(*, rd: pd.DataFrame, countries: pd.DataFrame, italy: pd.DataFra
 
     ``names`` maps partner codes to short region names (labels only; codes are used when missing).
     """
-    names = dict(names or {})
+    from clusterpolicy.data.calendar import ITALIAN_NUTS2
+    from clusterpolicy.data.policy import short_region_name
+
+    # Italian regions live in the audited calendar; the other partners' names come from the caller
+    names = {**{c: short_region_name(n) for c, n in ITALIAN_NUTS2.items()}, **dict(names or {})}
     every = alpine_partners(exposure)
     partners = alpine_partners(exposure, exclude=exclude)
     codes = {c: resolve_code(rd, c) for c in partners["nuts2"]}
