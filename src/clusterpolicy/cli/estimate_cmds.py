@@ -15,16 +15,9 @@ from typing import Any
 import typer
 
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
-from clusterpolicy.estimate.literals import (
-    SSC,
-    BootWeights,
-    ControlGroup,
-    CSMethod,
-    DFMode,
-    EstimatorName,
-    choices,
-)
+from clusterpolicy.estimate.literals import SSC, BootWeights, ControlGroup, CSMethod, DFMode, EstimatorName, choices
 from clusterpolicy.fsutil import atomic_write_json, json_safe
+
 
 def choice(alias: Any, name: str) -> type[enum.Enum]:
     """A CLI choice type (a string enum, which typer shows as a choice) built from a ``Literal`` alias of

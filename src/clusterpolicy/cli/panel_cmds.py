@@ -27,10 +27,9 @@ def validate(
     cluster: str | None = typer.Option(None, "--cluster", help="Column to cluster standard errors on."),
 ) -> None:
     """Check a panel file against the documented schema and print a short summary."""
+    from clusterpolicy.data.io import EncodingFallbackWarning
     from clusterpolicy.data.schema import check_design, validate_file
     from clusterpolicy.errors import EstimationError
-
-    from clusterpolicy.data.io import EncodingFallbackWarning
 
     # Warnings are part of the summary; keep Python's warning lines off stderr.
     with warnings.catch_warnings(record=True) as caught:

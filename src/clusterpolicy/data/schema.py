@@ -55,12 +55,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from clusterpolicy.data.io import is_as_read, parse_numbers, read_panel_csv, row_lines
-from clusterpolicy.errors import (
-    ClusterPolicyWarning,
-    DataValidationError,
-    EstimationError,
-    UserInputError,
-)
+from clusterpolicy.errors import ClusterPolicyWarning, DataValidationError, EstimationError, UserInputError
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +304,7 @@ def check_design(panel: PanelData, *, control: Control = "never") -> tuple[str, 
         raise UserInputError(f"control={control!r} is not allowed; use 'never' or 'notyet'.")
     src, col = panel.source, panel.cohort
     g = panel.unit_cohorts
-    first, last = panel.periods[0], panel.periods[-1]
+    first = panel.periods[0]
     treated = g[g > 0]
     if treated.empty:
         raise EstimationError(f"{src}: column {col!r}: no treated units (every cohort is 0, never treated); "

@@ -35,7 +35,7 @@ class ParamType:
     """A parsed parameter annotation."""
 
     kind: str  # "int" | "float" | "str" | "bool" | "list" | "literal"
-    item: "ParamType | None" = None  # element type of lists
+    item: ParamType | None = None  # element type of lists
     choices: tuple[Any, ...] = ()  # allowed values of Literal
     optional: bool = False
 

@@ -473,7 +473,7 @@ def published(analysis: Analysis) -> Published:
         if rm is not None:
             sens_rows.append({"quantity": "post-period average, original interval", "value": None,
                               "low": rm.original[0], "high": rm.original[1], "p": None})
-            for m, lb, ub, method in rm.rows:
+            for m, lb, ub, _method in rm.rows:
                 sens_rows.append({"quantity": f"Delta-RM (C-LF), Mbar = {m:g}", "value": None, "low": lb, "high": ub,
                                   "p": None})
             sens_rows.append({"quantity": "breakdown Mbar", "value": rm.breakdown, "low": None, "high": None,

@@ -46,8 +46,13 @@ from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.synth import SynthResult, synthetic_control
 from clusterpolicy.estimate.synthdid import synthetic_did
 from clusterpolicy.study.panel import macro_group
-from clusterpolicy.study.single_region import (CalendarOnset, earlier_programmes, onset_from_calendar, p_text,
-                                               placebo_verdict)
+from clusterpolicy.study.single_region import (
+    CalendarOnset,
+    earlier_programmes,
+    onset_from_calendar,
+    p_text,
+    placebo_verdict,
+)
 from clusterpolicy.study.treatments import cohort_table
 
 OUTCOME = "rd_personnel_bes_fte"
