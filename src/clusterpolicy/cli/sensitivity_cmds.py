@@ -103,7 +103,7 @@ def load_event_study(path: Path, reference: int = -1, window: tuple[int, int] | 
         raise UserInputError(f"--from {path}: event times {missing} are in 'event_study_vcov' but have no estimate "
                              "in 'event_study'.")
     estimates = [est[t] for t in vc_times]
-    details = data.get("details") if isinstance(data.get("details"), dict) else {}
+    details: dict[str, Any] = data["details"] if isinstance(data.get("details"), dict) else {}
     if details.get("base_period") == "varying":
         # Callaway-Sant'Anna's pre-period rows are one-period placebo changes: re-express them relative to e = -1
         # exactly as the library does (clusterpolicy.estimate.sensitivity.to_universal_base)

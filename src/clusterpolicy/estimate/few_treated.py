@@ -335,6 +335,7 @@ def placebo_in_space(
         y[i0] -= delta * path
         frame = None
         if fit is not None:
+            assert time_num is not None  # converted above whenever fit is given
             frame = df.copy()
             frame[outcome] = frame[outcome].astype("float64")  # integer counts must take fractional shifts
             post = (frame[unit] == treated_label) & (time_num >= g0)

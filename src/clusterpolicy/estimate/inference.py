@@ -134,7 +134,8 @@ class _Absorber:
         if self.covariates is None or self.covariates.shape[1] == 0:
             return out
         coef, *_ = np.linalg.lstsq(self.covariates, out, rcond=None)
-        return out - self.covariates @ coef
+        resid: np.ndarray = out - self.covariates @ coef
+        return resid
 
 
 def _nested_in(fe_codes: np.ndarray, cluster_codes: np.ndarray) -> bool:
