@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -263,8 +264,10 @@ def policy_history(calendar: pd.DataFrame, old_calendar: pd.DataFrame, *,
     if shock.empty or pd.isna(shock["onset_year"].iloc[0]):
         raise DataValidationError("policy_calendar.csv has no dated common_shock row (the 2012 national cluster "
                                   "call, nuts2 = IT); restore it from git.")
-    counts = {f"{name.lower()}_{s}": int(status[name].get(s, 0)) for name in DEFINITIONS for s in STATUSES}
-    per_prog: dict[str, object] = {}
+    counts: dict[str, Any] = {f"{name.lower()}_{s}": int(status[name].get(s, 0))
+                              for name in DEFINITIONS for s in STATUSES}
+    rows_by_kind: dict[str, Any] = {f"n_rows_{k}": int(kinds.get(k, 0)) for k in KINDS if k != "none_found"}
+    per_prog: dict[str, Any] = {}
     for prog in INTERREG:
         per_prog[f"{prog}_n_regions"] = int(spans.loc[prog, "n_regions"]) if prog in spans.index else 0
         per_prog[f"{prog}_italian_regions"] = str(spans.loc[prog, "italian_regions"]) if prog in spans.index else ""
@@ -277,7 +280,7 @@ def policy_history(calendar: pd.DataFrame, old_calendar: pd.DataFrame, *,
         n_rows_high=int(conf.get("high", 0)),
         n_rows_medium=int(conf.get("medium", 0)),
         n_rows_low=int(conf.get("low", 0)),
-        **{f"n_rows_{k}": int(kinds.get(k, 0)) for k in KINDS if k != "none_found"},
+        **rows_by_kind,
         first_policy_year=int(policies["start_year"].min()),
         miur_stratum_year=MIUR_STRATUM_YEAR,
         n_miur_regions_by_stratum_year=int((miur_years <= MIUR_STRATUM_YEAR).sum()),

@@ -28,6 +28,7 @@ Rules
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -286,6 +287,11 @@ def data_overview(rd: pd.DataFrame, h2020: pd.DataFrame, countries: pd.DataFrame
          "years": "policy start and end years", "regions": f"{calendar['nuts2'].nunique()} Italian regions",
          "measures": "kind, act, flags, confidence and sources of each policy; searches that found nothing"},
     ])
+    growth: dict[str, Any] = {
+        **{f"bes_growth_{m}_pct": _growth(macro, "bes_personnel", m, first_year, last_year) for m in MACRO_ORDER},
+        **{f"h2020_pc_growth_{m}_pct": _growth(macro, "h2020_per_million", m, H2020_BASE_YEAR, last_h)
+           for m in MACRO_ORDER},
+    }
     return DataOverview(
         rd_n_regions=int(rd["nuts2"].nunique()),
         rd_n_countries=int(rd["country"].nunique()),
@@ -335,12 +341,10 @@ def data_overview(rd: pd.DataFrame, h2020: pd.DataFrame, countries: pd.DataFrame
         intra_top_region_projects=int(intra_top.iloc[0]),
         intra_zero_region_years=int((complete["coparticipation_projects_intraregional"] == 0).sum()),
         intra_region_years=int(len(complete)),
-        **{f"bes_growth_{m}_pct": _growth(macro, "bes_personnel", m, first_year, last_year) for m in MACRO_ORDER},
+        **growth,
         mezzogiorno_bes_share_first_pct=float(100 * mezz.loc[first_year]),
         mezzogiorno_bes_share_last_pct=float(100 * mezz.loc[last_year]),
         h2020_base_year=H2020_BASE_YEAR,
-        **{f"h2020_pc_growth_{m}_pct": _growth(macro, "h2020_per_million", m, H2020_BASE_YEAR, last_h)
-           for m in MACRO_ORDER},
         h2020_pc_north_west_last=hpc("north_west"),
         h2020_pc_south_last=hpc("south"),
         names=names,

@@ -54,7 +54,7 @@ from clusterpolicy.study.panel import (
 from clusterpolicy.study.treatments import DEFINITIONS, cohort_table
 from clusterpolicy.study.wording import direction, direction_it, p_text
 
-ROLES = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
+ROLES: dict[str, Any] = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
 #: The primary outcome: collaboration within the region.
 PRIMARY_OUTCOME = "coparticipation_projects_intraregional"
 #: Windows fixed in advance, by data source.

@@ -46,7 +46,7 @@ from clusterpolicy.study.panel import AnalysisPanel, analysis_panel, outcome_lab
 
 OnsetBasis = Literal["start_year", "earliest_act"]
 ONSET_BASES: tuple[str, ...] = ("start_year", "earliest_act")
-ROLES = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
+ROLES: dict[str, Any] = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
 BUSINESS_RD = "rd_personnel_bes_fte"
 H2020 = "coparticipation_projects_intraregional"
 #: Windows fixed in advance, by data source (as in :mod:`clusterpolicy.study.italy`).

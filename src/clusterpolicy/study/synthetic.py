@@ -268,7 +268,7 @@ def run_sdid(panel: pd.DataFrame, treated: str, pool: DonorPool, onset: int, *, 
     seeded placebo standard error of the method (Algorithm 4), reported beside it, never turned into an interval.
     """
     data = _sub(panel, treated, pool.donors, onset)
-    roles = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
+    roles: dict[str, Any] = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
     fit = synthetic_did(data, **roles, method="sdid", inference=None)
     notes: list[str] = []
     try:
