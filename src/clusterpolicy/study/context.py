@@ -123,7 +123,7 @@ def calendar_exhibit(calendar: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _status_cell(status: str, cohort: object, confidence: str) -> str:
+def _status_cell(status: str, cohort: Any, confidence: str) -> str:
     if status == "treated":
         return f"{int(cohort)} ({confidence})"
     if status == "never":
@@ -143,9 +143,9 @@ def cohorts_side_by_side(calendar: pd.DataFrame) -> pd.DataFrame:
     for code in region_order():
         rec: dict[str, object] = {"region": region_label(code)}
         for name, t in tables.items():
-            r = t.loc[code]
+            r: Any = t.loc[code]  # the region's row (unique index)
             rec[name] = _status_cell(r["status"], r["cohort"], r["confidence"])
-        m = miur.loc[code]
+        m: Any = miur.loc[code]
         rec["MIUR district"] = (str(int(m["miur_district_year"])) if pd.notna(m["miur_district_year"])
                                 else str(m["miur_status"]).replace("_", " "))
         for name, t in tables.items():
@@ -269,8 +269,8 @@ def policy_history(calendar: pd.DataFrame, old_calendar: pd.DataFrame, *,
     rows_by_kind: dict[str, Any] = {f"n_rows_{k}": int(kinds.get(k, 0)) for k in KINDS if k != "none_found"}
     per_prog: dict[str, Any] = {}
     for prog in INTERREG:
-        per_prog[f"{prog}_n_regions"] = int(spans.loc[prog, "n_regions"]) if prog in spans.index else 0
-        per_prog[f"{prog}_italian_regions"] = str(spans.loc[prog, "italian_regions"]) if prog in spans.index else ""
+        per_prog[f"{prog}_n_regions"] = int(spans["n_regions"].loc[prog]) if prog in spans.index else 0
+        per_prog[f"{prog}_italian_regions"] = str(spans["italian_regions"].loc[prog]) if prog in spans.index else ""
     return PolicyHistory(
         n_regions_calendar=int(calendar["nuts2"].nunique()),
         n_calendar_rows=int(len(calendar)),
@@ -496,7 +496,7 @@ def seed_programme_facts(programmes: pd.DataFrame) -> ProgrammeFacts:
 # ----------------------------------------------------------------------------------------------------------------
 # literature
 # ----------------------------------------------------------------------------------------------------------------
-def cite_key(study: str, year: object, venue: str = "") -> str | None:
+def cite_key(study: str, year: Any, venue: str = "") -> str | None:
     """The bibliography key of a literature row, or None if the book does not cite it."""
     if year is None or pd.isna(year):
         return None

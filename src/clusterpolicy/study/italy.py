@@ -121,7 +121,7 @@ def choose_definition(outcome: str, window: tuple[int, int], controls: str = "al
                      "n_unknown": int((table["status"] == "unknown").sum()),
                      "n_already_treated": int((cohorts <= window[0]).sum())})
     frame = pd.DataFrame(rows)
-    best = frame.loc[frame["n_treated_in_window"].idxmax(), "definition"]  # first maximum: the catalogue's order
+    best = frame["definition"].loc[frame["n_treated_in_window"].idxmax()]  # first maximum: the catalogue's order
     frame["chosen"] = frame["definition"] == best
     return str(best), frame
 
@@ -232,7 +232,7 @@ class Analysis:
     decision: Decision
     main: EstimationResult
     comparison: EstimationResult
-    robust_es: pd.DataFrame
+    robust_es: pd.DataFrame | None
     comparison_es: pd.DataFrame | None
     robust_label: str
     comparison_label: str

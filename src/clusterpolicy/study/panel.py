@@ -28,7 +28,7 @@ import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -361,8 +361,9 @@ def analysis_panel(
     # ---- treatment: the definition's cohort table, shifted by anticipation, then the sample rules above
     table = (_committed_cohort_table(definition) if committed is not None and calendar is committed[2]
              else cohort_table(definition, calendar=calendar))
-    statuses = {str(r.nuts2): (str(r.status), str(r.reason)) for r in table.itertuples()}
-    definition_cohorts = {str(r.nuts2): int(r.cohort) for r in table.itertuples() if r.status == "treated"}
+    table_rows: list[Any] = list(table.itertuples())
+    statuses = {str(r.nuts2): (str(r.status), str(r.reason)) for r in table_rows}
+    definition_cohorts = {str(r.nuts2): int(r.cohort) for r in table_rows if r.status == "treated"}
     if onsets:
         unknown_codes = sorted(set(onsets) - set(names))
         if unknown_codes:

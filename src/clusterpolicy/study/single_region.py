@@ -382,6 +382,7 @@ def single_region(policy_id: str, *, onset: OnsetBasis = "start_year", definitio
     if reason:
         notes.append(f"H2020 collaboration {reason}.")
     earlier = earlier_programmes(on.nuts2, on.year, calendar, exclude_stem=policy_stem(on.policy_id))
+    earlier_rows: list[Any] = list(earlier.itertuples())
     names = rd.panel.region_names
     controls = sorted(rd.panel.data.loc[rd.panel.data["cohort"] == 0, "nuts2"].unique())
     es = rd.result.event_study
@@ -391,7 +392,7 @@ def single_region(policy_id: str, *, onset: OnsetBasis = "start_year", definitio
         policy_id=on.policy_id, nuts2=on.nuts2, region=names.get(on.nuts2, on.region), policy=on.policy,
         onset_year=on.year, onset_basis=on.basis_text, calendar_start_year=on.start_year,
         calendar_legal_act_year=on.legal_act_year, legal_act=on.legal_act, calendar_confidence=on.confidence,
-        earlier_programmes="; ".join(f"{r.policy} ({int(r.start_year)})" for r in earlier.itertuples()) or "none",
+        earlier_programmes="; ".join(f"{r.policy} ({int(r.start_year)})" for r in earlier_rows) or "none",
         n_earlier_programmes=len(earlier), definition=definition,
         estimator="Callaway-Sant'Anna (never-treated controls)",
         inference_rule="placebos in space, studentised by each region's pre-period residual SD (Ferman-Pinto "
