@@ -121,7 +121,8 @@ def choose_definition(outcome: str, window: tuple[int, int], controls: str = "al
                      "n_unknown": int((table["status"] == "unknown").sum()),
                      "n_already_treated": int((cohorts <= window[0]).sum())})
     frame = pd.DataFrame(rows)
-    best = frame["definition"].loc[frame["n_treated_in_window"].idxmax()]  # first maximum: the catalogue's order
+    first_max: Any = frame["n_treated_in_window"].idxmax()
+    best = frame.loc[first_max, "definition"]  # first maximum: the catalogue's order
     frame["chosen"] = frame["definition"] == best
     return str(best), frame
 

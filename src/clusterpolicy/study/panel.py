@@ -326,6 +326,7 @@ def analysis_panel(
         rd = committed[0] if rd is None else rd
         h2020 = committed[1] if h2020 is None else h2020
         calendar = committed[2] if calendar is None else calendar
+    assert rd is not None and h2020 is not None and calendar is not None  # given, or the committed files
     if outcome in H2020_OUTCOMES:
         base = h2020[["nuts2", "year", outcome]]
         source = "h2020_italy_nuts2.csv"
@@ -422,6 +423,7 @@ def analysis_panel(
     pop = _committed_population() if committed is not None and rd is committed[0] else _population(rd)
     base = base.merge(pop, on=["nuts2", "year"], how="left")
     raw = base["raw"].astype("float64")
+    y: pd.Series | np.ndarray
     if transform == "log":
         bad = raw <= 0
         if bad.any():

@@ -88,7 +88,7 @@ def synth_panel(rd: pd.DataFrame, onset: int, window: tuple[int, int] = WINDOW,
     n_years = d.groupby("nuts2")["year"].nunique()
     full = n_years[n_years == d["year"].nunique()].index
     d = d[d["nuts2"].isin(full)].sort_values(["nuts2", "year"]).reset_index(drop=True)
-    logv: pd.Series = np.log(d["value"].astype(float))
+    logv: Any = np.log(d["value"].astype(float))  # a Series (numpy-typed as an array by the stubs)
     d["y"] = logv - logv.where(d["year"] < onset).groupby(d["nuts2"]).transform("mean")
     d["cohort"] = 0
     return d
