@@ -156,7 +156,7 @@ class SynthResult:
     placebos: pd.DataFrame | None
     p_value: float | None
     n_placebos_used: int
-    v_method: str
+    v_method: VMethod
 
     def tidy(self) -> pd.DataFrame:
         """The gap path (one row per period)."""
