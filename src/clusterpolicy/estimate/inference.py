@@ -39,7 +39,7 @@ import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -789,12 +789,12 @@ def with_randomization(
     from clusterpolicy.errors import ClusterPolicyWarning
     from clusterpolicy.estimate.api import estimate
 
-    kwargs = {k: v for k, v in estimate_kwargs.items() if k != "bootstrap"}  # the statistic needs no bootstrap
+    kwargs: dict[str, Any] = {k: v for k, v in estimate_kwargs.items() if k != "bootstrap"}  # the statistic needs no bootstrap
 
     def refit(frame: pd.DataFrame) -> EstimationResult:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ClusterPolicyWarning)
-            return estimate(frame, unit=unit, time=time, cohort=cohort, **kwargs)  # type: ignore[arg-type]
+            return estimate(frame, unit=unit, time=time, cohort=cohort, **kwargs)
 
     ri = randomization_inference(df, refit, unit=unit, cohort=cohort, strata=strata,
                                  n_permutations=n_permutations, seed=seed)

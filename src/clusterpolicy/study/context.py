@@ -589,7 +589,7 @@ class LiteratureFacts:
 
 def literature_facts(literature: pd.DataFrame) -> LiteratureFacts:
     """Counts of the literature table and the headline (first clause) and leading quantity of each cited study."""
-    cited: dict[str, object] = {}
+    cited: dict[str, Any] = {}
     for key in sorted(set(CITE_KEYS.values())):
         headline = study_headline(literature, key)
         cited[f"{key}_headline"] = headline
@@ -604,6 +604,6 @@ def literature_facts(literature: pd.DataFrame) -> LiteratureFacts:
         n_studies_italy=int(literature["country"].str.startswith("Italy").sum()),
         falck2010_low_pp=falck[0],
         falck2010_high_pp=falck[-1],
-        **cited,  # type: ignore[arg-type]
+        **cited,
         table=literature_table(literature),
     )

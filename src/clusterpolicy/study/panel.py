@@ -49,7 +49,7 @@ def macro_group(nuts2: str) -> str:
     return "south" if MACRO_AREA.get(nuts2) in MEZZOGIORNO else "centre_north"
 
 #: Eurostat outcomes (``eurostat_rd_nuts2.csv``): label, unit of the level, per-capita scale and unit.
-EUROSTAT_OUTCOMES: dict[str, dict[str, object]] = {
+EUROSTAT_OUTCOMES: dict[str, dict[str, Any]] = {
     "rd_personnel_bes_fte": {"label": "Business R&D personnel", "unit": "full-time equivalents",
                              "pc_scale": 1e3, "pc_unit": "FTE per 1,000 inhabitants"},
     "researchers_bes_fte": {"label": "Business researchers", "unit": "full-time equivalents",
@@ -66,13 +66,13 @@ EUROSTAT_OUTCOMES: dict[str, dict[str, object]] = {
 
 #: Within-region contrasts: the log of one Eurostat outcome over another (``transform="log"`` only). A common
 #: regional shock that moves business and university R&D alike cancels out.
-CONTRASTS: dict[str, dict[str, object]] = {
+CONTRASTS: dict[str, dict[str, Any]] = {
     "rd_personnel_bes_minus_hes": {"label": "Business minus university R&D personnel", "unit": "log ratio",
                                    "numerator": "rd_personnel_bes_fte", "denominator": "rd_personnel_hes_fte"},
 }
 
 #: H2020 outcomes (``h2020_italy_nuts2.csv``): counts of projects, lower bounds (see the loader).
-H2020_OUTCOMES: dict[str, dict[str, object]] = {
+H2020_OUTCOMES: dict[str, dict[str, Any]] = {
     "coparticipation_projects": {"label": "H2020 firm-institute co-participation projects",
                                  "unit": "projects", "pc_scale": 1e6, "pc_unit": "projects per million inhabitants"},
     "coparticipation_projects_intraregional": {
@@ -161,9 +161,9 @@ class AnalysisPanel:
 
     data: pd.DataFrame
     outcome: str
-    transform: str
+    transform: Transform
     definition: str
-    controls: str
+    controls: Controls
     anticipation: int
     first_year: int
     last_year: int
@@ -176,11 +176,11 @@ class AnalysisPanel:
 
     @property
     def label(self) -> str:
-        return outcome_label(self.outcome, self.transform)  # type: ignore[arg-type]
+        return outcome_label(self.outcome, self.transform)
 
     @property
     def unit_label(self) -> str:
-        return outcome_unit(self.outcome, self.transform)  # type: ignore[arg-type]
+        return outcome_unit(self.outcome, self.transform)
 
     @property
     def n_treated(self) -> int:
@@ -442,7 +442,7 @@ def analysis_panel(
                 f"carried to 2020), missing for years {years}; set first_year/last_year inside 2011-2020 or use "
                 "transform='log'."
             )
-        y = raw / base["population"] * float(OUTCOMES[outcome]["pc_scale"])  # type: ignore[arg-type]
+        y = raw / base["population"] * float(OUTCOMES[outcome]["pc_scale"])
         notes.append("Population gaps inside 2011-2019 are filled by linear interpolation within region; 2020 "
                      "carries 2019 forward.")
     else:
