@@ -22,6 +22,7 @@ from clusterpolicy.fsutil import atomic_write_json, json_safe
 def choice(alias: Any, name: str) -> type[enum.Enum]:
     """A CLI choice type (a string enum, which typer shows as a choice) built from a ``Literal`` alias of
     :mod:`clusterpolicy.estimate.literals`: one source of truth for every option set."""
+    # mypy reads the functional Enum API with computed members as an instance, not a class: hence the ignore
     return enum.Enum(name, {value: value for value in choices(alias)}, type=str)  # type: ignore[return-value]
 
 
