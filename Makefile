@@ -12,7 +12,10 @@ PIP_QUIET := --quiet --disable-pip-version-check
 book: $(STAMP)  ## execute the stale runs and build the HTML book into _build/html
 	$(BIN)/clusterpolicy book
 
-test: $(DEV_STAMP)  ## install the test tools (requirements-dev.lock) on top of the runtime set-up, run the test suite
+# Lint (ruff) and type check (mypy, configured in pyproject.toml) first: any finding fails the target.
+test: $(DEV_STAMP)  ## install the test tools (requirements-dev.lock) on top of the runtime set-up, lint, type-check, run the test suite
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 setup: $(STAMP)

@@ -116,7 +116,7 @@ def main() -> None:
     results = [measure(task, impl, args.rows, args.periods, args.repeat) for task in TASKS for impl in TASKS[task]]
     frame = pd.DataFrame(results)
     frame["ratio_to_fastest_peer"] = np.nan
-    for task, group in frame.groupby("task"):
+    for _task, group in frame.groupby("task"):
         fastest_peer = group.loc[group["impl"] != "clusterpolicy", "seconds"].min()
         frame.loc[group.index, "ratio_to_fastest_peer"] = group["seconds"] / fastest_peer
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.4g}"))

@@ -143,7 +143,6 @@ def _welch_df_cs(d: pd.DataFrame, *, control: str, **kw: Any) -> Any:
     from clusterpolicy.estimate.api import estimate
     from clusterpolicy.estimate.bootstrap import cluster_sum
     from clusterpolicy.estimate.did import aggregate, att_gt
-    from clusterpolicy.estimate.result import Inference
 
     res = estimate(d, estimator="cs", control=control, **kw)
     fit = att_gt(prepare_panel(d, unit=kw["unit"], time=kw["time"], cohort=kw["cohort"], outcome=kw["outcome"]),

@@ -9,13 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from clusterpolicy.data.calendar import (
-    COLUMNS,
-    ITALIAN_NUTS2,
-    KINDS,
-    MACRO_AREA,
-    load_cluster_policies,
-)
+from clusterpolicy.data.calendar import COLUMNS, ITALIAN_NUTS2, KINDS, MACRO_AREA, load_cluster_policies
 from clusterpolicy.errors import DataValidationError, UserInputError
 from clusterpolicy.study.treatments import (
     DEFINITIONS,

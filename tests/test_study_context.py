@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 
 from clusterpolicy.data.calendar import ITALIAN_NUTS2, MACRO_AREA, load_cluster_policies
-from clusterpolicy.data.loaders import (load_h2020_countries, load_h2020_italy, load_h2020_italy_coverage,
-                                        load_rd_panel)
+from clusterpolicy.data.loaders import load_h2020_countries, load_h2020_italy, load_h2020_italy_coverage, load_rd_panel
 from clusterpolicy.data.policy import load_literature, load_policy_calendar, load_programmes
 from clusterpolicy.errors import DataValidationError, UserInputError
 from clusterpolicy.study import context as ctx

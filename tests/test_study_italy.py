@@ -18,7 +18,6 @@ from clusterpolicy.study.italy import (
     choose_definition,
     choose_scale,
     decide,
-    mde,
     published,
 )
 

@@ -17,7 +17,6 @@ from clusterpolicy.data.synthetic import (
 )
 from clusterpolicy.errors import UserInputError
 
-
 # ---- region panel (used by the lead's demo): unchanged behaviour -------------------------------------------------
 
 def test_region_panel_shape_and_truth():

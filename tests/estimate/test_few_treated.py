@@ -16,13 +16,7 @@ import pytest
 from clusterpolicy.data.synthetic import simulate_region_panel
 from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate import estimate
-from clusterpolicy.estimate.few_treated import (
-    CT_METHOD,
-    PLACEBO_METHOD,
-    conley_taber,
-    placebo_in_space,
-    twfe_matrix,
-)
+from clusterpolicy.estimate.few_treated import CT_METHOD, PLACEBO_METHOD, conley_taber, placebo_in_space, twfe_matrix
 
 KW = {"unit": "u", "time": "t", "cohort": "g", "outcome": "y"}
 N_REPS = 100

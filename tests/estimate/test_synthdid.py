@@ -26,7 +26,13 @@ import pytest
 
 from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate.synthdid import (
-    did_estimate, sc_estimate, sdid_estimate, simplex_weights_fw, sparsify, synthdid_se, synthetic_did,
+    did_estimate,
+    sc_estimate,
+    sdid_estimate,
+    simplex_weights_fw,
+    sparsify,
+    synthdid_se,
+    synthetic_did,
 )
 
 REF = Path(__file__).resolve().parents[1] / "data" / "reference" / "synthdid"

@@ -10,34 +10,38 @@ from __future__ import annotations
 import enum
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
-from clusterpolicy.estimate.literals import (
-    SSC,
-    BootWeights,
-    ControlGroup,
-    CSMethod,
-    DFMode,
-    EstimatorName,
-    choices,
-)
+from clusterpolicy.estimate.literals import SSC, BootWeights, ControlGroup, CSMethod, DFMode, EstimatorName, choices
 from clusterpolicy.fsutil import atomic_write_json, json_safe
+
 
 def choice(alias: Any, name: str) -> type[enum.Enum]:
     """A CLI choice type (a string enum, which typer shows as a choice) built from a ``Literal`` alias of
     :mod:`clusterpolicy.estimate.literals`: one source of truth for every option set."""
+    # mypy reads the functional Enum API with computed members as an instance, not a class: hence the ignore
     return enum.Enum(name, {value: value for value in choices(alias)}, type=str)  # type: ignore[return-value]
 
 
-EstimatorChoice = choice(EstimatorName, "EstimatorChoice")
-ControlChoice = choice(ControlGroup, "ControlChoice")
-MethodChoice = choice(CSMethod, "MethodChoice")
-SSCChoice = choice(SSC, "SSCChoice")
-DFChoice = choice(DFMode, "DFChoice")
-WeightsChoice = choice(BootWeights, "WeightsChoice")
+if TYPE_CHECKING:
+    # The enums are built at run time from the literals; their members are str instances equal to their values, so
+    # to a type checker each choice type is its Literal alias.
+    EstimatorChoice = EstimatorName
+    ControlChoice = ControlGroup
+    MethodChoice = CSMethod
+    SSCChoice = SSC
+    DFChoice = DFMode
+    WeightsChoice = BootWeights
+else:
+    EstimatorChoice = choice(EstimatorName, "EstimatorChoice")
+    ControlChoice = choice(ControlGroup, "ControlChoice")
+    MethodChoice = choice(CSMethod, "MethodChoice")
+    SSCChoice = choice(SSC, "SSCChoice")
+    DFChoice = choice(DFMode, "DFChoice")
+    WeightsChoice = choice(BootWeights, "WeightsChoice")
 
 
 def _value(option: Any) -> Any:
@@ -53,7 +57,7 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
 
 
 def _load_panel(data: Path, *, unit: str, time: str, cohort: str, outcome: str, covariates: tuple[str, ...],
-                cluster: str | None, count: bool, control: str,
+                cluster: str | None, count: bool, control: ControlGroup,
                 extra: tuple[str, ...] = ()) -> tuple[Any, tuple[str, ...]]:
     """Read and validate the file through the project's panel schema; return the cleaned frame and the design
     warnings."""
@@ -73,23 +77,23 @@ def estimate_command(
     time: str = typer.Option(..., "--time", help="Period column (whole numbers, e.g. years)."),
     cohort: str = typer.Option(..., "--cohort", help="First treated period; 0 or empty = never treated."),
     outcome: str = typer.Option(..., "--outcome", help="Outcome column."),
-    estimator: EstimatorChoice = typer.Option(..., "--estimator",  # type: ignore[valid-type]
+    estimator: EstimatorChoice = typer.Option(..., "--estimator",
                                               help="The estimator (see 'Estimators' in the README)."),
-    control: ControlChoice | None = typer.Option(None, "--control",  # type: ignore[valid-type]
+    control: ControlChoice | None = typer.Option(None, "--control",
                                                  help="Comparison group of cs and etwfe (cs default never; etwfe "
                                                       "notyet)."),
     covariates: str = typer.Option("", "--covariates", help="Comma-separated covariate columns (cs, twfe, sa)."),
-    method: MethodChoice = typer.Option("dr", "--method", help="cs only: reg, ipw or dr."),  # type: ignore[valid-type]
+    method: MethodChoice = typer.Option("dr", "--method", help="cs only: reg, ipw or dr."),
     cluster: str | None = typer.Option(None, "--cluster", help="Cluster column (default: the unit)."),
-    ssc: SSCChoice = typer.Option("fixest", "--ssc",  # type: ignore[valid-type]
+    ssc: SSCChoice = typer.Option("fixest", "--ssc",
                                   help="Small-sample convention for twfe/twfe_es/sa."),
-    df_mode: DFChoice = typer.Option("t", "--df",  # type: ignore[valid-type]
+    df_mode: DFChoice = typer.Option("t", "--df",
                                      help="Critical values: t (t(G-1), the default rule) or normal (R did's)."),
     level: float = typer.Option(0.95, "--level", min=0.5, max=0.999, help="Confidence level."),
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, help=(
         "Bootstrap draws: the clustered multiplier bootstrap with uniform event-study bands (cs, sa, imputation, "
         "did2s, twfe_es), the wild cluster bootstrap (twfe), the placebo/bootstrap replications (sc, sdid).")),
-    boot_weights: WeightsChoice = typer.Option("rademacher", "--boot-weights",  # type: ignore[valid-type]
+    boot_weights: WeightsChoice = typer.Option("rademacher", "--boot-weights",
                                                help="Bootstrap weights."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the bootstrap and the randomisation inference."),
     ri: int = typer.Option(0, "--ri", min=0, help="Randomisation inference: permutations of the adoption dates."),
@@ -115,13 +119,13 @@ def estimate_command(
         raise UserInputError(f"--json {json_out}: folder {json_out.parent} does not exist; create it or pass "
                              "another path.")
     covs = tuple(c.strip() for c in covariates.split(",") if c.strip())
-    design_control = control or ("notyet" if estimator == "etwfe" else "never")
+    design_control: ControlGroup = control or ("notyet" if estimator == "etwfe" else "never")
     if estimator not in ("cs", "etwfe", "sa", "sc", "sdid") and control is None:
         design_control = "notyet"  # regression estimators use every untreated observation as a comparison
     options: dict[str, Any] = {"level": level, "df_mode": df_mode}
     boot = None
     if bootstrap and spec.uses_bootstrap:
-        boot = BootstrapSpec(n_boot=bootstrap, weights=boot_weights, seed=seed)  # type: ignore[arg-type]
+        boot = BootstrapSpec(n_boot=bootstrap, weights=boot_weights, seed=seed)
     if spec.uses_replications:
         options.update(replications=bootstrap or 200, seed=seed)
     # Project warnings are shown once as "warning: ..." lines instead of Python's file:line format.
@@ -133,9 +137,9 @@ def estimate_command(
         if estimator in ("poisson", "etwfe", "negbin"):
             negative = frame.loc[frame[outcome] < 0, [unit, time, outcome]]
             if len(negative):
-                shown = ", ".join(f"{r[unit]}/{r[time]}={float(r[outcome]):g}" for _, r in negative.head(3).iterrows())
+                examples = ", ".join(f"{r[unit]}/{r[time]}={float(r[outcome]):g}" for _, r in negative.head(3).iterrows())
                 raise UserInputError(
-                    f"{data}: column '{outcome}' has {len(negative)} negative value(s) ({shown}); --estimator "
+                    f"{data}: column '{outcome}' has {len(negative)} negative value(s) ({examples}); --estimator "
                     f"{estimator} models a non-negative count or rate. Fix: use the count itself, or a linear "
                     "estimator (twfe, cs, sa, imputation) for an outcome that can be negative."
                 )
@@ -158,7 +162,7 @@ def estimate_command(
 
         wcb = wild_cluster_bootstrap(frame.assign(_d=_treated(frame, time, cohort)), outcome=outcome, term="_d",
                                      cluster=cluster or unit, fixed_effects=(unit, time), n_boot=bootstrap,
-                                     weights=boot_weights, seed=seed,  # type: ignore[arg-type]
+                                     weights=boot_weights, seed=seed,
                                      conf_level=level)
         payload["details"]["wild_bootstrap"] = wcb.to_dict()
     if bacon:

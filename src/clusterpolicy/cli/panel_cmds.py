@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import typer
 
 from clusterpolicy.errors import UserInputError
+
+if TYPE_CHECKING:
+    from clusterpolicy.data.synthetic import Family
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -27,10 +31,9 @@ def validate(
     cluster: str | None = typer.Option(None, "--cluster", help="Column to cluster standard errors on."),
 ) -> None:
     """Check a panel file against the documented schema and print a short summary."""
+    from clusterpolicy.data.io import EncodingFallbackWarning
     from clusterpolicy.data.schema import check_design, validate_file
     from clusterpolicy.errors import EstimationError
-
-    from clusterpolicy.data.io import EncodingFallbackWarning
 
     # Warnings are part of the summary; keep Python's warning lines off stderr.
     with warnings.catch_warnings(record=True) as caught:
@@ -71,7 +74,9 @@ def simulate(
     for path in simulation_paths(out).values():
         if path.is_dir():
             raise UserInputError(f"--out {out}: {path} is a folder; choose another file name.")
-    sim = simulate_firm_panel(n_firms=firms, n_regions=regions, family=family.strip().lower(), seed=seed)
+    # any other string is rejected, with its one-line error, by simulate_firm_panel
+    sim = simulate_firm_panel(n_firms=firms, n_regions=regions, family=cast("Family", family.strip().lower()),
+                              seed=seed)
     paths = write_simulation(sim, out)
     typer.echo(f"SIMULATED data ({firms} firms, {regions} regions, {family}, seed {seed}):")
     typer.echo(f"  data:  {paths['data']}")

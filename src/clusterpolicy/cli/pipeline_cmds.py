@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -29,13 +29,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run_command(
-        only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only these ids (repeatable).")] = None,
-        jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Parallel local workers (default: cores).")] = None,
+        only: Annotated[list[str] | None, typer.Option("--only", help="Run only these ids (repeatable).")] = None,
+        jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Parallel local workers (default: cores).")] = None,
         force: Annotated[bool, typer.Option("--force", help="Execute even runs whose inputs are unchanged.")] = False,
         executor: Annotated[str, typer.Option("--executor", help="local (process pool) or dask.")] = "local",
-        scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786.")] = None,
+        scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-        lock_timeout: Annotated[Optional[float], typer.Option(
+        lock_timeout: Annotated[float | None, typer.Option(
             "--lock-timeout", min=0, help="Seconds to wait for another clusterpolicy run in this checkout before "
             "giving up (default: $CLUSTERPOLICY_LOCK_TIMEOUT, else wait).")] = None,
     ) -> None:
@@ -57,13 +57,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command("book")
     def book_command(
-        jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Parallel local workers.")] = None,
+        jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Parallel local workers.")] = None,
         force: Annotated[bool, typer.Option("--force", help="Re-execute every run.")] = False,
         executor: Annotated[str, typer.Option("--executor", help="local or dask.")] = "local",
-        scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address.")] = None,
+        scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address.")] = None,
         all_pages: Annotated[bool, typer.Option("--all", help="Rebuild every HTML page, not only changed ones.")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-        lock_timeout: Annotated[Optional[float], typer.Option(
+        lock_timeout: Annotated[float | None, typer.Option(
             "--lock-timeout", min=0, help="Seconds to wait for another clusterpolicy run in this checkout before "
             "giving up (default: $CLUSTERPOLICY_LOCK_TIMEOUT, else wait).")] = None,
     ) -> None:
@@ -117,7 +117,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("verify")
     def verify_command(
-        jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Parallel local workers.")] = None,
+        jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Parallel local workers.")] = None,
         rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance for numbers (default: two units in "
                                             "the 10th significant digit, the published precision).")] = VERIFY_RTOL,
         atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance for numbers.")] = 1e-12,

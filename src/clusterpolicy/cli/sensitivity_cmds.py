@@ -36,7 +36,7 @@ def _parse_grid(grid: str) -> list[float]:
     try:
         values = [float(part) for part in grid.split(",") if part.strip()]
     except ValueError:
-        raise UserInputError(f"--grid {grid!r}: use comma-separated numbers >= 0, e.g. 0,0.5,1.")
+        raise UserInputError(f"--grid {grid!r}: use comma-separated numbers >= 0, e.g. 0,0.5,1.") from None
     if not values or any(not math.isfinite(v) or v < 0 for v in values):
         raise UserInputError(f"--grid {grid!r}: use comma-separated numbers >= 0, e.g. 0,0.5,1.")
     return values
@@ -67,7 +67,7 @@ def load_event_study(path: Path, reference: int = -1, window: tuple[int, int] | 
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise UserInputError(f"--from {path}: not valid JSON ({err.msg if hasattr(err, 'msg') else err}); pass the "
-                             "file written by 'clusterpolicy estimate --json'.")
+                             "file written by 'clusterpolicy estimate --json'.") from None
     if not isinstance(data, dict):
         raise UserInputError(f"--from {path}: expected a JSON object with 'event_study' and 'event_study_vcov'.")
     rows = data.get("event_study")
@@ -85,7 +85,7 @@ def load_event_study(path: Path, reference: int = -1, window: tuple[int, int] | 
         matrix = np.array(vc["matrix"], dtype=float)
     except (TypeError, ValueError):
         raise UserInputError(f"--from {path}: 'event_study_vcov' is malformed; 'event_time' must be whole numbers "
-                             "and 'matrix' a square list of lists of numbers.")
+                             "and 'matrix' a square list of lists of numbers.") from None
     n = len(vc_times)
     if matrix.shape != (n, n):
         raise UserInputError(f"--from {path}: 'event_study_vcov.matrix' has shape {matrix.shape} but "
@@ -103,7 +103,7 @@ def load_event_study(path: Path, reference: int = -1, window: tuple[int, int] | 
         raise UserInputError(f"--from {path}: event times {missing} are in 'event_study_vcov' but have no estimate "
                              "in 'event_study'.")
     estimates = [est[t] for t in vc_times]
-    details = data.get("details") if isinstance(data.get("details"), dict) else {}
+    details: dict[str, Any] = data["details"] if isinstance(data.get("details"), dict) else {}
     if details.get("base_period") == "varying":
         # Callaway-Sant'Anna's pre-period rows are one-period placebo changes: re-express them relative to e = -1
         # exactly as the library does (clusterpolicy.estimate.sensitivity.to_universal_base)

@@ -14,6 +14,7 @@ import csv
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -84,7 +85,7 @@ def cluster_policies_path(root: Path | None = None) -> Path:
     return data_dir(root) / "policy" / CLUSTER_POLICIES_FILE
 
 
-def _fail(path: Path, line: int | None, column: str, problem: str, fix: str) -> None:
+def _fail(path: Path, line: int | None, column: str, problem: str, fix: str) -> NoReturn:
     where = f"line {line}, " if line is not None else ""
     raise DataValidationError(f"{path}, {where}column {column}: {problem}; {fix}")
 
@@ -202,7 +203,7 @@ def validate_cluster_policies(records: list[tuple[int, dict[str, str]]], path: P
     df = pd.DataFrame([rec for _, rec in records], columns=list(COLUMNS))
     for col in YEAR_COLUMNS:
         df[col] = pd.to_numeric(df[col].where(df[col] != ""), errors="raise").astype("Int64")
-    df.insert(0, "line", pd.array([line for line, _ in records], dtype="int64"))
+    df.insert(0, "line", pd.Series([line for line, _ in records], dtype="int64"))
     return df
 
 

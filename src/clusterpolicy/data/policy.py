@@ -227,6 +227,7 @@ def interreg_exposure(root: Path | None = None, *, calendar: pd.DataFrame | None
     audited = load_cluster_policies(policy_dir(root) / "cluster_policies.csv") if cluster_policies is None \
         else cluster_policies
     frames = []
+    prog: str | None
     for prog in INTERREG:
         part = cal.dropna(subset=[f"{prog}_start"])[["nuts2", "country", f"{prog}_start", f"{prog}_end"]]
         part = part.drop_duplicates("nuts2").rename(columns={f"{prog}_start": "start", f"{prog}_end": "end"})

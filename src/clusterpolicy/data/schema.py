@@ -48,19 +48,14 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from clusterpolicy.data.io import is_as_read, parse_numbers, read_panel_csv, row_lines
-from clusterpolicy.errors import (
-    ClusterPolicyWarning,
-    DataValidationError,
-    EstimationError,
-    UserInputError,
-)
+from clusterpolicy.errors import ClusterPolicyWarning, DataValidationError, EstimationError, UserInputError
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +125,7 @@ class PanelData:
     @property
     def cohort_sizes(self) -> dict[int, int]:
         """Number of units in each treated cohort (cohort 0, never treated, excluded), by cohort."""
-        counts = self.unit_cohorts.value_counts()
+        counts: Any = self.unit_cohorts.value_counts()  # Any: pandas-stubs types the labels as Hashable
         return {int(g): int(n) for g, n in sorted(counts.items()) if g != 0}
 
     @property
@@ -251,12 +246,12 @@ def validate_panel(df: pd.DataFrame, *, unit: str, time: str, cohort: str, outco
     clusters = _clean_ids(ctx, cluster, "cluster", "give every row its cluster (e.g. the region code)") \
         if cluster is not None else None
     for name, ids in ((unit, units), (cluster, clusters)):
-        if ids is not None:
+        if ids is not None and name is not None:
             _check_nuts(ctx, name, ids)
     _note_balance(units, times, periods, found)
 
     data = {unit: units, time: times, cohort: cohorts, outcome: y, **covs}
-    if cluster is not None:
+    if cluster is not None and clusters is not None:
         data[cluster] = clusters
     for name in extra:
         if name not in df.columns:
@@ -309,7 +304,7 @@ def check_design(panel: PanelData, *, control: Control = "never") -> tuple[str, 
         raise UserInputError(f"control={control!r} is not allowed; use 'never' or 'notyet'.")
     src, col = panel.source, panel.cohort
     g = panel.unit_cohorts
-    first, last = panel.periods[0], panel.periods[-1]
+    first = panel.periods[0]
     treated = g[g > 0]
     if treated.empty:
         raise EstimationError(f"{src}: column {col!r}: no treated units (every cohort is 0, never treated); "
@@ -369,7 +364,8 @@ class _Ctx:
         more = f" (and {positions.size - SHOW} more)" if positions.size > SHOW else ""
         return f"{label} {', '.join(map(str, numbers))}{more}"
 
-    def fail(self, column: str, problem: str, mask: np.ndarray, fix: str, values: Sequence | None = None) -> None:
+    def fail(self, column: str, problem: str, mask: np.ndarray, fix: str,
+             values: Sequence[Any] | pd.Series | None = None) -> None:
         positions = np.flatnonzero(mask)
         seen = ""
         if values is not None:

@@ -50,7 +50,8 @@ class SimulatedPanel:
         """True average effect by event time, weighting cohorts by their number of units (as CS aggregation)."""
         post = self.data[(self.data["cohort"] > 0)]
         merged = post.merge(self.truth, left_on=["cohort", "year"], right_on=["group", "time"])
-        return merged.groupby("event_time", as_index=False)["att"].mean()
+        out: Any = merged.groupby("event_time", as_index=False)["att"].mean()  # a DataFrame (as_index=False)
+        return out
 
 
 def true_effect(event_time: np.ndarray, cohort_scale: np.ndarray, effect: float, dynamic: float) -> np.ndarray:

@@ -4,7 +4,7 @@ factors. Pure functions; none mutates its input."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ def warn(message: str, messages: list[str] | None = None) -> None:
         messages.append(message)
 
 
-def _preview(values: Sequence[object], k: int = 5) -> str:
+def _preview(values: Iterable[object], k: int = 5) -> str:
     # .item() turns numpy scalars into plain Python values so messages read "-2.5", not "np.float64(-2.5)".
     vals = [v.item() if hasattr(v, "item") else v for v in values]
     head = ", ".join(repr(v) for v in vals[:k])
@@ -346,7 +346,8 @@ def fe_design(unit_codes: np.ndarray, time_codes: np.ndarray) -> sp.csr_matrix:
     units = sp.csr_matrix((np.ones(n), (rows, unit_codes)), shape=(n, n_u))
     keep = time_codes > 0
     times = sp.csr_matrix((np.ones(int(keep.sum())), (rows[keep], time_codes[keep] - 1)), shape=(n, n_t - 1))
-    return sp.hstack([units, times], format="csr")
+    design: sp.csr_matrix = sp.hstack([units, times], format="csr")
+    return design
 
 
 class SparseLS:

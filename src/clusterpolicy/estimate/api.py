@@ -60,7 +60,8 @@ class EstimatorSpec:
         import importlib
 
         module, attr = self.func.split(":")
-        return getattr(importlib.import_module(module), attr)
+        func: Callable[..., EstimationResult] = getattr(importlib.import_module(module), attr)
+        return func
 
 
 _E = "clusterpolicy.estimate."
@@ -213,7 +214,7 @@ def estimate(
     check_literal(shared.get("df_mode", "t"), DFMode, "df_mode")
     if spec.uses_replications:
         options = {**options, "method": estimator}
-    roles = {"unit": unit, "time": time, "cohort": cohort, "outcome": outcome, "covariates": covariates,
+    roles: dict[str, Any] = {"unit": unit, "time": time, "cohort": cohort, "outcome": outcome, "covariates": covariates,
              "cluster": cluster, "count": spec.count}
 
     def fit(frame: pd.DataFrame) -> EstimationResult:

@@ -90,7 +90,8 @@ def balanced_panel(panel: Panel, *, what: str) -> BalancedPanel:
 
 def demean2(z: np.ndarray) -> np.ndarray:
     """Two-way (row and column) demeaning of a balanced ``units x periods`` matrix: exact within transformation."""
-    return z - z.mean(axis=1, keepdims=True) - z.mean(axis=0, keepdims=True) + z.mean()
+    out: np.ndarray = z - z.mean(axis=1, keepdims=True) - z.mean(axis=0, keepdims=True) + z.mean()
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -375,7 +376,7 @@ def leave_one_out(
     full = fit(df)
     values = pd.unique(df[column])
     try:
-        values = np.sort(values)
+        values = np.sort(np.asarray(values))
     except TypeError:  # mixed types: keep order of appearance
         pass
     if len(values) < 2:
@@ -400,7 +401,7 @@ def leave_one_out(
         arg_lo = arg_hi = None
     else:
         i_lo, i_hi = ok["estimate"].idxmin(), ok["estimate"].idxmax()
-        lo, hi = float(ok.at[i_lo, "estimate"]), float(ok.at[i_hi, "estimate"])
+        lo, hi = float(ok["estimate"].min()), float(ok["estimate"].max())
         rng, arg_lo, arg_hi = hi - lo, ok.at[i_lo, "left_out"], ok.at[i_hi, "left_out"]
     return LeaveOneOutResult(full=full, table=table, by=by, column=column, min=lo, max=hi, range=rng,
                              argmin=arg_lo, argmax=arg_hi, n_failed=n_failed, warnings=tuple(msgs))

@@ -16,7 +16,7 @@ Sant'Anna, P. H. C. and Zhao, J. (2020). Doubly robust difference-in-differences
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -464,7 +464,8 @@ def _wif(keepers: np.ndarray, pg: np.ndarray, g_unit: np.ndarray, group: np.ndar
     total = pg[keepers].sum()
     if1 = ind / total
     if2 = ind.sum(axis=1)[:, None] * (pg[keepers] / total**2)[None, :]
-    return if1 - if2
+    out: np.ndarray = if1 - if2
+    return out
 
 
 def _combine(att: np.ndarray, inf: np.ndarray, sets: list[np.ndarray], pg: np.ndarray, *,
@@ -501,7 +502,7 @@ def _combine(att: np.ndarray, inf: np.ndarray, sets: list[np.ndarray], pg: np.nd
 
 def _agg_inf(att: np.ndarray, inf: np.ndarray, which: np.ndarray, weights: np.ndarray,
              wif: np.ndarray | None = None) -> np.ndarray:
-    out = inf[:, which] @ weights
+    out: np.ndarray = inf[:, which] @ weights
     if wif is not None:
         out = out + wif @ att[which]
     return out
@@ -532,7 +533,7 @@ def aggregate(fit: GroupTimeFit, kind: CSAggregation = "simple") -> Aggregate:
     pg = share[c_cell]
     pgg = share[np.searchsorted(levels, glist)]
     cl = fit.clusters
-    by_level = dict(c_unit=c_unit, n_levels=levels.size)
+    by_level: dict[str, Any] = dict(c_unit=c_unit, n_levels=levels.size)
 
     keys: np.ndarray = np.array([], dtype=int)
     est = np.array([])
@@ -623,8 +624,8 @@ def callaway_santanna(
     for k, agg in aggs.items():
         details[f"{k}_overall"] = {"estimate": agg.overall, "se": agg.overall_se}
         if k in ("group", "calendar"):
-            details[k] = [{"key": int(r.key), "estimate": float(r.estimate), "se": float(r.se)}
-                          for r in agg.table.itertuples()]
+            rows: Iterable[Any] = agg.table.itertuples()
+            details[k] = [{"key": int(r.key), "estimate": float(r.estimate), "se": float(r.se)} for r in rows]
     ctrl_txt = "never-treated units" if control == "never" else "not-yet-treated (and never-treated) units"
     inference = Inference.rule(
         se_type="analytic influence-function SE (R did), clustered by "

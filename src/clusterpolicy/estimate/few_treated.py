@@ -300,8 +300,8 @@ def placebo_in_space(
         d[row] = path
         own = twfe_matrix(y, d)
         est, se = own.estimate, own.se
-        if frame is not None:
-            res = fit(frame)  # type: ignore[misc]
+        if frame is not None and fit is not None:  # frame is only built when fit is given
+            res = fit(frame)
             est, se = float(res.estimate), float(res.se)
         return est, se, _pre_sd(own.resid[row], pre)
 
@@ -335,6 +335,7 @@ def placebo_in_space(
         y[i0] -= delta * path
         frame = None
         if fit is not None:
+            assert time_num is not None  # converted above whenever fit is given
             frame = df.copy()
             frame[outcome] = frame[outcome].astype("float64")  # integer counts must take fractional shifts
             post = (frame[unit] == treated_label) & (time_num >= g0)

@@ -64,7 +64,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -88,7 +88,8 @@ _TOL_EQUALITY = 1e-6  # R: tol_equality in the dual bisection
 # ----------------------------------------------------------------------------------------------------------------
 # Inputs and validation
 # ----------------------------------------------------------------------------------------------------------------
-def _as_inputs(betahat: Any, sigma: Any, num_pre: int, num_post: int, l_vec: Any) -> tuple[np.ndarray, ...]:
+def _as_inputs(betahat: Any, sigma: Any, num_pre: int, num_post: int,
+               l_vec: Any) -> tuple[np.ndarray, np.ndarray, int, int, np.ndarray]:
     beta = np.asarray(betahat, dtype=float).reshape(-1)
     sig = np.asarray(sigma, dtype=float)
     if int(num_pre) != num_pre or int(num_post) != num_post or num_pre < 1 or num_post < 1:
@@ -138,7 +139,7 @@ def target_vector(target: str | Sequence[float], num_post: int) -> np.ndarray:
 
 
 def event_study_inputs(
-    event_time: Sequence[int], estimate: Sequence[float], vcov: Any, reference: int = -1
+    event_time: Sequence[int] | np.ndarray, estimate: Sequence[float] | np.ndarray, vcov: Any, reference: int = -1
 ) -> tuple[np.ndarray, np.ndarray, int, int, np.ndarray, np.ndarray]:
     """Arrange event-study rows as HonestDiD inputs.
 
@@ -410,7 +411,8 @@ class _FLCIProblem:
         L = np.tril(np.ones((k, k)))
         h2 = h * h
         x0 = np.concatenate([np.abs(L @ start) + 1e-9, start])
-        cons = [
+        # list[Any]: scipy-stubs types a constraint's "fun" as scalar-valued; SLSQP takes vector-valued ones
+        cons: list[Any] = [
             {"type": "ineq", "fun": lambda x: np.concatenate([x[:k] - L @ x[k:], x[:k] + L @ x[k:]]),
              "jac": lambda x: np.block([[np.eye(k), -L], [np.eye(k), L]])},
             {"type": "eq", "fun": lambda x: np.array([x[k:].sum() - self.total]),
@@ -418,8 +420,10 @@ class _FLCIProblem:
             {"type": "ineq", "fun": lambda x: np.array([(h2 - self.var(x[k:])) / h2]),
              "jac": lambda x: np.concatenate([np.zeros(k), -(2 * self.Q @ x[k:] + self.a) / h2])[None, :]},
         ]
-        res = optimize.minimize(lambda x: x[:k].sum(), x0, jac=lambda x: np.concatenate([np.ones(k), np.zeros(k)]),
-                                constraints=cons, method="SLSQP", options={"ftol": 1e-14, "maxiter": 2000})
+        # scipy-stubs' options TypedDict lacks SLSQP's "ftol"
+        res = optimize.minimize(  # type: ignore[call-overload]
+            lambda x: x[:k].sum(), x0, jac=lambda x: np.concatenate([np.ones(k), np.zeros(k)]),
+            constraints=cons, method="SLSQP", options={"ftol": 1e-14, "maxiter": 2000})
         w = res.x[k:]
         if self.var(w) > h2 * (1 + 1e-7):  # infeasible end point: fall back to the start, which is feasible
             w = start
@@ -716,6 +720,24 @@ def _no_nuisance_accept_grid(beta: np.ndarray, sig: np.ndarray, num_pre: int, A:
     return accept
 
 
+@overload
+def conditional_lf_hybrid_delta_rm(
+    betahat: Any, sigma: Any, num_pre: int, num_post: int, l_vec: Any = ..., mbar: float = ...,
+    alpha: float = ..., grid_points: int = ..., grid_lb: float | None = ..., grid_ub: float | None = ...,
+    *, lf_sims: int = ..., seed: int = ..., return_grid: Literal[False] = ...,
+) -> tuple[float, float]: ...
+@overload
+def conditional_lf_hybrid_delta_rm(
+    betahat: Any, sigma: Any, num_pre: int, num_post: int, l_vec: Any = ..., mbar: float = ...,
+    alpha: float = ..., grid_points: int = ..., grid_lb: float | None = ..., grid_ub: float | None = ...,
+    *, lf_sims: int = ..., seed: int = ..., return_grid: Literal[True],
+) -> tuple[float, float, pd.DataFrame]: ...
+@overload
+def conditional_lf_hybrid_delta_rm(
+    betahat: Any, sigma: Any, num_pre: int, num_post: int, l_vec: Any = ..., mbar: float = ...,
+    alpha: float = ..., grid_points: int = ..., grid_lb: float | None = ..., grid_ub: float | None = ...,
+    *, lf_sims: int = ..., seed: int = ..., return_grid: bool,
+) -> tuple[float, float] | tuple[float, float, pd.DataFrame]: ...
 def conditional_lf_hybrid_delta_rm(
     betahat: Any, sigma: Any, num_pre: int, num_post: int, l_vec: Any = None, mbar: float = 1.0,
     alpha: float = 0.05, grid_points: int = 1000, grid_lb: float | None = None, grid_ub: float | None = None,

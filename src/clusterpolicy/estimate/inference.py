@@ -39,7 +39,7 @@ import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -134,7 +134,8 @@ class _Absorber:
         if self.covariates is None or self.covariates.shape[1] == 0:
             return out
         coef, *_ = np.linalg.lstsq(self.covariates, out, rcond=None)
-        return out - self.covariates @ coef
+        resid: np.ndarray = out - self.covariates @ coef
+        return resid
 
 
 def _nested_in(fe_codes: np.ndarray, cluster_codes: np.ndarray) -> bool:
@@ -788,12 +789,12 @@ def with_randomization(
     from clusterpolicy.errors import ClusterPolicyWarning
     from clusterpolicy.estimate.api import estimate
 
-    kwargs = {k: v for k, v in estimate_kwargs.items() if k != "bootstrap"}  # the statistic needs no bootstrap
+    kwargs: dict[str, Any] = {k: v for k, v in estimate_kwargs.items() if k != "bootstrap"}  # the statistic needs no bootstrap
 
     def refit(frame: pd.DataFrame) -> EstimationResult:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ClusterPolicyWarning)
-            return estimate(frame, unit=unit, time=time, cohort=cohort, **kwargs)  # type: ignore[arg-type]
+            return estimate(frame, unit=unit, time=time, cohort=cohort, **kwargs)
 
     ri = randomization_inference(df, refit, unit=unit, cohort=cohort, strata=strata,
                                  n_permutations=n_permutations, seed=seed)

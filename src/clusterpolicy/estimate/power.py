@@ -22,7 +22,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,7 @@ from scipy import stats
 
 from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate.inference import _Absorber, _codes
+from clusterpolicy.estimate.literals import EstimatorName
 from clusterpolicy.estimate.result import EstimationResult
 
 logger = logging.getLogger(__name__)
@@ -98,14 +99,14 @@ def _default_fit(scale: EffectScale, *, unit: str, time: str, cohort: str,
     from clusterpolicy.errors import ClusterPolicyWarning
     from clusterpolicy.estimate.api import estimate
 
-    options: dict[str, object] = {} if scale == "additive" else {"event_study": False}
-    estimator = "twfe" if scale == "additive" else "poisson"
+    options: dict[str, Any] = {} if scale == "additive" else {"event_study": False}
+    estimator: EstimatorName = "twfe" if scale == "additive" else "poisson"
 
     def fit(frame: pd.DataFrame) -> EstimationResult:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ClusterPolicyWarning)
             # analytic p-values even with one treated unit: the power of the conventional test is what is measured
-            return estimate(frame, estimator=estimator, unit=unit, time=time, cohort=cohort,  # type: ignore[arg-type]
+            return estimate(frame, estimator=estimator, unit=unit, time=time, cohort=cohort,
                             outcome=outcome, single_treated_rule=False, **options)
 
     return fit

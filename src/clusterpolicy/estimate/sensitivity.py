@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,7 +113,8 @@ def universal_event_study(
     return es, vcov.loc[idx, idx]
 
 
-def _inputs(result: EstimationResult, window: tuple[int, int] | None) -> tuple:
+def _inputs(result: EstimationResult,
+            window: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray, int, int, np.ndarray, np.ndarray]:
     es, vcov = universal_event_study(result, window=window)
     return event_study_inputs(es["event_time"].to_numpy(), es["estimate"].to_numpy(), vcov.to_numpy(), -1)
 
@@ -132,7 +134,7 @@ def rambachan_roth(
     target: SensitivityTarget | Sequence[float] = "average",
     window: tuple[int, int] | None = DEFAULT_WINDOW,
     level: float = 0.95,
-    **kwargs: object,
+    **kwargs: Any,
 ) -> SensitivityBounds:
     """Rambachan-Roth robust confidence sets for ``result``'s event study (see the module docstring).
 
@@ -177,7 +179,7 @@ def sensitivity_analysis(
     target: SensitivityTarget = "average",
     window: tuple[int, int] | None = DEFAULT_WINDOW,
     level: float = 0.95,
-    **kwargs: object,
+    **kwargs: Any,
 ) -> Sensitivity:
     """Pre-trend test, relative-magnitudes and (with ``sd_grid``) smoothness sets on the same window."""
     betahat, sigma, num_pre, num_post, pre, post = _inputs(result, window)

@@ -80,7 +80,8 @@ def sun_abraham(
 
     def shares(mask: np.ndarray) -> np.ndarray:
         w = np.where(mask, counts, 0.0)
-        return w / w.sum()
+        share: np.ndarray = w / w.sum()
+        return share
 
     event_times = sorted(int(e) for e in eg["event_time"].unique())
     weights = pd.DataFrame(0.0, index=["overall", *map(str, event_times)], columns=list(fit.params.index))

@@ -67,9 +67,10 @@ def simplex_weights(x1: np.ndarray, x0: np.ndarray, v: np.ndarray | None = None)
     A = sv[:, None] * x0
     b = sv * x1
     scale = max(float(np.abs(A).max()), 1e-12)
-    w = np.clip(simplex_weights_exact(A / scale, b / scale, 0.0), 0.0, None)
+    w: np.ndarray = np.clip(simplex_weights_exact(A / scale, b / scale, 0.0), 0.0, None)
     w[w < 1e-10] = 0.0
-    return w / w.sum()
+    weights: np.ndarray = w / w.sum()
+    return weights
 
 
 def _rmspe(gap: np.ndarray) -> float:
@@ -155,7 +156,7 @@ class SynthResult:
     placebos: pd.DataFrame | None
     p_value: float | None
     n_placebos_used: int
-    v_method: str
+    v_method: VMethod
 
     def tidy(self) -> pd.DataFrame:
         """The gap path (one row per period)."""

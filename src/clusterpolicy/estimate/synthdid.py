@@ -228,7 +228,8 @@ def sparsify(v: np.ndarray) -> np.ndarray:
     ``sparsify_function``)."""
     v = np.asarray(v, dtype=float).copy()
     v[v <= v.max() / 4] = 0.0
-    return v / v.sum()
+    out: np.ndarray = v / v.sum()
+    return out
 
 
 def collapsed_form(Y: np.ndarray, N0: int, T0: int) -> np.ndarray:
@@ -321,7 +322,7 @@ def _fit(Y: np.ndarray, N0: int, T0: int, spec: _Spec, omega: np.ndarray | None 
     Yc = collapsed_form(Y, N0, T0) if (spec.update_lambda or spec.update_omega) else None
     pre_iter = spec.max_iter_pre_sparsify if spec.sparsify else spec.max_iter
 
-    def solve(A, b, zeta, intercept, init):
+    def solve(A: np.ndarray, b: np.ndarray, zeta: float, intercept: bool, init: np.ndarray | None) -> np.ndarray:
         sol = simplex_weights_fw(A, b, zeta, intercept=intercept, init=init, min_decrease=spec.min_decrease,
                                  max_iter=pre_iter)
         if spec.sparsify:
@@ -330,8 +331,10 @@ def _fit(Y: np.ndarray, N0: int, T0: int, spec: _Spec, omega: np.ndarray | None 
         return sol.weights
 
     if spec.update_lambda:
+        assert Yc is not None
         lam = solve(Yc[:N0, :T0], Yc[:N0, T0], spec.zeta_lambda, spec.lambda_intercept, lam)
     if spec.update_omega:
+        assert Yc is not None
         omega = solve(Yc[:N0, :T0].T, Yc[N0, :T0], spec.zeta_omega, spec.omega_intercept, omega)
     assert omega is not None and lam is not None
     w_unit = np.concatenate([-omega, np.full(N1, 1.0 / N1)])
@@ -437,7 +440,7 @@ def synthdid_se(est: SynthDiDEstimate, method: Inference = "placebo", *, replica
 # ----------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class _Cohort:
-    cohort: object
+    cohort: float
     T0: int
     fit: SynthDiDEstimate
 
@@ -497,7 +500,8 @@ def _refit(prob: _SingleProblem, rows: np.ndarray, g: np.ndarray, fixed: bool) -
     return _aggregate(pairs)
 
 
-def _se_generic(prob: _SingleProblem, method: str, replications: int, seed) -> float:
+def _se_generic(prob: _SingleProblem, method: str, replications: int,
+                seed: int | np.random.Generator | None) -> float:
     if method not in _INFERENCE:
         raise UserInputError(f"synthdid: inference={method!r} must be one of {list(_INFERENCE)} or None.")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -781,7 +785,7 @@ def synthetic_did(
     )
 
 
-def _label(a: float):
+def _label(a: float) -> int | float:
     return int(a) if float(a).is_integer() else a
 
 
@@ -829,7 +833,7 @@ def synth_estimator(
     record = InferenceRecord.rule(
         se_type=f"{how} standard error of R synthdid ({replications} draws)" if how != "jackknife"
         else "jackknife standard error of R synthdid (weights fixed)",
-        n_clusters=int(res.n_units), df=request.df_mode, level=request.level,  # type: ignore[arg-type]
+        n_clusters=int(res.n_units), df=request.df_mode, level=request.level,
         method=how, n_boot=replications if how != "jackknife" else None, seed=seed if how != "jackknife" else None)
     name = {"sdid": "synthetic difference-in-differences", "sc": "synthetic control",
             "did": "difference-in-differences"}[method]

@@ -246,14 +246,14 @@ def event_dummies(panel: Panel, *, ref: Sequence[int] = (-1,), msgs: list[str] |
     as well (with a warning).
     """
     e = panel.data["_e"].to_numpy()
-    ref = set(ref)
+    omit = set(ref)
     if not (panel.data["_g"] == 0).any():
         lowest = int(e.min())
-        if lowest not in ref:
-            ref.add(lowest)
+        if lowest not in omit:
+            omit.add(lowest)
             warn(f"no never-treated units: event time {lowest} is also omitted so the event study is identified",
                  msgs)
-    levels = sorted(int(v) for v in np.unique(e) if v != NEVER_EVENT_TIME and int(v) not in ref)
+    levels = sorted(int(v) for v in np.unique(e) if v != NEVER_EVENT_TIME and int(v) not in omit)
     return pd.DataFrame({f"e::{k}": (e == k).astype(float) for k in levels})
 
 

@@ -87,7 +87,8 @@ def run_key(run: Run, env_digest: str) -> str:
 def read_state(layout: Layout, run_id: str) -> dict[str, Any] | None:
     path = layout.state(run_id)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return state
     except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         # A missing or unreadable record means "not known to be fresh": the run executes again.
         return None

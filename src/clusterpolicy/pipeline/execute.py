@@ -90,14 +90,14 @@ def _header_cell(spec: dict[str, Any]) -> nbformat.NotebookNode:
         + (f"{spec['description']}\n\n" if spec.get("description") else "")
         + ("| parameter | value |\n|---|---|\n" + rows + "\n" if rows else "")
     )
-    cell = nbformat.v4.new_markdown_cell(text)
+    cell: nbformat.NotebookNode = nbformat.v4.new_markdown_cell(text)
     cell.metadata["tags"] = ["clusterpolicy-header"]
     cell["id"] = "clusterpolicy-header"
     return cell
 
 
 def _failure_notebook(spec: dict[str, Any], error: str) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
+    nb: nbformat.NotebookNode = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_markdown_cell(
         f"# {spec['title']}\n\n```{{error}}\nRun `{spec['run_id']}` **failed**; it shows no results. "

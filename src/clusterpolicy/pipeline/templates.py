@@ -35,7 +35,7 @@ class ParamType:
     """A parsed parameter annotation."""
 
     kind: str  # "int" | "float" | "str" | "bool" | "list" | "literal"
-    item: "ParamType | None" = None  # element type of lists
+    item: ParamType | None = None  # element type of lists
     choices: tuple[Any, ...] = ()  # allowed values of Literal
     optional: bool = False
 
@@ -98,9 +98,12 @@ class Template:
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     """Read a template (``.md`` via jupytext or ``.ipynb``) as a notebook."""
+    nb: nbformat.NotebookNode
     if path.suffix == ".ipynb":
-        return nbformat.read(path, as_version=4)
-    return jupytext.read(path, fmt="md:myst")
+        nb = nbformat.read(path, as_version=4)
+    else:
+        nb = jupytext.read(path, fmt="md:myst")
+    return nb
 
 
 def _parse_annotation(node: ast.expr, where: str) -> ParamType:

@@ -41,7 +41,7 @@ class Comparison:
 
 def _close(a: Any, b: Any, rtol: float, atol: float) -> bool:
     if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or isinstance(b, str) or a is None or b is None:
-        return a == b
+        return bool(a == b)
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         if isinstance(a, int) and isinstance(b, int):
             return a == b
@@ -50,7 +50,7 @@ def _close(a: Any, b: Any, rtol: float, atol: float) -> bool:
         return len(a) == len(b) and all(_close(x, y, rtol, atol) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_close(a[k], b[k], rtol, atol) for k in a)
-    return a == b
+    return bool(a == b)
 
 
 def compare_results(published_dir: Path, rerun_dir: Path, *, rtol: float = DEFAULT_RTOL,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -161,7 +162,8 @@ def coverage_figure(coverage: pd.DataFrame) -> plt.Figure:
     ax.set_ylim(0, 105)
     ax.set_ylabel("Share of Italian participations (%)")
     ax.set_xlabel("Project start year")
-    low = cov.loc[cov["coverage_national"].idxmin()]
+    low_row: Any = cov["coverage_national"].idxmin()
+    low = cov.loc[low_row]
     ax.set_title(f"Regional placement covers {100 * cov['coverage_national'].min():.0f}-"
                  f"{100 * cov['coverage_national'].max():.0f} % of participations "
                  f"(lowest in {int(low['year'])})", loc="left")
@@ -257,7 +259,7 @@ def region_lines_figure(frame: pd.DataFrame, *, value: str, highlight: Iterable[
     skipped); with ``log`` the y axis is logarithmic. Gaps in a series (missing years) are left as gaps.
     """
     fig, ax = plt.subplots()
-    hl = list(highlight)
+    hl: list[Any] = list(highlight)  # compared with the group keys
     base = frame[frame["year"] == base_year].set_index(unit_col)[value] if base_year is not None else None
     for u, part in frame.sort_values("year").groupby(unit_col, sort=True):
         years = part["year"].to_numpy()
@@ -287,9 +289,9 @@ def region_lines_figure(frame: pd.DataFrame, *, value: str, highlight: Iterable[
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Synthetic control: panel, donors, placebo paths, figures
+# Synthetic control: figures
 # ----------------------------------------------------------------------------------------------------------------
-def synth_path_figure(result: object, *, title: str, ylabel: str, treated_label: str) -> plt.Figure:
+def synth_path_figure(result: SynthResult, *, title: str, ylabel: str, treated_label: str) -> plt.Figure:
     """Treated region against its synthetic control over time; the policy year marked."""
     path = result.path
     fig, ax = plt.subplots()
@@ -324,8 +326,9 @@ def placebo_gap_figure(paths: pd.DataFrame, *, treated: str, treatment_time: int
     return fig
 
 
-def rmspe_ratio_figure(result: object, *, title: str) -> plt.Figure:
+def rmspe_ratio_figure(result: SynthResult, *, title: str) -> plt.Figure:
     """Post/pre RMSPE ratios of the treated region and every placebo, sorted; the treated bar highlighted."""
+    assert result.placebos is not None, "the RMSPE-ratio figure needs a result with placebos"
     pl = result.placebos[["unit", "rmspe_ratio"]]
     frame = pd.concat([pl, pd.DataFrame({"unit": [result.treated_unit], "rmspe_ratio": [result.rmspe_ratio]})],
                       ignore_index=True).sort_values(["rmspe_ratio", "unit"], kind="mergesort")
@@ -385,13 +388,14 @@ def benchmark_figure(rel: pd.DataFrame, *, indicators: Mapping[str, tuple[str, s
     """Small multiples, one per indicator (``indicators``: name -> (label, unit), in panel order): each region's
     value relative to the partner median (=100) over time, from the ``relative`` column of ``rel``."""
     spec = dict(indicators)
-    indicators = [i for i in spec if i in set(rel["indicator"])]
-    fig, axes = plt.subplots(len(indicators), 1, figsize=(7.5, 3.0 * len(indicators)), sharex=True, squeeze=False)
+    shown = [i for i in spec if i in set(rel["indicator"])]
+    fig, axes = plt.subplots(len(shown), 1, figsize=(7.5, 3.0 * len(shown)), sharex=True, squeeze=False)
     hl = set(highlight)
     codes = sorted(set(rel["nuts2"]))
     colors = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(codes)}
-    for ax, ind in zip(axes[:, 0], indicators, strict=True):
+    for ax, ind in zip(axes[:, 0], shown, strict=True):
         part = rel[(rel["indicator"] == ind)].dropna(subset=["relative"])
+        code: Any  # a region code (pandas-stubs types group keys as any scalar)
         for code, p in part.groupby("nuts2", sort=True):
             ax.plot(p["year"], p["relative"], marker="o", markersize=4, color=colors[code],
                     linewidth=2.2 if code in hl else 1.0, linestyle="-" if code in hl else "--",

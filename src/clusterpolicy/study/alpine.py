@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -152,7 +153,7 @@ def h2020_table(*, countries: pd.DataFrame, italy: pd.DataFrame, rd: pd.DataFram
     for cc in sorted({c[:2] for c in codes}):
         mean = countries.loc[years & (countries["country"] == cc), "coparticipation_projects_domestic"].mean()
         agg = aggregate_regions(rd, cc)  # population only when every region of the country reports it
-        p = agg.loc[agg["year"] == population_year, "population"].squeeze() \
+        p: Any = agg.loc[agg["year"] == population_year, "population"].squeeze() \
             if (agg["year"] == population_year).any() else np.nan
         rows.append({"unit": cc, "level": "country (domestic firm and institute)", "projects/yr": mean,
                      "per million inhabitants": 1e6 * mean / p if p and np.isfinite(p) else np.nan})

@@ -47,6 +47,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,7 +118,7 @@ def national_share(rd: pd.DataFrame, code: str, *, column: str = "rd_personnel_t
     if years:
         country = country[country["year"].isin(list(years))]
     members_all = set(rd.loc[rd["nuts2"].str.startswith(code), "nuts2"])
-    best = None
+    best: Any = None  # a year of the panel
     for year, part in country.groupby("year"):
         if members_all and members_all <= set(part["nuts2"]):
             best = year
@@ -226,7 +227,7 @@ def conventional_fit(frame: pd.DataFrame) -> EstimationResult:
                         single_treated_rule=False)
 
 
-def placebo_power(estimates: Sequence[float], deltas: Sequence[float], *, alpha: float = 0.05,
+def placebo_power(estimates: Sequence[float] | pd.Series, deltas: Sequence[float], *, alpha: float = 0.05,
                   target_power: float = 0.8) -> tuple[pd.DataFrame, float]:
     """Power of the placebo-in-space test at each effect, and its MDE, from the ``J`` placebo estimates.
 

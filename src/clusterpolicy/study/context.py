@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -122,7 +123,7 @@ def calendar_exhibit(calendar: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _status_cell(status: str, cohort: object, confidence: str) -> str:
+def _status_cell(status: str, cohort: Any, confidence: str) -> str:
     if status == "treated":
         return f"{int(cohort)} ({confidence})"
     if status == "never":
@@ -142,9 +143,9 @@ def cohorts_side_by_side(calendar: pd.DataFrame) -> pd.DataFrame:
     for code in region_order():
         rec: dict[str, object] = {"region": region_label(code)}
         for name, t in tables.items():
-            r = t.loc[code]
+            r: Any = t.loc[code]  # the region's row (unique index)
             rec[name] = _status_cell(r["status"], r["cohort"], r["confidence"])
-        m = miur.loc[code]
+        m: Any = miur.loc[code]
         rec["MIUR district"] = (str(int(m["miur_district_year"])) if pd.notna(m["miur_district_year"])
                                 else str(m["miur_status"]).replace("_", " "))
         for name, t in tables.items():
@@ -263,11 +264,13 @@ def policy_history(calendar: pd.DataFrame, old_calendar: pd.DataFrame, *,
     if shock.empty or pd.isna(shock["onset_year"].iloc[0]):
         raise DataValidationError("policy_calendar.csv has no dated common_shock row (the 2012 national cluster "
                                   "call, nuts2 = IT); restore it from git.")
-    counts = {f"{name.lower()}_{s}": int(status[name].get(s, 0)) for name in DEFINITIONS for s in STATUSES}
-    per_prog: dict[str, object] = {}
+    counts: dict[str, Any] = {f"{name.lower()}_{s}": int(status[name].get(s, 0))
+                              for name in DEFINITIONS for s in STATUSES}
+    rows_by_kind: dict[str, Any] = {f"n_rows_{k}": int(kinds.get(k, 0)) for k in KINDS if k != "none_found"}
+    per_prog: dict[str, Any] = {}
     for prog in INTERREG:
-        per_prog[f"{prog}_n_regions"] = int(spans.loc[prog, "n_regions"]) if prog in spans.index else 0
-        per_prog[f"{prog}_italian_regions"] = str(spans.loc[prog, "italian_regions"]) if prog in spans.index else ""
+        per_prog[f"{prog}_n_regions"] = int(spans["n_regions"].loc[prog]) if prog in spans.index else 0
+        per_prog[f"{prog}_italian_regions"] = str(spans["italian_regions"].loc[prog]) if prog in spans.index else ""
     return PolicyHistory(
         n_regions_calendar=int(calendar["nuts2"].nunique()),
         n_calendar_rows=int(len(calendar)),
@@ -277,7 +280,7 @@ def policy_history(calendar: pd.DataFrame, old_calendar: pd.DataFrame, *,
         n_rows_high=int(conf.get("high", 0)),
         n_rows_medium=int(conf.get("medium", 0)),
         n_rows_low=int(conf.get("low", 0)),
-        **{f"n_rows_{k}": int(kinds.get(k, 0)) for k in KINDS if k != "none_found"},
+        **rows_by_kind,
         first_policy_year=int(policies["start_year"].min()),
         miur_stratum_year=MIUR_STRATUM_YEAR,
         n_miur_regions_by_stratum_year=int((miur_years <= MIUR_STRATUM_YEAR).sum()),
@@ -493,7 +496,7 @@ def seed_programme_facts(programmes: pd.DataFrame) -> ProgrammeFacts:
 # ----------------------------------------------------------------------------------------------------------------
 # literature
 # ----------------------------------------------------------------------------------------------------------------
-def cite_key(study: str, year: object, venue: str = "") -> str | None:
+def cite_key(study: str, year: Any, venue: str = "") -> str | None:
     """The bibliography key of a literature row, or None if the book does not cite it."""
     if year is None or pd.isna(year):
         return None
@@ -586,7 +589,7 @@ class LiteratureFacts:
 
 def literature_facts(literature: pd.DataFrame) -> LiteratureFacts:
     """Counts of the literature table and the headline (first clause) and leading quantity of each cited study."""
-    cited: dict[str, object] = {}
+    cited: dict[str, Any] = {}
     for key in sorted(set(CITE_KEYS.values())):
         headline = study_headline(literature, key)
         cited[f"{key}_headline"] = headline
@@ -601,6 +604,6 @@ def literature_facts(literature: pd.DataFrame) -> LiteratureFacts:
         n_studies_italy=int(literature["country"].str.startswith("Italy").sum()),
         falck2010_low_pp=falck[0],
         falck2010_high_pp=falck[-1],
-        **cited,  # type: ignore[arg-type]
+        **cited,
         table=literature_table(literature),
     )

@@ -28,6 +28,7 @@ Rules
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -91,7 +92,7 @@ def macro_area_series(rd: pd.DataFrame, h2020: pd.DataFrame, *, first_year: int,
     """
     it = rd[rd["nuts2"].isin(list(ITALIAN_NUTS2))].assign(macro_area=lambda f: f["nuts2"].map(MACRO_AREA))
     win = it[(it["year"] >= first_year) & (it["year"] <= last_year)]
-    n_members = pd.Series(MACRO_AREA).value_counts()
+    n_members: Any = pd.Series(MACRO_AREA).value_counts()  # Any: Index.map takes a Series (not in pandas-stubs)
     g = win.dropna(subset=[BES]).groupby(["macro_area", "year"])[BES]
     bes = g.sum().where(g.count() == g.count().index.get_level_values(0).map(n_members)).dropna().reset_index()
     bes = bes.rename(columns={BES: "value"}).assign(series="bes_personnel")
@@ -103,7 +104,7 @@ def macro_area_series(rd: pd.DataFrame, h2020: pd.DataFrame, *, first_year: int,
     comp = h2020[(h2020["year_complete"] == 1) & (h2020["year"] >= H2020_BASE_YEAR)]
     comp = comp.assign(macro_area=comp["nuts2"].map(MACRO_AREA))
     proj = comp.groupby(["macro_area", "year"])["coparticipation_projects"].sum()
-    people = pop.groupby(pop.index.map(MACRO_AREA)).sum()
+    people: Any = pop.groupby(pop.index.map(MACRO_AREA)).sum()  # Any: as n_members
     h = (1e6 * proj / proj.index.get_level_values(0).map(people).to_numpy()).rename("value").reset_index()
     h = h.assign(series="h2020_per_million")
     out = pd.concat([bes, h], ignore_index=True)
@@ -225,7 +226,7 @@ def data_overview(rd: pd.DataFrame, h2020: pd.DataFrame, countries: pd.DataFrame
     """
     if not first_year < last_year:
         raise UserInputError(f"first_year={first_year} must be before last_year={last_year}.")
-    names = {k: short_region_name(v)
+    names: dict[str, str] = {str(k): short_region_name(v)
              for k, v in h2020.drop_duplicates("nuts2").set_index("nuts2")["region_name"].items()}
     it = rd[rd["country"] == "IT"]
     bes_years = sorted(it.dropna(subset=[BES])["year"].unique())
@@ -241,9 +242,11 @@ def data_overview(rd: pd.DataFrame, h2020: pd.DataFrame, countries: pd.DataFrame
     panel = panel.assign(label=panel["nuts2"].map(lambda c: _label(c, names)))
     national = panel.groupby("year")[BES].sum()
     yoy = 100 * national.pct_change()
+    jump_year: Any = yoy.idxmax()
 
     # coverage and start years
     comp = coverage[coverage["year_complete"] == 1]
+    min_coverage_row: Any = comp["coverage_national"].idxmin()
     early = comp[comp["year"].between(2015, 2016)]
     late = comp[comp["year"] >= 2017]
     starts = start_year_table(countries, coverage)
@@ -286,6 +289,11 @@ def data_overview(rd: pd.DataFrame, h2020: pd.DataFrame, countries: pd.DataFrame
          "years": "policy start and end years", "regions": f"{calendar['nuts2'].nunique()} Italian regions",
          "measures": "kind, act, flags, confidence and sources of each policy; searches that found nothing"},
     ])
+    growth: dict[str, Any] = {
+        **{f"bes_growth_{m}_pct": _growth(macro, "bes_personnel", m, first_year, last_year) for m in MACRO_ORDER},
+        **{f"h2020_pc_growth_{m}_pct": _growth(macro, "h2020_per_million", m, H2020_BASE_YEAR, last_h)
+           for m in MACRO_ORDER},
+    }
     return DataOverview(
         rd_n_regions=int(rd["nuts2"].nunique()),
         rd_n_countries=int(rd["country"].nunique()),
@@ -304,11 +312,11 @@ def data_overview(rd: pd.DataFrame, h2020: pd.DataFrame, countries: pd.DataFrame
         italy_bes_personnel_first=float(national.loc[first_year]),
         italy_bes_personnel_last=float(national.loc[last_year]),
         italy_bes_personnel_growth_pct=float(100 * (national.loc[last_year] / national.loc[first_year] - 1)),
-        italy_bes_largest_jump_year=int(yoy.idxmax()),
+        italy_bes_largest_jump_year=int(jump_year),
         italy_bes_largest_jump_pct=float(yoy.max()),
         coverage_min_pct=float(100 * comp["coverage_national"].min()),
         coverage_max_pct=float(100 * comp["coverage_national"].max()),
-        coverage_min_year=int(comp.loc[comp["coverage_national"].idxmin(), "year"]),
+        coverage_min_year=int(comp["year"].loc[min_coverage_row]),
         coverage_2015_2016_pct=float(100 * early["participations_it_located"].sum() / early["participations_it"].sum()),
         coverage_2017_on_pct=float(100 * late["participations_it_located"].sum() / late["participations_it"].sum()),
         coverage_org2017_min_pct=float(100 * comp["coverage_national_org2017"].min()),
@@ -335,12 +343,10 @@ def data_overview(rd: pd.DataFrame, h2020: pd.DataFrame, countries: pd.DataFrame
         intra_top_region_projects=int(intra_top.iloc[0]),
         intra_zero_region_years=int((complete["coparticipation_projects_intraregional"] == 0).sum()),
         intra_region_years=int(len(complete)),
-        **{f"bes_growth_{m}_pct": _growth(macro, "bes_personnel", m, first_year, last_year) for m in MACRO_ORDER},
+        **growth,
         mezzogiorno_bes_share_first_pct=float(100 * mezz.loc[first_year]),
         mezzogiorno_bes_share_last_pct=float(100 * mezz.loc[last_year]),
         h2020_base_year=H2020_BASE_YEAR,
-        **{f"h2020_pc_growth_{m}_pct": _growth(macro, "h2020_per_million", m, H2020_BASE_YEAR, last_h)
-           for m in MACRO_ORDER},
         h2020_pc_north_west_last=hpc("north_west"),
         h2020_pc_south_last=hpc("south"),
         names=names,

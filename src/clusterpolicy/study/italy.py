@@ -54,7 +54,7 @@ from clusterpolicy.study.panel import (
 from clusterpolicy.study.treatments import DEFINITIONS, cohort_table
 from clusterpolicy.study.wording import direction, direction_it, p_text
 
-ROLES = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
+ROLES: dict[str, Any] = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
 #: The primary outcome: collaboration within the region.
 PRIMARY_OUTCOME = "coparticipation_projects_intraregional"
 #: Windows fixed in advance, by data source.
@@ -121,7 +121,8 @@ def choose_definition(outcome: str, window: tuple[int, int], controls: str = "al
                      "n_unknown": int((table["status"] == "unknown").sum()),
                      "n_already_treated": int((cohorts <= window[0]).sum())})
     frame = pd.DataFrame(rows)
-    best = frame.loc[frame["n_treated_in_window"].idxmax(), "definition"]  # first maximum: the catalogue's order
+    first_max: Any = frame["n_treated_in_window"].idxmax()
+    best = frame.loc[first_max, "definition"]  # first maximum: the catalogue's order
     frame["chosen"] = frame["definition"] == best
     return str(best), frame
 
@@ -232,7 +233,7 @@ class Analysis:
     decision: Decision
     main: EstimationResult
     comparison: EstimationResult
-    robust_es: pd.DataFrame
+    robust_es: pd.DataFrame | None
     comparison_es: pd.DataFrame | None
     robust_label: str
     comparison_label: str
@@ -473,7 +474,7 @@ def published(analysis: Analysis) -> Published:
         if rm is not None:
             sens_rows.append({"quantity": "post-period average, original interval", "value": None,
                               "low": rm.original[0], "high": rm.original[1], "p": None})
-            for m, lb, ub, method in rm.rows:
+            for m, lb, ub, _method in rm.rows:
                 sens_rows.append({"quantity": f"Delta-RM (C-LF), Mbar = {m:g}", "value": None, "low": lb, "high": ub,
                                   "p": None})
             sens_rows.append({"quantity": "breakdown Mbar", "value": rm.breakdown, "low": None, "high": None,

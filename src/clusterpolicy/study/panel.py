@@ -28,7 +28,7 @@ import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -49,7 +49,7 @@ def macro_group(nuts2: str) -> str:
     return "south" if MACRO_AREA.get(nuts2) in MEZZOGIORNO else "centre_north"
 
 #: Eurostat outcomes (``eurostat_rd_nuts2.csv``): label, unit of the level, per-capita scale and unit.
-EUROSTAT_OUTCOMES: dict[str, dict[str, object]] = {
+EUROSTAT_OUTCOMES: dict[str, dict[str, Any]] = {
     "rd_personnel_bes_fte": {"label": "Business R&D personnel", "unit": "full-time equivalents",
                              "pc_scale": 1e3, "pc_unit": "FTE per 1,000 inhabitants"},
     "researchers_bes_fte": {"label": "Business researchers", "unit": "full-time equivalents",
@@ -66,13 +66,13 @@ EUROSTAT_OUTCOMES: dict[str, dict[str, object]] = {
 
 #: Within-region contrasts: the log of one Eurostat outcome over another (``transform="log"`` only). A common
 #: regional shock that moves business and university R&D alike cancels out.
-CONTRASTS: dict[str, dict[str, object]] = {
+CONTRASTS: dict[str, dict[str, Any]] = {
     "rd_personnel_bes_minus_hes": {"label": "Business minus university R&D personnel", "unit": "log ratio",
                                    "numerator": "rd_personnel_bes_fte", "denominator": "rd_personnel_hes_fte"},
 }
 
 #: H2020 outcomes (``h2020_italy_nuts2.csv``): counts of projects, lower bounds (see the loader).
-H2020_OUTCOMES: dict[str, dict[str, object]] = {
+H2020_OUTCOMES: dict[str, dict[str, Any]] = {
     "coparticipation_projects": {"label": "H2020 firm-institute co-participation projects",
                                  "unit": "projects", "pc_scale": 1e6, "pc_unit": "projects per million inhabitants"},
     "coparticipation_projects_intraregional": {
@@ -161,9 +161,9 @@ class AnalysisPanel:
 
     data: pd.DataFrame
     outcome: str
-    transform: str
+    transform: Transform
     definition: str
-    controls: str
+    controls: Controls
     anticipation: int
     first_year: int
     last_year: int
@@ -176,11 +176,11 @@ class AnalysisPanel:
 
     @property
     def label(self) -> str:
-        return outcome_label(self.outcome, self.transform)  # type: ignore[arg-type]
+        return outcome_label(self.outcome, self.transform)
 
     @property
     def unit_label(self) -> str:
-        return outcome_unit(self.outcome, self.transform)  # type: ignore[arg-type]
+        return outcome_unit(self.outcome, self.transform)
 
     @property
     def n_treated(self) -> int:
@@ -326,6 +326,7 @@ def analysis_panel(
         rd = committed[0] if rd is None else rd
         h2020 = committed[1] if h2020 is None else h2020
         calendar = committed[2] if calendar is None else calendar
+    assert rd is not None and h2020 is not None and calendar is not None  # given, or the committed files
     if outcome in H2020_OUTCOMES:
         base = h2020[["nuts2", "year", outcome]]
         source = "h2020_italy_nuts2.csv"
@@ -361,8 +362,9 @@ def analysis_panel(
     # ---- treatment: the definition's cohort table, shifted by anticipation, then the sample rules above
     table = (_committed_cohort_table(definition) if committed is not None and calendar is committed[2]
              else cohort_table(definition, calendar=calendar))
-    statuses = {str(r.nuts2): (str(r.status), str(r.reason)) for r in table.itertuples()}
-    definition_cohorts = {str(r.nuts2): int(r.cohort) for r in table.itertuples() if r.status == "treated"}
+    table_rows: list[Any] = list(table.itertuples())
+    statuses = {str(r.nuts2): (str(r.status), str(r.reason)) for r in table_rows}
+    definition_cohorts = {str(r.nuts2): int(r.cohort) for r in table_rows if r.status == "treated"}
     if onsets:
         unknown_codes = sorted(set(onsets) - set(names))
         if unknown_codes:
@@ -421,6 +423,7 @@ def analysis_panel(
     pop = _committed_population() if committed is not None and rd is committed[0] else _population(rd)
     base = base.merge(pop, on=["nuts2", "year"], how="left")
     raw = base["raw"].astype("float64")
+    y: pd.Series | np.ndarray
     if transform == "log":
         bad = raw <= 0
         if bad.any():
@@ -439,7 +442,7 @@ def analysis_panel(
                 f"carried to 2020), missing for years {years}; set first_year/last_year inside 2011-2020 or use "
                 "transform='log'."
             )
-        y = raw / base["population"] * float(OUTCOMES[outcome]["pc_scale"])  # type: ignore[arg-type]
+        y = raw / base["population"] * float(OUTCOMES[outcome]["pc_scale"])
         notes.append("Population gaps inside 2011-2019 are filled by linear interpolation within region; 2020 "
                      "carries 2019 forward.")
     else:

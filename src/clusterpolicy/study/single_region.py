@@ -46,7 +46,7 @@ from clusterpolicy.study.panel import AnalysisPanel, analysis_panel, outcome_lab
 
 OnsetBasis = Literal["start_year", "earliest_act"]
 ONSET_BASES: tuple[str, ...] = ("start_year", "earliest_act")
-ROLES = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
+ROLES: dict[str, Any] = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
 BUSINESS_RD = "rd_personnel_bes_fte"
 H2020 = "coparticipation_projects_intraregional"
 #: Windows fixed in advance, by data source (as in :mod:`clusterpolicy.study.italy`).
@@ -382,6 +382,7 @@ def single_region(policy_id: str, *, onset: OnsetBasis = "start_year", definitio
     if reason:
         notes.append(f"H2020 collaboration {reason}.")
     earlier = earlier_programmes(on.nuts2, on.year, calendar, exclude_stem=policy_stem(on.policy_id))
+    earlier_rows: list[Any] = list(earlier.itertuples())
     names = rd.panel.region_names
     controls = sorted(rd.panel.data.loc[rd.panel.data["cohort"] == 0, "nuts2"].unique())
     es = rd.result.event_study
@@ -391,7 +392,7 @@ def single_region(policy_id: str, *, onset: OnsetBasis = "start_year", definitio
         policy_id=on.policy_id, nuts2=on.nuts2, region=names.get(on.nuts2, on.region), policy=on.policy,
         onset_year=on.year, onset_basis=on.basis_text, calendar_start_year=on.start_year,
         calendar_legal_act_year=on.legal_act_year, legal_act=on.legal_act, calendar_confidence=on.confidence,
-        earlier_programmes="; ".join(f"{r.policy} ({int(r.start_year)})" for r in earlier.itertuples()) or "none",
+        earlier_programmes="; ".join(f"{r.policy} ({int(r.start_year)})" for r in earlier_rows) or "none",
         n_earlier_programmes=len(earlier), definition=definition,
         estimator="Callaway-Sant'Anna (never-treated controls)",
         inference_rule="placebos in space, studentised by each region's pre-period residual SD (Ferman-Pinto "

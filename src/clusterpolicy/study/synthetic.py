@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,8 +47,13 @@ from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.synth import SynthResult, synthetic_control
 from clusterpolicy.estimate.synthdid import synthetic_did
 from clusterpolicy.study.panel import macro_group
-from clusterpolicy.study.single_region import (CalendarOnset, earlier_programmes, onset_from_calendar, p_text,
-                                               placebo_verdict)
+from clusterpolicy.study.single_region import (
+    CalendarOnset,
+    earlier_programmes,
+    onset_from_calendar,
+    p_text,
+    placebo_verdict,
+)
 from clusterpolicy.study.treatments import cohort_table
 
 OUTCOME = "rd_personnel_bes_fte"
@@ -82,7 +88,7 @@ def synth_panel(rd: pd.DataFrame, onset: int, window: tuple[int, int] = WINDOW,
     n_years = d.groupby("nuts2")["year"].nunique()
     full = n_years[n_years == d["year"].nunique()].index
     d = d[d["nuts2"].isin(full)].sort_values(["nuts2", "year"]).reset_index(drop=True)
-    logv = np.log(d["value"].astype(float))
+    logv: Any = np.log(d["value"].astype(float))  # a Series (numpy-typed as an array by the stubs)
     d["y"] = logv - logv.where(d["year"] < onset).groupby(d["nuts2"]).transform("mean")
     d["cohort"] = 0
     return d
@@ -113,8 +119,8 @@ def centre_north_pool(panel: pd.DataFrame, treated: str, window: tuple[int, int]
             continue
         reasons = []
         for d, t in tables.items():
-            status = str(t.loc[code, "status"]) if code in t.index else "unknown"
-            cohort = t.loc[code, "cohort"] if code in t.index else None
+            status = str(t["status"].loc[code]) if code in t.index else "unknown"
+            cohort = t["cohort"].loc[code] if code in t.index else None
             if status == "unknown":
                 reasons.append(f"start cannot be dated under {d}")
             elif status == "treated" and not pd.isna(cohort) and int(cohort) <= window[1]:
@@ -263,7 +269,7 @@ def run_sdid(panel: pd.DataFrame, treated: str, pool: DonorPool, onset: int, *, 
     seeded placebo standard error of the method (Algorithm 4), reported beside it, never turned into an interval.
     """
     data = _sub(panel, treated, pool.donors, onset)
-    roles = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
+    roles: dict[str, Any] = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
     fit = synthetic_did(data, **roles, method="sdid", inference=None)
     notes: list[str] = []
     try:
@@ -274,7 +280,8 @@ def run_sdid(panel: pd.DataFrame, treated: str, pool: DonorPool, onset: int, *, 
         notes.append(f"placebo SE not computable: {str(err).splitlines()[0]}")
     placebo_estimates = []
     for j in pool.donors:
-        others = data[data["nuts2"] != treated].assign(cohort=lambda d, j=j: np.where(d["nuts2"] == j, onset, 0))
+        others = data[data["nuts2"] != treated]
+        others = others.assign(cohort=np.where(others["nuts2"] == j, onset, 0))
         try:
             placebo_estimates.append(float(synthetic_did(others, **roles, method="sdid", inference=None).estimate))
         except EstimationError as err:
@@ -327,7 +334,7 @@ class EstimateRange:
         return self.low - 1e-12 <= value <= self.high + 1e-12
 
 
-def _top(weights: pd.Series, names: dict[str, str], n: int = 4) -> str:
+def _top(weights: pd.Series, names: Mapping[Any, str], n: int = 4) -> str:
     top = weights[weights > 1e-6].sort_values(ascending=False, kind="mergesort").head(n)
     return ", ".join(f"{names.get(u, u)} {w:.2f}" for u, w in top.items())
 
@@ -404,6 +411,7 @@ def published(a: Analysis) -> Published:
     """Published keys and exhibit tables of :func:`analyse`."""
     on, names = a.onset, _name_map(a.panel)
     earlier = earlier_programmes(on.nuts2, on.year)
+    earlier_rows: list[Any] = list(earlier.itertuples())
     years = sorted(int(y) for y in a.panel["year"].unique())
 
     def first_year_of(pattern: str) -> int | None:
@@ -422,7 +430,7 @@ def published(a: Analysis) -> Published:
     return Published(
         policy_id=on.policy_id, region=ITALIAN_NUTS2.get(on.nuts2, on.region), policy=on.policy,
         onset_year=on.year,
-        earlier_programmes="; ".join(f"{r.policy} (from {int(r.start_year)})" for r in earlier.itertuples()),
+        earlier_programmes="; ".join(f"{r.policy} (from {int(r.start_year)})" for r in earlier_rows),
         n_earlier_programmes=len(earlier), htn_year=first_year_of("htn"), tecnopoli_year=first_year_of("tecnopoli"),
         outcome_label="Business R&D personnel (log, minus the region's pre-onset mean)",
         first_year=years[0], last_year=years[-1], n_pre_years=sum(y < on.year for y in years),

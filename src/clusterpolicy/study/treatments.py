@@ -46,6 +46,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -107,7 +108,7 @@ def check_definition(name: str) -> Definition:
     return DEFINITIONS[name]
 
 
-def _year(value: object) -> str:
+def _year(value: Any) -> str:
     return "no year" if pd.isna(value) else str(int(value))
 
 
@@ -204,6 +205,7 @@ def miur_district_year(calendar: pd.DataFrame | None = None) -> pd.DataFrame:
         dated = districts.dropna(subset=["start_year"]).sort_values(["start_year", "policy_id"])
         searched = r[(r["kind"] == "none_found")
                      & r["searched_kinds"].map(lambda c: "miur_district" in [k.strip() for k in c.split(";")])]
+        year: object  # a whole year, or pd.NA
         if not dated.empty:
             year, pid, status = int(dated.iloc[0]["start_year"]), dated.iloc[0]["policy_id"], "district"
         elif not districts.empty:
@@ -219,7 +221,7 @@ def miur_district_year(calendar: pd.DataFrame | None = None) -> pd.DataFrame:
     return out
 
 
-def _cell(status: str, cohort: object, confidence: str) -> str:
+def _cell(status: str, cohort: Any, confidence: str) -> str:
     if status == "treated":
         return f"{int(cohort)} ({confidence})"
     if status == "never":
@@ -237,10 +239,11 @@ def render_table(calendar: pd.DataFrame | None = None) -> str:
     for code in ITALIAN_NUTS2:
         cells = [code, ITALIAN_NUTS2[code], MACRO_AREA[code]]
         for name in DEFINITIONS:
-            t = tables[name].loc[code]
+            t: Any = tables[name].loc[code]  # the region's row (unique index)
             cells.append(_cell(t["status"], t["cohort"], t["confidence"]))
-        cells.append(tables["T1"].loc[code, "policy_id"] or "-")
-        m = miur.loc[code]
+        t1_policy: Any = tables["T1"].loc[code, "policy_id"]
+        cells.append(t1_policy or "-")
+        m: Any = miur.loc[code]
         cells.append(str(int(m["miur_district_year"])) if pd.notna(m["miur_district_year"]) else m["miur_status"])
         lines.append("| " + " | ".join(cells) + " |")
     counts = []

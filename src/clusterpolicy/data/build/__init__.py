@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clusterpolicy.data.build import cordis_full, eurostat, h2020
 from clusterpolicy.data.build._common import (
@@ -23,6 +24,9 @@ from clusterpolicy.data.build._common import (
     write_table,
     write_text_atomic,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger("clusterpolicy.data.build")
 
@@ -82,7 +86,7 @@ def render_codebook(tables: tuple[DerivedTable, ...], title: str) -> str:
     return "\n".join(parts).rstrip("\n") + "\n"
 
 
-def _write_all(frames: dict[str, object], tables: tuple[DerivedTable, ...], out_dir: Path, title: str,
+def _write_all(frames: dict[str, pd.DataFrame], tables: tuple[DerivedTable, ...], out_dir: Path, title: str,
                start: float) -> BuildReport:
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = {}
@@ -118,7 +122,7 @@ def build_derived(raw_dir: Path, out_dir: Path) -> BuildReport:
     for sub in RAW_FOLDERS:
         require_dir(raw_dir / sub, "raw source",
                     f"{raw_dir} must contain {sub}/ (see data/README.md for where each source comes from).")
-    frames: dict[str, object] = {eurostat.TABLE.filename: eurostat.build_rd_panel(raw_dir)}
+    frames: dict[str, pd.DataFrame] = {eurostat.TABLE.filename: eurostat.build_rd_panel(raw_dir)}
     frames.update(h2020.build_h2020(raw_dir))
     report = _write_all(frames, DERIVED_TABLES, Path(out_dir), "Codebook of the derived data", start)
     logger.info("build finished in %.1f s", report.seconds)

@@ -95,7 +95,7 @@ def _read_member(source: Path | zipfile.ZipFile, member: str, columns: tuple[str
             names = {Path(n).name: n for n in source.namelist()}
             if member not in names:
                 raise UserInputError(f"{origin} has no {member}; {fix}")
-            handle = io.BytesIO(source.read(names[member]))
+            handle: io.BytesIO | Path = io.BytesIO(source.read(names[member]))
         else:
             path = source / member
             if not path.is_file():

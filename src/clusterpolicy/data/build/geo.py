@@ -16,6 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -147,10 +148,11 @@ def load_comune_index(raw_root: Path) -> ComuneIndex:
     unmatched = sorted({p for p, c in zip(comuni["province"], codes, strict=True) if c is None})
     if unmatched:
         raise RuntimeError(f"provinces without a NUTS3 code: {unmatched}")
-    comuni["nuts3"] = [c[0] for c in codes]
-    comuni["nuts2"] = [c[1] for c in codes]
+    matched = cast(list[tuple[str, str]], codes)  # no None left: unmatched provinces raised above
+    comuni["nuts3"] = [c[0] for c in matched]
+    comuni["nuts2"] = [c[1] for c in matched]
     comuni["key"] = comuni["comune"].map(normalise_name)
-    by_name = {k: g.reset_index(drop=True) for k, g in comuni.groupby("key", sort=True)}
+    by_name = {str(k): g.reset_index(drop=True) for k, g in comuni.groupby("key", sort=True)}
     sigla_to_nuts2 = dict(zip(comuni["sigla"], comuni["nuts2"], strict=True))
     nuts2_names = dict(zip(nuts["nuts2"], nuts["regione"], strict=True))
     return ComuneIndex(
@@ -159,7 +161,7 @@ def load_comune_index(raw_root: Path) -> ComuneIndex:
         sigla_to_nuts2=sigla_to_nuts2,
         names=tuple(sorted(by_name)),
         nuts2_names=nuts2_names,
-        names_by_sigla={s: tuple(sorted(g["key"].unique())) for s, g in comuni.groupby("sigla", sort=True)},
+        names_by_sigla={str(s): tuple(sorted(g["key"].unique())) for s, g in comuni.groupby("sigla", sort=True)},
     )
 
 
