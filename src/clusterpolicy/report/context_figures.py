@@ -29,8 +29,8 @@ from clusterpolicy.data.policy import fact, fact_values, short_region_name, sour
 from clusterpolicy.errors import DataValidationError
 from clusterpolicy.report.theme import CONTROL, NEUTRAL, PALETTE, TREATED, TRUTH
 
-#: Region with cluster support of unknown start (never a donor, never a cohort).
-UNKNOWN_ONSET = "ITH1"
+if TYPE_CHECKING:
+    from clusterpolicy.estimate.synth import SynthResult
 
 #: Colour of each calendar kind in the timeline (colour-blind palette; Interreg bars in grey-blue).
 KIND_COLORS: dict[str, object] = {
