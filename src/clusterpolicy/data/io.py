@@ -16,10 +16,11 @@ line ``k + 2`` unless blank lines or quoted multi-line cells intervene; then the
 every row in ``df.attrs["source_lines"]`` (a tuple of ints), which :func:`row_lines` reads.
 
 Two readers, one result: a well-formed file (every line has the header's number of fields, no blank lines,
-quotes only around whole fields on one line) is split into fields by pandas' C tokenizer (``engine="c"``,
-every cell kept as text); any other file goes through the strict, line-numbered :mod:`csv` reader, which names
-the offending lines. Both hand the same text cells to the same conversion, so the frames are identical
-(``attrs["reader"]`` says which one ran).
+quotes only around whole fields on one line) is read by pandas' C parser (``engine="c"``), whose numbers are
+bit for bit Python's; any other file goes through the strict, line-numbered :mod:`csv` reader, which names the
+offending lines. Columns the C parser cannot type exactly as described above (text, ids with leading zeros,
+decimal commas, missing tokens, ``inf``) get the same text conversion in both readers, so the frames are
+identical (``attrs["reader"]`` says which one ran; ``tests/test_fast_reader.py`` compares them).
 """
 
 from __future__ import annotations
@@ -141,6 +142,8 @@ _EXPONENT = np.zeros(256, dtype=bool)
 _EXPONENT[[69, 101]] = True
 _SIGN = np.zeros(256, dtype=bool)
 _SIGN[[43, 45]] = True
+_SPACE = np.zeros(256, dtype=bool)  # the ASCII whitespace the C parser skips around numbers
+_SPACE[[9, 10, 11, 12, 13, 32]] = True
 _EXACT_INT = 2**53
 
 
@@ -228,13 +231,13 @@ def _starts_with_zero(raw: np.ndarray, starts: np.ndarray) -> bool:
     followed by a digit (``007``, ``-01``), which :func:`_convert` keeps as text; cells that start with the ASCII
     whitespace the C parser skips in numbers count too (conservative: a false alarm only costs the slower text
     conversion)."""
-    padded = np.concatenate((raw, np.zeros(3, dtype=np.uint8)))
-    first = padded[starts]
-    signed = _SIGN[first]
-    zero = np.where(signed, padded[starts + 1], first) == 48
-    digit_after = _DIGIT[np.where(signed, padded[starts + 2], padded[starts + 1])]
-    spaced = (first == 32) | ((first >= 9) & (first <= 13))
-    return bool((zero & digit_after).any() or spaced.any())
+    starts = starts[starts < raw.size]  # an empty last cell starts at the end
+    first = raw[starts]
+    if _SPACE[first].any():
+        return True
+    signed = starts[_SIGN[first]]
+    zeros = np.concatenate((starts[first == 48], signed[raw.take(signed + 1, mode="clip") == 48] + 1))
+    return bool(_DIGIT[raw.take(zeros + 1, mode="clip")].any())
 
 
 def _has_leading_zero(raw: np.ndarray) -> bool:
@@ -292,7 +295,7 @@ def _read_bytes(path: Path) -> bytes:
         data = path.read_bytes()
     except OSError as err:
         raise DataValidationError(f"{path}: cannot be read ({err.strerror}); check its permissions.") from err
-    if not data.strip():
+    if not data or data.isspace():
         kind = "0 bytes" if not data else "only blank lines"
         raise DataValidationError(f"{path}: the file is empty ({kind}); export the panel with a header row and "
                                   "one row per unit and period.")
@@ -335,7 +338,7 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def _normalise_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _sniff_delimiter(path: Path, header_line: str) -> str:

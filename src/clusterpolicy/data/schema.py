@@ -124,6 +124,15 @@ class PanelData:
     @property
     def unit_cohorts(self) -> pd.Series:
         """Cohort of every unit (index: unit id, sorted)."""
+        units = self.data[self.unit]
+        values = units.to_numpy(dtype=object)
+        if values.size:  # the cleaned frame is sorted by unit: take each unit's first row
+            head = np.ones(values.size, dtype=bool)
+            np.not_equal(values[1:], values[:-1], out=head[1:])
+            heads = values[head]
+            if (heads[1:] > heads[:-1]).all():
+                return pd.Series(self.data[self.cohort].to_numpy()[head], name=self.cohort,
+                                 index=pd.Index(heads, dtype=units.dtype, name=self.unit))
         return self.data.groupby(self.unit, sort=True)[self.cohort].first()
 
     @property
@@ -246,7 +255,7 @@ def validate_panel(df: pd.DataFrame, *, unit: str, time: str, cohort: str, outco
     units, unit_codes = _clean_ids(ctx, unit, "unit id", "give every row its unit id", codes=True)
     times = _clean_integers(ctx, time, "time", "use whole periods such as 2014")
     _check_duplicates(ctx, unit, time, units, unit_codes, times)
-    periods = np.unique(times)
+    periods = np.sort(pd.unique(times))
     if periods.size < 2:
         raise DataValidationError(f"{source}: column {time!r}: only one period ({int(periods[0])}) in "
                                   f"{len(df)} row(s); a panel needs at least two periods per unit.")
@@ -312,7 +321,8 @@ def check_design(panel: PanelData, *, control: Control = "never") -> tuple[str, 
         raise UserInputError(f"control={control!r} is not allowed; use 'never' or 'notyet'.")
     src, col = panel.source, panel.cohort
     g = panel.unit_cohorts
-    first, last = panel.periods[0], panel.periods[-1]
+    periods = panel.periods
+    first, last = periods[0], periods[-1]
     treated = g[g > 0]
     if treated.empty:
         raise EstimationError(f"{src}: column {col!r}: no treated units (every cohort is 0, never treated); "
@@ -341,8 +351,7 @@ def check_design(panel: PanelData, *, control: Control = "never") -> tuple[str, 
                      "clustered standard errors is unreliable, prefer randomisation inference or synthetic "
                      "control.")
     cluster_col = panel.cluster or panel.unit
-    treated_units = set(usable.index)
-    treated_clusters = panel.data.loc[panel.data[panel.unit].isin(treated_units), cluster_col].nunique()
+    treated_clusters = panel.data.loc[panel.data[panel.unit].isin(usable.index), cluster_col].nunique()
     if len(usable) > 1 and treated_clusters < FEW_TREATED_CLUSTERS:  # one unit is reported above
         notes.append(f"only {treated_clusters} treated cluster(s) in {cluster_col!r} (fewer than "
                      f"{FEW_TREATED_CLUSTERS}): cluster-robust standard errors over-reject; use the wild cluster "
@@ -436,7 +445,9 @@ def _stripped_text(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarra
     values = series.to_numpy(dtype=object) if miss.any() or not pd.api.types.is_numeric_dtype(series) \
         else series.to_numpy()
     codes, uniques = pd.factorize(values[~miss]) if miss.any() else pd.factorize(values)
-    if pd.api.types.is_float_dtype(series):
+    if pd.api.types.is_integer_dtype(series) and not miss.any():
+        as_text = np.asarray(uniques).astype(str).astype(object).tolist()  # str() of each integer, vectorised
+    elif pd.api.types.is_float_dtype(series):
         as_text = [str(int(u)) if float(u).is_integer() else str(u) for u in uniques]
     else:
         as_text = [str(u).strip() for u in uniques]
@@ -489,7 +500,8 @@ def _assert_contract(clean: pd.DataFrame, *, unit: str, time: str, cohort: str, 
         problems.append(f"columns {list(clean.columns)} do not start with {expected}")
     for name in (unit, *([cluster] if cluster is not None else [])):
         column = clean[name]
-        if not pd.api.types.is_string_dtype(column.dtype) or column.isna().any() or (column == "").any():
+        values = column.to_numpy(dtype=object)
+        if not pd.api.types.is_string_dtype(column.dtype) or pd.isna(values).any() or (values == "").any():
             problems.append(f"{name!r} is not non-empty text")
     for name in (time, cohort):
         if clean[name].dtype != np.int64:
