@@ -181,7 +181,7 @@ def _fast_frame(text: str, delimiter: str) -> pd.DataFrame | None:
     names = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter, quotechar='"'))]
     if len(names) != per_line[0] + 1 or not all(names) or len(set(names)) != len(names) or len(names) < 2:
         return None
-    read = {"sep": delimiter, "header": None, "skiprows": 1, "names": list(range(len(names))), "index_col": False,
+    read = {"sep": delimiter, "header": 0, "names": list(range(len(names))), "index_col": False,
             "na_filter": False, "engine": "c", "quotechar": '"', "skip_blank_lines": False, "low_memory": False}
     try:
         table = pd.read_csv(io.BytesIO(data), encoding="utf-8", **read)
