@@ -14,6 +14,13 @@ else is interpreted: which column is the unit, time, cohort or outcome is decide
 Line numbers: line 1 is the header, so the ``k``-th data row (0-based position ``k`` in the returned frame) is on
 line ``k + 2`` unless blank lines or quoted multi-line cells intervene; then the frame carries the true line of
 every row in ``df.attrs["source_lines"]`` (a tuple of ints), which :func:`row_lines` reads.
+
+Two readers, one result: a well-formed file (every line has the header's number of fields, no blank lines,
+quotes only around whole fields on one line) is read by pandas' C parser (``engine="c"``), whose numbers are
+bit for bit Python's; any other file goes through the strict, line-numbered :mod:`csv` reader, which names the
+offending lines. Columns the C parser cannot type exactly as described above (text, ids with leading zeros,
+decimal commas, missing tokens, ``inf``) get the same text conversion in both readers, so the frames are
+identical (``attrs["reader"]`` says which one ran; ``tests/test_fast_reader.py`` compares them).
 """
 
 from __future__ import annotations
@@ -47,20 +54,23 @@ class EncodingFallbackWarning(ClusterPolicyWarning):
     """The file was not valid UTF-8 and was decoded as Windows-1252 or Latin-1."""
 
 
-def read_panel_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_panel_csv(path: str | os.PathLike[str], *, strict: bool = False) -> pd.DataFrame:
     """Read a delimited text file into a DataFrame, sniffing the delimiter and the encoding.
 
     Parameters
     ----------
     path
         A ``.csv``/``.tsv``/``.txt`` file whose first line is a header.
+    strict
+        Always use the strict line-numbered reader (the fast C-parser path gives the same frame; this switch
+        exists to test that and to rule the fast path out when debugging).
 
     Returns
     -------
     pandas.DataFrame
         One column per header field, a default ``RangeIndex``, numeric columns converted as described in the
         module docstring, ``attrs["source"]`` set to ``str(path)``, ``attrs["delimiter"]`` and
-        ``attrs["encoding"]`` to what was detected.
+        ``attrs["encoding"]`` to what was detected, ``attrs["reader"]`` to ``"c"`` or ``"strict"``.
 
     Raises
     ------
@@ -81,17 +91,24 @@ def read_panel_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
                                   "row and one row per unit and period.")
     header_line = first_line.group(0)
     delimiter = _sniff_delimiter(path, header_line)
-    header, rows, lines = _parse(path, text, delimiter)
-    header, rows = _clean_header(path, header, rows, delimiter)
-    frame = _to_frame(header, rows, decimal_comma=delimiter in {";", "\t"})
+    fast = _fast_frame(text, delimiter) if first_line.start() == 0 and not strict else None
+    if fast is not None:
+        frame, lines, reader = fast, None, "c"
+    else:
+        header, rows, lines = _parse(path, text, delimiter)
+        header, rows = _clean_header(path, header, rows, delimiter)
+        columns = [np.asarray(c, dtype=object) for c in zip(*rows)] if rows else [np.empty(0, dtype=object)
+                                                                                   for _ in header]
+        frame, reader = _to_frame(header, columns, decimal_comma=delimiter in {";", "\t"}), "strict"
     frame.attrs["source"] = str(path)
     frame.attrs["delimiter"] = delimiter
     frame.attrs["encoding"] = encoding
     frame.attrs["n_rows"] = len(frame)
-    if lines != list(range(2, len(rows) + 2)):
+    frame.attrs["reader"] = reader
+    if lines is not None and lines != list(range(2, len(lines) + 2)):
         frame.attrs["source_lines"] = tuple(lines)
-    logger.info("read %s: %d rows, %d columns (%s-separated, %s)", path, len(frame), frame.shape[1],
-                _DELIMITER_NAMES[delimiter], encoding)
+    logger.info("read %s: %d rows, %d columns (%s-separated, %s, %s reader)", path, len(frame), frame.shape[1],
+                _DELIMITER_NAMES[delimiter], encoding, reader)
     return frame
 
 
@@ -114,6 +131,156 @@ def row_lines(df: pd.DataFrame, positions: np.ndarray | list[int]) -> list[int]:
     return [int(p) + 2 for p in positions]
 
 
+# --------------------------------------------------------------------------------------------------------------
+# the fast path: pandas' C tokenizer on well-formed files
+
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[48:58] = True
+_WORDISH = _DIGIT.copy()  # digits, '.', letters (1e05) and the bytes of non-ASCII characters
+_WORDISH[[46, *range(65, 91), *range(97, 123), *range(128, 256)]] = True
+_EXPONENT = np.zeros(256, dtype=bool)
+_EXPONENT[[69, 101]] = True
+_SIGN = np.zeros(256, dtype=bool)
+_SIGN[[43, 45]] = True
+_SPACE = np.zeros(256, dtype=bool)  # the ASCII whitespace the C parser skips around numbers
+_SPACE[[9, 10, 11, 12, 13, 32]] = True
+_EXACT_INT = 2**53
+
+
+def _fast_frame(text: str, delimiter: str) -> pd.DataFrame | None:
+    """The frame of a well-formed file, tokenized and typed by pandas' C parser; ``None`` when the file is not
+    plainly well formed, so that the strict reader finds and names the problem (or counts the blank lines).
+
+    Well formed: no NUL; quotes, if any, only around whole fields within one line, none doubled; every line (the
+    header included, none blank) has the header's number of fields; the header's names are distinct and
+    non-empty; no row is empty. The C parser's numbers are Python's (correctly rounded, and it accepts a subset
+    of what ``float`` accepts), so a numeric column is kept as parsed and typed by the rule of :func:`_convert`;
+    when a column needs a decision the C parser does not make (ids with a leading zero such as ``007``,
+    non-finite numbers, ``True``/``False``, integers beyond 2**53), every cell is tokenized as text by the same C
+    parser and converted by :func:`_convert`, exactly as the strict reader's cells are.
+    """
+    if "\x00" in text:
+        return None
+    data = text.encode("utf-8")
+    quoted = '"' in text
+    plain = data
+    if quoted:
+        d = re.escape(delimiter)
+        plain = re.sub(f'(?m)(?:^|(?<={d}))"[^"\\n]*"(?={d}|$)', "", text).encode("utf-8")
+        if b'"' in plain:
+            return None
+    raw = np.frombuffer(plain, dtype=np.uint8)
+    if raw[-1:].tolist() == [10]:
+        raw = raw[:-1]
+    ends = np.flatnonzero(raw == 10)
+    delims = np.flatnonzero(raw == ord(delimiter))
+    per_line = np.diff(np.searchsorted(delims, np.concatenate((ends, [raw.size]))), prepend=0)
+    if per_line.size < 2 or not (per_line == per_line[0]).all():
+        return None  # ragged rows, blank lines or a header-only file: the strict reader says which
+    header_line = text[:text.index("\n")]
+    names = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter, quotechar='"'))]
+    if len(names) != per_line[0] + 1 or not all(names) or len(set(names)) != len(names) or len(names) < 2:
+        return None
+    try:
+        table = pd.read_csv(io.BytesIO(data), encoding="utf-8", sep=delimiter, header=0, names=list(range(len(names))),
+                            index_col=False, na_filter=False, engine="c", quotechar='"', skip_blank_lines=False,
+                            low_memory=False)
+    except (ValueError, pd.errors.ParserError):  # pragma: no cover - the checks above should prevent this
+        return None
+    if table.shape != (per_line.size - 1, len(names)):  # pragma: no cover - as above
+        return None
+    decimal_comma = delimiter in {";", "\t"}
+    columns: dict[str, pd.Series] = {}
+    leading_zero = None
+    for j, name in enumerate(names):
+        series = table[j]
+        kind = series.dtype.kind
+        if kind in "iuf":
+            if leading_zero is None:
+                everywhere = np.frombuffer(data, dtype=np.uint8)
+                leading_zero = _has_leading_zero(everywhere) if quoted else \
+                    _starts_with_zero(raw, np.concatenate(([0], delims + 1, ends + 1)))
+            column = None if leading_zero else _typed(series.to_numpy())
+            if column is None:
+                return _text_frame(data, names, read, decimal_comma)
+            columns[name] = column
+        elif kind == "O" or isinstance(series.dtype, pd.StringDtype):
+            columns[name] = _convert(series.to_numpy(dtype=object), decimal_comma=decimal_comma)
+        else:  # bool (True/False) and anything else the C parser typed: decide from the text
+            return _text_frame(data, names, read, decimal_comma)
+    return None if _blank_rows(columns) else pd.DataFrame(columns)
+
+
+def _typed(values: np.ndarray) -> pd.Series | None:
+    """A C-parsed numeric column typed as :func:`_convert` types it, or ``None`` when the text is needed."""
+    if values.dtype.kind == "u" or (values.dtype.kind == "i" and values.size
+                                    and max(-int(values.min()), int(values.max())) >= _EXACT_INT):
+        return None
+    if values.dtype.kind == "i":
+        return pd.Series(values.astype("int64", copy=False))
+    values = values.astype("float64", copy=False)
+    if not np.isfinite(values).all():
+        return None  # inf / nan spellings: _convert decides
+    if (values == np.round(values)).all() and (np.abs(values) < _EXACT_INT).all():
+        return pd.Series(values.astype("int64"))
+    return pd.Series(values)
+
+
+def _starts_with_zero(raw: np.ndarray, starts: np.ndarray) -> bool:
+    """Whether a cell of an unquoted file (``starts``: the byte offset of every cell) may start with a zero
+    followed by a digit (``007``, ``-01``), which :func:`_convert` keeps as text; cells that start with the ASCII
+    whitespace the C parser skips in numbers count too (conservative: a false alarm only costs the slower text
+    conversion)."""
+    starts = starts[starts < raw.size]  # an empty last cell starts at the end
+    first = raw[starts]
+    if _SPACE[first].any():
+        return True
+    signed = starts[_SIGN[first]]
+    zeros = np.concatenate((starts[first == 48], signed[raw.take(signed + 1, mode="clip") == 48] + 1))
+    return bool(_DIGIT[raw.take(zeros + 1, mode="clip")].any())
+
+
+def _has_leading_zero(raw: np.ndarray) -> bool:
+    """Whether some cell may start with a zero followed by a digit (``007``, ``-01``, ``"001"``, `` 01``), which
+    :func:`_convert` keeps as text. Conservative: a false alarm only costs the slower text conversion;
+    exponents (``1e05``, ``1e-05``) and digits inside numbers (``105``, ``1.05``) do not count."""
+    zero = np.flatnonzero(raw[:-1] == 48)
+    zero = zero[_DIGIT[raw[zero + 1]]]
+    if zero.size == 0:
+        return False
+    if zero[0] == 0:
+        return True
+    before = raw[zero - 1]
+    starts = ~_WORDISH[before]
+    signed = _SIGN[before]
+    if signed.any():
+        idx = zero[signed]
+        after_exponent = np.zeros(idx.size, dtype=bool)
+        inner = idx >= 2
+        after_exponent[inner] = _EXPONENT[raw[idx[inner] - 2]]
+        starts[signed] = ~after_exponent
+    return bool(starts.any())
+
+
+def _text_frame(data: bytes, names: list[str], read: dict, decimal_comma: bool) -> pd.DataFrame | None:
+    """Every cell as text through the C tokenizer, converted by :func:`_convert` (as the strict reader does)."""
+    table = pd.read_csv(io.BytesIO(data), encoding="utf-8", dtype=object, **read)
+    columns = {name: _convert(table[j].to_numpy(dtype=object), decimal_comma=decimal_comma)
+               for j, name in enumerate(names)}
+    return None if _blank_rows(columns) else pd.DataFrame(columns)
+
+
+def _blank_rows(columns: dict[str, pd.Series]) -> bool:
+    """Whether some row is empty in every column (the strict reader skips such lines and counts them)."""
+    blank: np.ndarray | None = None
+    for series in columns.values():
+        miss = series.isna().to_numpy()
+        if not miss.any():
+            return False
+        blank = miss if blank is None else blank & miss
+    return bool(blank is not None and blank.any())
+
+
 def _read_bytes(path: Path) -> bytes:
     if not path.exists():
         hint = ""
@@ -128,7 +295,7 @@ def _read_bytes(path: Path) -> bytes:
         data = path.read_bytes()
     except OSError as err:
         raise DataValidationError(f"{path}: cannot be read ({err.strerror}); check its permissions.") from err
-    if not data.strip():
+    if not data or data.isspace():
         kind = "0 bytes" if not data else "only blank lines"
         raise DataValidationError(f"{path}: the file is empty ({kind}); export the panel with a header row and "
                                   "one row per unit and period.")
@@ -171,7 +338,7 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def _normalise_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _sniff_delimiter(path: Path, header_line: str) -> str:
@@ -255,24 +422,24 @@ def _clean_header(path: Path, header: list[str], rows: list[list[str]], delimite
     return [names[j] for j in keep], [[row[j] for j in keep] for row in rows]
 
 
-def _to_frame(header: list[str], rows: list[list[str]], *, decimal_comma: bool) -> pd.DataFrame:
-    columns = list(zip(*rows)) if rows else [() for _ in header]
+def _to_frame(header: list[str], columns: list[np.ndarray], *, decimal_comma: bool) -> pd.DataFrame:
+    """The frame from each column's text cells (object arrays), converted by :func:`_convert`."""
     return pd.DataFrame({name: _convert(values, decimal_comma=decimal_comma)
                          for name, values in zip(header, columns)})
 
 
-def _convert(values: tuple[str, ...], *, decimal_comma: bool) -> pd.Series:
+def _convert(values: np.ndarray, *, decimal_comma: bool) -> pd.Series:
     """Numeric when every non-empty value is a number, else text with empty cells missing.
 
-    Text with a leading zero ("001", ISTAT and postcode style identifiers) stays text so that no id is altered.
-    Written for speed, as it sees every cell of the file: whole-column string and numpy operations, Python
-    loops only where a column has padding.
+    Cells are stripped of surrounding whitespace. Text with a leading zero ("001", ISTAT and postcode style
+    identifiers) stays text so that no id is altered. Written for speed, as it sees every cell of the file:
+    whole-column string and numpy operations only.
     """
-    if any(v[:1].isspace() or v[-1:].isspace() for v in values):
-        values = tuple(v.strip() for v in values)
     arr = np.asarray(values, dtype=object)
-    tokens = set(values) & MISSING_TOKENS
-    empty = pd.Series(arr).isin(tokens).to_numpy() if tokens else np.zeros(arr.size, dtype=bool)
+    if arr.size:
+        arr = pd.Series(arr, dtype=object).str.strip().to_numpy(dtype=object)
+    empty = pd.Series(arr, dtype=object).isin(MISSING_TOKENS).to_numpy()
+    tokens = bool(empty.any())
     nonempty = arr[~empty] if tokens else arr
     if nonempty.size == 0:
         return pd.Series(np.full(arr.size, np.nan))

@@ -25,8 +25,10 @@ ignored and dropped from the cleaned frame.
 The cleaned frame (:attr:`PanelData.data`) holds only the role columns, in the order unit, time, cohort,
 outcome, covariates, cluster, sorted by unit and time with a fresh ``RangeIndex``; unit and cluster are text,
 time and cohort ``int64`` (cohort 0 = never treated), outcome ``float64`` (``int64`` with ``count=True``),
-covariates ``float64``. :func:`panel_schema` states this contract as a :mod:`pandera` schema and
-:func:`validate_panel` checks every cleaned frame against it.
+covariates ``float64``. :func:`panel_schema` states this contract as a :mod:`pandera` schema (the tests check
+cleaned frames against it); :func:`validate_panel` asserts the same contract on every cleaned frame with
+whole-column numpy checks (pandera is imported only by :func:`panel_schema`, which keeps the CLI's start-up and
+a 500k-row validation fast).
 
 Every problem raises :class:`~clusterpolicy.errors.DataValidationError` with one line: the file, the column,
 the offending rows by their line in the file (header = line 1; first five, plus the count) and the fix.
@@ -48,14 +50,16 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from clusterpolicy.data.io import is_as_read, parse_numbers, read_panel_csv, row_lines
 from clusterpolicy.errors import ClusterPolicyWarning, DataValidationError, EstimationError, UserInputError
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +119,15 @@ class PanelData:
     @property
     def unit_cohorts(self) -> pd.Series:
         """Cohort of every unit (index: unit id, sorted)."""
+        units = self.data[self.unit]
+        values = units.to_numpy(dtype=object)
+        if values.size:  # the cleaned frame is sorted by unit: take each unit's first row
+            head = np.ones(values.size, dtype=bool)
+            np.not_equal(values[1:], values[:-1], out=head[1:])
+            heads = values[head]
+            if (heads[1:] > heads[:-1]).all():
+                return pd.Series(self.data[self.cohort].to_numpy()[head], name=self.cohort,
+                                 index=pd.Index(heads, dtype=units.dtype, name=self.unit))
         return self.data.groupby(self.unit, sort=True)[self.cohort].first()
 
     @property
@@ -157,6 +170,8 @@ def panel_schema(*, unit: str, time: str, cohort: str, outcome: str, count: bool
 
     Parameters are the column names of the roles (see the module docstring).
     """
+    import pandera.pandas as pa
+
     finite = pa.Check(lambda s: pd.Series(np.isfinite(s.to_numpy(dtype="float64")), index=s.index), name="finite",
                       error="must be a finite number")
     outcome_checks = [finite]
@@ -232,15 +247,15 @@ def validate_panel(df: pd.DataFrame, *, unit: str, time: str, cohort: str, outco
     ctx = _Ctx(df, source, decimal_comma=df.attrs.get("delimiter") in {";", "\t"})
     found: list[str] = []
 
-    units = _clean_ids(ctx, unit, "unit id", "give every row its unit id")
+    units, unit_codes = _clean_ids(ctx, unit, "unit id", "give every row its unit id", codes=True)
     times = _clean_integers(ctx, time, "time", "use whole periods such as 2014")
-    _check_duplicates(ctx, unit, time, units, times)
-    periods = np.unique(times)
+    _check_duplicates(ctx, unit, time, units, unit_codes, times)
+    periods = np.sort(pd.unique(times))
     if periods.size < 2:
         raise DataValidationError(f"{source}: column {time!r}: only one period ({int(periods[0])}) in "
                                   f"{len(df)} row(s); a panel needs at least two periods per unit.")
     y = _clean_outcome(ctx, outcome, count)
-    cohorts = _clean_cohort(ctx, cohort, units, times, found)
+    cohorts = _clean_cohort(ctx, cohort, units, unit_codes, times, found)
     covs = {name: _clean_number(ctx, name, "covariate", "fill or drop those rows, or drop the covariate")
             for name in covariates}
     clusters = _clean_ids(ctx, cluster, "cluster", "give every row its cluster (e.g. the region code)") \
@@ -248,7 +263,7 @@ def validate_panel(df: pd.DataFrame, *, unit: str, time: str, cohort: str, outco
     for name, ids in ((unit, units), (cluster, clusters)):
         if ids is not None and name is not None:
             _check_nuts(ctx, name, ids)
-    _note_balance(units, times, periods, found)
+    _note_balance(units, unit_codes, periods, found)
 
     data = {unit: units, time: times, cohort: cohorts, outcome: y, **covs}
     if cluster is not None and clusters is not None:
@@ -259,17 +274,14 @@ def validate_panel(df: pd.DataFrame, *, unit: str, time: str, cohort: str, outco
                                       f"{', '.join(map(str, df.columns))}. Fix: pass an existing column.")
         if name not in data:
             data[name] = _clean_ids(ctx, name, "label", "give every row its label").astype("str")
-    clean = pd.DataFrame(data)
+    # sorted by unit (text order) and time: (unit, time) pairs are unique, so the order is fully determined
+    order = np.lexsort((times, _text_rank(units, unit_codes)))
+    clean = pd.DataFrame({name: np.asarray(values)[order] for name, values in data.items()})
     clean[unit] = clean[unit].astype("str")
     if cluster is not None:
         clean[cluster] = clean[cluster].astype("str")
-    clean = clean.sort_values([unit, time], kind="mergesort").reset_index(drop=True)
     clean.attrs = {"source": source, **({"simulated": True} if df.attrs.get("simulated") else {})}
-    schema = panel_schema(count=count, **roles)
-    try:
-        schema.validate(clean, lazy=True)
-    except pa.errors.SchemaErrors as err:  # a bug in the cleaning above, not a user error
-        raise AssertionError(f"cleaned panel violates its schema: {err.failure_cases.head()}") from err
+    _assert_contract(clean, count=count, **roles)
     for message in found:
         logger.info(message)
         warnings.warn(message, PanelWarning, stacklevel=2)
@@ -333,8 +345,7 @@ def check_design(panel: PanelData, *, control: Control = "never") -> tuple[str, 
                      "clustered standard errors is unreliable, prefer randomisation inference or synthetic "
                      "control.")
     cluster_col = panel.cluster or panel.unit
-    treated_units = set(usable.index)
-    treated_clusters = panel.data.loc[panel.data[panel.unit].isin(treated_units), cluster_col].nunique()
+    treated_clusters = panel.data.loc[panel.data[panel.unit].isin(usable.index), cluster_col].nunique()
     if len(usable) > 1 and treated_clusters < FEW_TREATED_CLUSTERS:  # one unit is reported above
         notes.append(f"only {treated_clusters} treated cluster(s) in {cluster_col!r} (fewer than "
                      f"{FEW_TREATED_CLUSTERS}): cluster-robust standard errors over-reject; use the wild cluster "
@@ -419,23 +430,33 @@ def _closest(name: str, columns: list[str]) -> str | None:
     return lowered[match[0]] if match else None
 
 
-def _stripped_text(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Values as stripped text (object array) and the mask of missing or blank cells.
+def _stripped_text(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values as stripped text (object array), the mask of missing or blank cells, and an integer code per row
+    that is equal for equal texts (-1 where missing).
 
     Works on the distinct values only (ids repeat once per period), which keeps large panels fast.
     """
     miss = series.isna().to_numpy(copy=True)
-    values = series.to_numpy(dtype=object)
+    values = series.to_numpy(dtype=object) if miss.any() or not pd.api.types.is_numeric_dtype(series) \
+        else series.to_numpy()
     codes, uniques = pd.factorize(values[~miss]) if miss.any() else pd.factorize(values)
-    if pd.api.types.is_float_dtype(series):
+    if pd.api.types.is_integer_dtype(series) and not miss.any():
+        as_text = np.asarray(uniques).astype(str).astype(object).tolist()  # str() of each integer, vectorised
+    elif pd.api.types.is_float_dtype(series):
         as_text = [str(int(u)) if float(u).is_integer() else str(u) for u in uniques]
     else:
         as_text = [str(u).strip() for u in uniques]
-    text = np.asarray(as_text, dtype=object)[codes] if len(as_text) else np.empty(0, dtype=object)
+    unique_text = np.asarray(as_text, dtype=object)
+    text_codes, _ = pd.factorize(unique_text) if len(as_text) else (np.empty(0, dtype=np.int64), None)
+    text = unique_text[codes] if len(as_text) else np.empty(0, dtype=object)
     out = np.full(values.size, "", dtype=object)
     out[~miss] = text
-    miss |= out == ""
-    return out, miss
+    row_codes = np.full(values.size, -1, dtype=np.int64)
+    row_codes[~miss] = text_codes[codes] if len(as_text) else row_codes[~miss]
+    blank = out == ""
+    miss |= blank
+    row_codes[blank] = -1
+    return out, miss, row_codes
 
 
 def _missing(series: pd.Series) -> np.ndarray:
@@ -444,11 +465,53 @@ def _missing(series: pd.Series) -> np.ndarray:
     return _stripped_text(series)[1]
 
 
-def _clean_ids(ctx: _Ctx, column: str, what: str, fix: str) -> np.ndarray:
-    values, miss = _stripped_text(ctx.df[column])
+def _clean_ids(ctx: _Ctx, column: str, what: str, fix: str, *, codes: bool = False):
+    """Stripped, non-empty ids; with ``codes=True`` also an integer code per row (equal for equal ids)."""
+    values, miss, row_codes = _stripped_text(ctx.df[column])
     if miss.any():
         ctx.fail(column, f"empty {what}", miss, fix)
-    return values
+    return (values, row_codes) if codes else values
+
+
+def _text_rank(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per row, the rank of its text among the distinct texts in Python's string order (the order of
+    ``sort_values`` on a text column)."""
+    if codes.size == 0:
+        return codes
+    distinct = np.empty(int(codes.max()) + 1, dtype=object)
+    distinct[codes] = values
+    rank = np.empty(distinct.size, dtype=np.int64)
+    rank[np.argsort(distinct, kind="stable")] = np.arange(distinct.size)
+    return rank[codes]
+
+
+def _assert_contract(clean: pd.DataFrame, *, unit: str, time: str, cohort: str, outcome: str, count: bool,
+                     covariates: Sequence[str], cluster: str | None) -> None:
+    """The contract of :func:`panel_schema`, asserted with whole-column checks (a failure is a bug in the
+    cleaning, not a user error). Uniqueness of (unit, time) and constant cohorts were checked while cleaning."""
+    expected = list(dict.fromkeys([unit, time, cohort, outcome, *covariates, *([cluster] if cluster else [])]))
+    problems = []
+    if list(clean.columns)[:len(expected)] != expected:  # extra label columns (e.g. strata) follow the roles
+        problems.append(f"columns {list(clean.columns)} do not start with {expected}")
+    for name in (unit, *([cluster] if cluster is not None else [])):
+        column = clean[name]
+        values = column.to_numpy(dtype=object)
+        if not pd.api.types.is_string_dtype(column.dtype) or pd.isna(values).any() or (values == "").any():
+            problems.append(f"{name!r} is not non-empty text")
+    for name in (time, cohort):
+        if clean[name].dtype != np.int64:
+            problems.append(f"{name!r} is not int64")
+    if (clean[cohort].to_numpy() < 0).any():
+        problems.append(f"{cohort!r} has negative values")
+    y = clean[outcome]
+    if y.dtype != (np.int64 if count else np.float64) or not np.isfinite(y.to_numpy(dtype="float64")).all() or \
+            (count and (y.to_numpy() < 0).any()):
+        problems.append(f"{outcome!r} breaks the outcome contract")
+    for name in covariates:
+        if clean[name].dtype != np.float64 or not np.isfinite(clean[name].to_numpy()).all():
+            problems.append(f"{name!r} is not finite float64")
+    if problems:
+        raise AssertionError(f"cleaned panel violates its schema: {'; '.join(problems)}")
 
 
 def _parse(ctx: _Ctx, column: str, what: str, fix_missing: str) -> np.ndarray:
@@ -498,7 +561,8 @@ def _clean_outcome(ctx: _Ctx, column: str, count: bool) -> np.ndarray:
     return values.astype("int64")
 
 
-def _clean_cohort(ctx: _Ctx, column: str, units: np.ndarray, times: np.ndarray, found: list[str]) -> np.ndarray:
+def _clean_cohort(ctx: _Ctx, column: str, units: np.ndarray, unit_codes: np.ndarray, times: np.ndarray,
+                  found: list[str]) -> np.ndarray:
     series = ctx.df[column]
     miss = _missing(series)
     values = parse_numbers(series.where(~miss, "0") if not pd.api.types.is_numeric_dtype(series) else series,
@@ -517,8 +581,8 @@ def _clean_cohort(ctx: _Ctx, column: str, units: np.ndarray, times: np.ndarray, 
         ctx.fail(column, "holds a 0/1 treatment dummy, not the first treated period", cohorts == 1,
                  f"give each treated unit the period it was first treated (between {first} and {last}) and 0 "
                  "for never treated")
-    frame = pd.DataFrame({"u": units, "g": cohorts})
-    varying = frame.groupby("u", sort=False)["g"].transform("nunique").to_numpy() > 1
+    by_unit = pd.Series(cohorts).groupby(unit_codes, sort=False)
+    varying = (by_unit.transform("min") != by_unit.transform("max")).to_numpy()
     if varying.any():
         names = list(dict.fromkeys(units[varying]))
         ctx.fail(column, f"cohort changes within unit(s) {', '.join(map(repr, names[:SHOW]))}"
@@ -538,24 +602,27 @@ def _clean_cohort(ctx: _Ctx, column: str, units: np.ndarray, times: np.ndarray, 
     return cohorts
 
 
-def _check_duplicates(ctx: _Ctx, unit: str, time: str, units: np.ndarray, times: np.ndarray) -> None:
-    keys = pd.DataFrame({"u": units, "t": times})
-    dup = keys.duplicated(keep=False).to_numpy()
+def _check_duplicates(ctx: _Ctx, unit: str, time: str, units: np.ndarray, unit_codes: np.ndarray,
+                      times: np.ndarray) -> None:
+    time_codes, periods = pd.factorize(times)
+    dup = pd.Series(unit_codes * max(len(periods), 1) + time_codes).duplicated(keep=False).to_numpy()
     if dup.any():
         first = np.flatnonzero(dup)[0]
         ctx.fail(f"{unit}+{time}", f"duplicate unit-period rows (e.g. {units[first]!r} in {int(times[first])})", dup,
                  "keep one row per unit and period (aggregate or drop the duplicates)")
 
 
-def _note_balance(units: np.ndarray, times: np.ndarray, periods: np.ndarray, found: list[str]) -> None:
-    per_unit = pd.Series(times).groupby(units).nunique()
-    short = per_unit[per_unit < periods.size]
-    if not short.empty:
-        found.append(f"unbalanced panel: {len(short)} of {len(per_unit)} unit(s) miss some of the {periods.size} "
+def _note_balance(units: np.ndarray, unit_codes: np.ndarray, periods: np.ndarray, found: list[str]) -> None:
+    """Warn about units missing periods. (unit, time) pairs are unique here, so rows per unit = periods."""
+    per_unit = np.bincount(unit_codes)
+    short = int((per_unit < periods.size).sum())
+    if short:
+        found.append(f"unbalanced panel: {short} of {per_unit.size} unit(s) miss some of the {periods.size} "
                      "periods; estimators use the observed rows.")
-    single = per_unit[per_unit == 1]
-    if not single.empty:
-        found.append(f"{len(single)} unit(s) observed in a single period (e.g. {single.index[0]!r}); they carry no "
+    single = per_unit == 1
+    if single.any():
+        names = min(units[single[unit_codes]])
+        found.append(f"{int(single.sum())} unit(s) observed in a single period (e.g. {names!r}); they carry no "
                      "within-unit information.")
 
 
