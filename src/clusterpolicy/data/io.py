@@ -32,6 +32,7 @@ import os
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -181,10 +182,11 @@ def _fast_frame(text: str, delimiter: str) -> pd.DataFrame | None:
     names = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter, quotechar='"'))]
     if len(names) != per_line[0] + 1 or not all(names) or len(set(names)) != len(names) or len(names) < 2:
         return None
+    read: dict[str, Any] = {"sep": delimiter, "header": 0, "names": list(range(len(names))), "index_col": False,
+                            "na_filter": False, "engine": "c", "quotechar": '"', "skip_blank_lines": False,
+                            "low_memory": False}
     try:
-        table = pd.read_csv(io.BytesIO(data), encoding="utf-8", sep=delimiter, header=0, names=list(range(len(names))),
-                            index_col=False, na_filter=False, engine="c", quotechar='"', skip_blank_lines=False,
-                            low_memory=False)
+        table = pd.read_csv(io.BytesIO(data), encoding="utf-8", **read)
     except (ValueError, pd.errors.ParserError):  # pragma: no cover - the checks above should prevent this
         return None
     if table.shape != (per_line.size - 1, len(names)):  # pragma: no cover - as above
