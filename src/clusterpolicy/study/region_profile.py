@@ -456,20 +456,26 @@ def summaries(v: dict[str, Any]) -> tuple[str, str]:
         return en, it
     h_en, h_it = _compare(v["h2020_intra_mean"], v["h2020_intra_median_italy"])
     role = v["headline_role"]
-    en = (f"{name} has {v['n_policies']} cluster-type policies in the audited calendar and {v['n_interreg']} "
-          f"Interreg cluster partnerships. From {v['h2020_first_year']} to {v['h2020_last_year']} its firms and "
+    if v["coverage_region"] is not None:
+        cov_en = (f"the geocoding places about {_fmt(100 * v['coverage_region'], 0)} per cent of the region's "
+                  "participations in a test sample")
+        cov_it = (f"la geolocalizzazione attribuisce circa il {_fmt_it(100 * v['coverage_region'], 0)} per cento "
+                  "delle partecipazioni della regione in un campione di verifica")
+    else:
+        cov_en = "the geocoding places only part of Italy's participations in a region"
+        cov_it = "la geolocalizzazione attribuisce a una regione solo una parte delle partecipazioni italiane"
+    partnerships = "partnership" if v["n_interreg"] == 1 else "partnerships"
+    en = (f"{name} has {v['n_policies']} cluster-type {'policy' if v['n_policies'] == 1 else 'policies'} in the audited calendar and {v['n_interreg']} "
+          f"Interreg cluster {partnerships}. From {v['h2020_first_year']} to {v['h2020_last_year']} its firms and "
           f"knowledge institutes joined on average {_fmt(v['h2020_intra_mean'])} H2020 projects a year per million "
           f"inhabitants within the region, {h_en} the Italian median of {_fmt(v['h2020_intra_median_italy'])}; "
-          f"these are lower bounds, since the geocoding places about {_fmt(100 * (v['coverage_region'] or 0), 0)} "
-          f"per cent of the region's participations in a test sample. {rd_en} In the book's headline analysis the "
+          f"these are lower bounds, since {cov_en}. {rd_en} In the book's headline analysis the "
           f"region is {role}.")
     it = (f"{name} conta {v['n_policies']} politiche di tipo cluster nel calendario verificato e {v['n_interreg']} "
           f"partenariati Interreg sui cluster. Dal {v['h2020_first_year']} al {v['h2020_last_year']} le sue imprese "
           f"e i suoi enti di ricerca hanno partecipato in media a {_fmt_it(v['h2020_intra_mean'])} progetti H2020 "
           f"l'anno per milione di abitanti all'interno della regione, {h_it} la mediana italiana di "
-          f"{_fmt_it(v['h2020_intra_median_italy'])}; sono stime per difetto, perché la geolocalizzazione attribuisce "
-          f"circa il {_fmt_it(100 * (v['coverage_region'] or 0), 0)} per cento delle partecipazioni della regione in "
-          f"un campione di verifica. {rd_it} Nell'analisi principale del libro la regione è "
+          f"{_fmt_it(v['h2020_intra_median_italy'])}; sono stime per difetto, perché {cov_it}. {rd_it} Nell'analisi principale del libro la regione è "
           f"{ROLE_IT.get(role, role)}.")
     return en, it
 
