@@ -199,3 +199,22 @@ def test_no_built_page_loads_a_remote_script() -> None:
         page = regions.read_text(encoding="utf-8")
         assert "plotly-graph-div" in page and "_static/plotly.min.js" in page
         assert (HTML / "_static" / "plotly.min.js").exists()
+
+
+def test_profile_command_adds_runs_once(tmp_path: Path) -> None:
+    import shutil
+
+    from clusterpolicy.pipeline.profiles import add_profile_runs
+
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    before = (tmp_path / "notebooks" / "runs.yaml").read_text()
+    assert add_profile_runs(tmp_path, ["itc4", "AT11"]) == ["region-itc4", "region-at11"]
+    after = (tmp_path / "notebooks" / "runs.yaml").read_text()
+    assert after.startswith(before.rstrip("\n")) and after.count("id: region-at11") == 1
+    assert after.count("id: region-itc4") == 1
+    add_profile_runs(tmp_path, ["AT11"])
+    assert (tmp_path / "notebooks" / "runs.yaml").read_text() == after
+    manifest = load_manifest(tmp_path)
+    assert manifest.get("region-at11").parameters == {"nuts2": "AT11"}
+    with pytest.raises(UserInputError, match="not NUTS2 codes.*XX99"):
+        add_profile_runs(tmp_path, ["XX99"])
