@@ -433,7 +433,7 @@ def _compare(x: float | None, ref: float | None) -> tuple[str, str]:
         return "above", "sopra"
     if x < ref * 0.95:
         return "below", "sotto"
-    return "close to", "vicino"
+    return "close to", "vicino alla"
 
 
 def summaries(v: dict[str, Any]) -> tuple[str, str]:
