@@ -327,7 +327,10 @@ def policy_history(code: str, calendar: pd.DataFrame) -> pd.DataFrame:
     ``policy_id, policy, kind, start_year, legal_act, source_url``."""
     rows = calendar[(calendar["nuts2"] == code) & ~calendar["kind"].isin(["interreg", "none_found"])]
     rows = rows.sort_values(["start_year", "policy_id"], na_position="last")
-    return rows[["policy_id", "policy", "kind", "start_year", "legal_act", "source_url"]].reset_index(drop=True)
+    rows = rows.assign(start=[f"start {int(y)}" if pd.notna(y) else "start year unknown" for y in rows["start_year"]],
+                       legal_act=rows["legal_act"].fillna("not recorded in the calendar"),
+                       source_url=rows["source_url"].fillna(""))
+    return rows[["policy_id", "policy", "kind", "start_year", "start", "legal_act", "source_url"]].reset_index(drop=True)
 
 
 def region_profile(nuts2: str, *, root: Path | None = None, rd: pd.DataFrame | None = None,
@@ -367,7 +370,8 @@ def region_profile(nuts2: str, *, root: Path | None = None, rd: pd.DataFrame | N
             pd.DataFrame(columns=["run", "analysis", "role", "why"]), None, None)
     else:
         region = code
-        policies = pd.DataFrame(columns=["policy_id", "policy", "kind", "start_year", "legal_act", "source_url"])
+        policies = pd.DataFrame(columns=["policy_id", "policy", "kind", "start_year", "start", "legal_act",
+                                         "source_url"])
         hs = pd.DataFrame(columns=["indicator", "label", "year", "region", "national_median", "group_median", "group"])
         intra = anyp = hs
         cov_region = cov_min = cov_max = None
@@ -389,8 +393,7 @@ def region_profile(nuts2: str, *, root: Path | None = None, rd: pd.DataFrame | N
     head = roles[roles["run"] == HEADLINE_RUN]
     headline_role = str(head["role"].iloc[0]) if len(head) else "not in the design"
     counts = roles["role"].value_counts()
-    policies_text = "; ".join(f"{r.policy} ({'start ' + str(int(r.start_year)) if pd.notna(r.start_year) else 'start year unknown'})"
-                              for r in policies.itertuples()) or "none found in the calendar"
+    policies_text = "; ".join(f"{r.policy} ({r.start})" for r in policies.itertuples()) or "none found in the calendar"
     interreg_text = "; ".join(f"{r.programme} ({r.start}-{r.end})" for r in inter.itertuples()) or "none"
     h_years = intra["year"] if len(intra) else pd.Series(dtype=int)
     values = dict(
