@@ -59,10 +59,11 @@ def interactive_html(figure: Any, static: plt.Figure, *, run_id: str, name: str,
     caption_html = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     mark = ("<script>(function(s){var f=s.closest('figure');"
             "if(window.Plotly&&f){f.classList.add('cp-js');}})(document.currentScript);</script>")
-    return (f'{_STYLE}<figure class="{FIGURE_CLASS}" id="fig-{html.escape(name)}">'
-            f'<div class="cp-plotly" aria-hidden="true">{div}</div>'
+    # The mark runs before the plotly div is parsed, so the div is visible (and measured) when plotly draws.
+    return (f'{_STYLE}<figure class="{FIGURE_CLASS}" id="fig-{html.escape(name)}">{mark}'
+            f'<div class="cp-plotly" aria-hidden="true" style="width:100%">{div}</div>'
             f'<img class="cp-static" src="data:image/png;base64,{png}" alt="{html.escape(alt, quote=True)}" '
-            f'style="max-width:100%;height:auto;" />{mark}{caption_html}</figure>')
+            f'style="max-width:100%;height:auto;" />{caption_html}</figure>')
 
 
 def show_interactive(figure: Any, static: plt.Figure, *, run_id: str, name: str, alt: str, caption: str = "") -> None:

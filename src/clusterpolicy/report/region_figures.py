@@ -90,7 +90,7 @@ def tile_map_plotly(table: pd.DataFrame, *, indicator: str, label: str, link_pre
                 "colorbar": {"title": {"text": "value", "side": "right"}, "thickness": 12},
                 "line": {"color": "#ffffff", "width": 1}},
     ))
-    fig.update_layout(height=520, width=None, margin={"l": 10, "r": 10, "t": 30, "b": 10}, template="plotly_white",
+    fig.update_layout(height=520, autosize=True, margin={"l": 10, "r": 10, "t": 30, "b": 10}, template="plotly_white",
                       xaxis={"visible": False, "range": [-0.7, 6.2]},
                       yaxis={"visible": False, "range": [-9.7, 0.7], "scaleanchor": "x"}, showlegend=False,
                       title={"text": label, "font": {"size": 12}})
