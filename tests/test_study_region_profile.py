@@ -218,3 +218,20 @@ def test_profile_command_adds_runs_once(tmp_path: Path) -> None:
     assert manifest.get("region-at11").parameters == {"nuts2": "AT11"}
     with pytest.raises(UserInputError, match="not NUTS2 codes.*XX99"):
         add_profile_runs(tmp_path, ["XX99"])
+
+
+def test_pages_pasting_from_a_changed_run_are_rebuilt() -> None:
+    from clusterpolicy.sphinxext.glue_dependencies import outdated_pasters, referenced_docs
+
+    text = (ROOT / "book" / "regions.md").read_text()
+    assert "book/runs/regions-overview" in referenced_docs(text, "book/regions")
+
+    class Env:
+        found_docs = {"book/regions", "book/runs/regions-overview", "book/index"}
+
+        @staticmethod
+        def doc2path(docname: str) -> str:
+            return str(ROOT / f"{docname}.md")
+
+    assert outdated_pasters(None, Env(), set(), {"book/runs/regions-overview"}, set()) == ["book/regions"]
+    assert outdated_pasters(None, Env(), set(), set(), set()) == []
