@@ -3,7 +3,7 @@ Dask cluster.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_profiles.py                 # a subset: the first 12 regions (sorted codes)
+    .venv/bin/python benchmarks/bench_profiles.py                 # a subset: 12 regions spread over the codes
     .venv/bin/python benchmarks/bench_profiles.py --limit 0       # every NUTS2 region of the Eurostat data
     .venv/bin/python benchmarks/bench_profiles.py --jobs 2 --json benchmarks/results/profiles.json
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-COPY = ("data", "notebooks", "results", "src", "requirements.lock", "pyproject.toml")
+COPY = ("data", "notebooks", "results", "src", "_config.yml", "requirements.lock", "pyproject.toml")
 
 
 def scratch_project(target: Path) -> Path:
@@ -98,7 +98,8 @@ def main() -> None:
 
     rd = load_rd_panel()
     all_codes = sorted(c for c in set(rd["nuts2"]) if len(c) == 4)
-    codes = all_codes if args.limit == 0 else all_codes[:args.limit]
+    # A subset spread evenly over the sorted codes (so over countries), always with one Italian region.
+    codes = all_codes if args.limit == 0 else all_codes[::max(1, len(all_codes) // args.limit)][:args.limit]
     rows = [time_executor(ex.strip(), codes, args.jobs) for ex in args.executors.split(",") if ex.strip()]
     note = (f"{len(codes)} of {len(all_codes)} NUTS2 regions; {platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}")
@@ -111,7 +112,10 @@ def main() -> None:
                   f"{r['wall_s'] / len(codes) * len(all_codes):.0f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"note": note, "n_all": len(all_codes), "rows": rows}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"note": note, "n_all": len(all_codes), "codes": codes, "rows": rows},
+                                        indent=2) + "\n")
+    if any(r["failed"] for r in rows):
+        sys.exit("some profile runs failed; see the messages above")
 
 
 if __name__ == "__main__":
