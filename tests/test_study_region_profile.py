@@ -235,3 +235,14 @@ def test_pages_pasting_from_a_changed_run_are_rebuilt() -> None:
 
     assert outdated_pasters(None, Env(), set(), {"book/runs/regions-overview"}, set()) == ["book/regions"]
     assert outdated_pasters(None, Env(), set(), set(), set()) == []
+
+
+def test_treated_region_has_its_cohort_event_study(liguria: rp.RegionProfile) -> None:
+    published_values = json.loads((ROOT / "results" / "italy-main.json").read_text())["values"]
+    assert str(liguria.cohort_year) in published_values["cohort_years"]
+    es = liguria.event_study
+    assert not es.empty and (es["event_time"] >= 0).any()
+    np.testing.assert_allclose(es["ci_high"] - es["estimate"], published_values["critical_value"] * es["se"],
+                               rtol=1e-6)
+    lazio = rp.region_profile("ITI4")
+    assert lazio.headline_role == "control" and lazio.event_study.empty and lazio.cohort_year is None

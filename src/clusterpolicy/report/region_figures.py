@@ -74,6 +74,31 @@ def series_static(frame: pd.DataFrame, *, region: str, ncols: int = 2) -> plt.Fi
     return fig
 
 
+def event_study_plotly(event_study: pd.DataFrame, *, title: str, ylabel: str) -> Any:
+    """Point estimates with intervals by event time (hover: estimate and interval); the plotly twin of
+    :func:`clusterpolicy.report.figures.event_study_figure`."""
+    import plotly.graph_objects as go
+
+    es = event_study.sort_values("event_time")
+    fig = go.Figure(go.Scatter(
+        x=es["event_time"], y=es["estimate"], mode="markers", name="Estimate with interval",
+        marker={"color": to_hex(TREATED), "size": 8},
+        error_y={"type": "data", "symmetric": False, "array": es["ci_high"] - es["estimate"],
+                 "arrayminus": es["estimate"] - es["ci_low"], "color": to_hex(TREATED)},
+        customdata=es[["ci_low", "ci_high"]].to_numpy(),
+        hovertemplate="year %{x} since the onset: %{y:.3g} (interval %{customdata[0]:.3g} to "
+                      "%{customdata[1]:.3g})<extra></extra>",
+    ))
+    fig.add_hline(y=0, line={"color": to_hex(NEUTRAL), "width": 1})
+    fig.add_vline(x=-0.5, line={"color": to_hex(NEUTRAL), "width": 1, "dash": "dot"})
+    fig.update_layout(height=360, autosize=True, margin={"l": 50, "r": 10, "t": 40, "b": 50}, template="plotly_white",
+                      title={"text": title, "font": {"size": 12}}, showlegend=True,
+                      legend={"orientation": "h", "y": -0.25},
+                      xaxis={"title": {"text": "Years since the policy started (event time)"}, "dtick": 1},
+                      yaxis={"title": {"text": ylabel}})
+    return fig
+
+
 def tile_map_plotly(table: pd.DataFrame, *, indicator: str, label: str, link_prefix: str = "runs/") -> Any:
     """Tile-grid map: one square per region at its grid position (``col``, ``row``), coloured by ``indicator``,
     labelled with a link to the region's profile (``link_prefix + page + '.html'``); hover shows the value."""

@@ -177,12 +177,30 @@ def _results(root: Path, run_id: str) -> dict[str, Any] | None:
     return dict(json.loads(path.read_text(encoding="utf-8")).get("values", {}))
 
 
-def analysis_roles(code: str, root: Path | None = None) -> tuple[pd.DataFrame, float | None, float | None]:
+EVENT_COLUMNS = ["event_time", "estimate", "se", "ci_low", "ci_high"]
+
+
+def cohort_event_study(group_time: pd.DataFrame | None, cohort: int, critical_value: float) -> pd.DataFrame:
+    """The event study of one adoption cohort from a Callaway-Sant'Anna fit: its ATT(g, t) by ``t - g`` with
+    intervals ``estimate -/+ critical_value * se`` (the headline run's critical value)."""
+    if group_time is None or group_time.empty:
+        return pd.DataFrame(columns=EVENT_COLUMNS)
+    gt = group_time[group_time["group"] == cohort].sort_values("time")
+    out = pd.DataFrame({"event_time": (gt["time"] - cohort).astype(int), "estimate": gt["estimate"], "se": gt["se"]})
+    out["ci_low"] = out["estimate"] - critical_value * out["se"]
+    out["ci_high"] = out["estimate"] + critical_value * out["se"]
+    return out.reset_index(drop=True)[EVENT_COLUMNS]
+
+
+def analysis_roles(code: str, root: Path | None = None) -> tuple[pd.DataFrame, float | None, float | None,
+                                                                 pd.DataFrame, int | None]:
     """The region's role in every Italian analysis of the manifest, and the headline estimate with and without it.
 
-    Returns ``(roles, headline, without)``: ``roles`` has ``run, analysis, role, why``; ``headline`` is the
-    published estimate of :data:`HEADLINE_RUN` refitted here and ``without`` the same fit without the region
-    (``None`` when the region is not in that design or the refit fails).
+    Returns ``(roles, headline, without, event_study, cohort)``: ``roles`` has ``run, analysis, role, why``;
+    ``headline`` is the published estimate of :data:`HEADLINE_RUN` refitted here and ``without`` the same fit
+    without the region (``None`` when the region is not in that design or the refit fails); when the region is
+    treated in that design, ``event_study`` is its cohort's event study (:func:`cohort_event_study`) and ``cohort``
+    the cohort's first treated year.
     """
     from clusterpolicy.study.panel import analysis_panel
     from clusterpolicy.study.single_region import EUROSTAT_WINDOW, onset_from_calendar
@@ -190,6 +208,7 @@ def analysis_roles(code: str, root: Path | None = None) -> tuple[pd.DataFrame, f
     root = root or project_root()
     rows: list[dict[str, str]] = []
     headline = without = None
+    event_study, cohort = pd.DataFrame(columns=EVENT_COLUMNS), None
     calendar = load_cluster_policies()
     for run in _manifest_runs(root):
         template, run_id = run.get("template"), run.get("id")
@@ -217,11 +236,17 @@ def analysis_roles(code: str, root: Path | None = None) -> tuple[pd.DataFrame, f
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", ClusterPolicyWarning)
-                        headline = _num(estimate(panel.data, **ROLES, **kwargs).estimate)
+                        full = estimate(panel.data, **ROLES, **kwargs)
+                        headline = _num(full.estimate)
                         without = _num(estimate(panel.data[panel.data["nuts2"] != code], **ROLES,
                                                 **kwargs).estimate)
                 except (EstimationError, UserInputError):
                     headline = without = None
+                else:
+                    if role == "treated":
+                        cohort = int(panel.cohorts[code])
+                        event_study = cohort_event_study(full.group_time, cohort,
+                                                         float(values.get("critical_value") or 1.959963985))
         elif template == "single_region.md":
             onset = onset_from_calendar(params["policy_id"], params.get("onset", "start_year"), calendar=calendar)
             if onset.nuts2 == code:
@@ -240,7 +265,7 @@ def analysis_roles(code: str, root: Path | None = None) -> tuple[pd.DataFrame, f
             else:
                 role, why = "not in the design", "no data for the region in this design"
             rows.append({"run": run_id, "analysis": title, "role": role, "why": why})
-    return pd.DataFrame(rows, columns=["run", "analysis", "role", "why"]), headline, without
+    return pd.DataFrame(rows, columns=["run", "analysis", "role", "why"]), headline, without, event_study, cohort
 
 
 # ================================================================================================================
@@ -290,6 +315,7 @@ class RegionProfile:
     headline_role: str
     headline_estimate: float | None
     headline_without: float | None
+    cohort_year: int | None
     summary_en: str
     summary_it: str
     policies: pd.DataFrame = field(repr=False, metadata={"publish": False})
@@ -297,6 +323,8 @@ class RegionProfile:
     h2020: pd.DataFrame = field(repr=False, metadata={"publish": False})
     rd: pd.DataFrame = field(repr=False, metadata={"publish": False})
     roles: pd.DataFrame = field(repr=False, metadata={"publish": False})
+    #: The region's cohort's event study in the headline design (empty unless the region is treated there).
+    event_study: pd.DataFrame = field(repr=False, metadata={"publish": False})
 
     def data_frame(self) -> pd.DataFrame:
         """The region's series (H2020 and R&D with benchmarks) as one tidy frame."""
@@ -366,8 +394,9 @@ def region_profile(nuts2: str, *, root: Path | None = None, rd: pd.DataFrame | N
         cov_region, n_sample = _num(own["coverage_region_2021sample"].iloc[0]), own["n_2021sample"].iloc[0]
         complete = h2020[h2020["year_complete"] == 1]
         cov_min, cov_max = _num(complete["coverage_national"].min()), _num(complete["coverage_national"].max())
-        roles, headline, without = analysis_roles(code, root) if with_roles else (
-            pd.DataFrame(columns=["run", "analysis", "role", "why"]), None, None)
+        roles, headline, without, events, cohort = analysis_roles(code, root) if with_roles else (
+            pd.DataFrame(columns=["run", "analysis", "role", "why"]), None, None, pd.DataFrame(columns=EVENT_COLUMNS),
+            None)
     else:
         region = code
         policies = pd.DataFrame(columns=["policy_id", "policy", "kind", "start_year", "start", "legal_act",
@@ -377,6 +406,7 @@ def region_profile(nuts2: str, *, root: Path | None = None, rd: pd.DataFrame | N
         cov_region = cov_min = cov_max = None
         n_sample = None
         roles, headline, without = pd.DataFrame(columns=["run", "analysis", "role", "why"]), None, None
+        events, cohort = pd.DataFrame(columns=EVENT_COLUMNS), None
         unavailable = ["the policy calendar (it covers the 21 Italian regions)",
                        "H2020 collaboration (the regional H2020 data are Italian)",
                        "the region's role in the book's analyses (all of them are Italian)"]
@@ -413,10 +443,11 @@ def region_profile(nuts2: str, *, root: Path | None = None, rd: pd.DataFrame | N
         gerd_bes=gerd[0], gerd_bes_national=gerd[1], gerd_bes_group=gerd[2],
         n_analyses=len(roles), n_treated_in=int(counts.get("treated", 0)), n_control_in=int(counts.get("control", 0)),
         n_dropped_in=int(counts.get("dropped", 0)), headline_role=headline_role, headline_estimate=headline,
-        headline_without=without,
+        headline_without=without, cohort_year=cohort,
     )
     values["summary_en"], values["summary_it"] = summaries(values)
-    return RegionProfile(**values, policies=policies, interreg=inter, h2020=hs, rd=rdp, roles=roles)
+    return RegionProfile(**values, policies=policies, interreg=inter, h2020=hs, rd=rdp, roles=roles,
+                         event_study=events)
 
 
 def _fmt(x: float | None, digits: int = 1) -> str:
