@@ -131,3 +131,71 @@ def test_briefs_render_and_fit_a_phone(browser: object, server: str, name: str) 
     assert overflow <= 1, f"{name}: page is {overflow}px wider than a {PHONE_WIDTH}px phone screen"
     driver.save_screenshot(str(SCREENSHOTS / f"{name}-phone.png"))  # type: ignore[attr-defined]
     assert _severe_console_messages(driver) == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Regions: the landing page and three profiles, interactive figures drawn with the network cut
+REGION_PAGES = {
+    "regions": "book/regions.html",
+    "profile-treated": "book/runs/region-itc3.html",    # Liguria: treated in the headline analysis
+    "profile-control": "book/runs/region-iti4.html",    # Lazio: control in the headline analysis
+    "profile-outside-italy": "book/runs/region-at32.html",
+}
+# Every host name resolves to nothing except loopback: a request leaving the machine fails (and is logged).
+OFFLINE_FLAG = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
+
+
+@pytest.fixture(scope="module")
+def offline_browser() -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1366,900", OFFLINE_FLAG):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.mark.parametrize("name", sorted(REGION_PAGES))
+def test_region_pages_draw_plotly_offline_and_fit_a_phone(offline_browser: object, server: str, name: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = offline_browser
+    path = HTML / REGION_PAGES[name]
+    if not path.exists():
+        pytest.skip(f"{REGION_PAGES[name]} is not built")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    url = f"{server}/{REGION_PAGES[name]}"
+    for width, height, label in ((1366, 900, "desktop"), (PHONE_WIDTH, 812, "phone")):
+        driver.set_window_size(width, height)  # type: ignore[attr-defined]
+        driver.get(url)  # type: ignore[attr-defined]
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+            "return document.querySelectorAll('.plotly-graph-div .main-svg').length") > 0)
+        figures = driver.execute_script(  # type: ignore[attr-defined]
+            "return [document.querySelectorAll('.plotly-graph-div').length,"
+            " document.querySelectorAll('.plotly-graph-div svg.main-svg').length,"
+            " document.querySelectorAll('figure.cp-interactive.cp-js').length]")
+        assert figures[0] > 0 and figures[1] >= figures[0], f"{name}: plotly figures not drawn: {figures}"
+        assert figures[2] == figures[0], f"{name}: a figure kept its static fallback on screen"
+        remote = driver.execute_script(  # type: ignore[attr-defined]
+            "return performance.getEntriesByType('resource').map(e => e.name)"
+            ".filter(u => !u.startsWith(location.origin) && !u.startsWith('data:'));")
+        assert remote == [], f"{name}: requests leaving the machine: {remote}"
+        overflow = driver.execute_script(  # type: ignore[attr-defined]
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+        assert overflow <= 1, f"{name}: page is {overflow}px wider than the window ({width}px)"
+        driver.save_screenshot(str(SCREENSHOTS / f"{name}-{label}.png"))  # type: ignore[attr-defined]
+        assert _severe_console_messages(driver) == [], f"{name}: console errors at {width}px"
+    if name == "regions":
+        links = driver.execute_script(  # type: ignore[attr-defined]
+            "return Array.from(document.querySelectorAll('article a[href*=\"region-\"]')).map(a => a.href);")
+        assert len({link.split("#")[0] for link in links}) >= 21, "the landing page links every profile"

@@ -1,4 +1,4 @@
-"""Commands that run the manifest and build the book: ``run``, ``book``, ``exhibits``, ``status``."""
+"""Commands that run the manifest and build the book: ``run``, ``book``, ``profile``, ``exhibits``, ``status``."""
 
 from __future__ import annotations
 
@@ -91,6 +91,32 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"book: {root / '_build' / 'html' / 'index.html'} ({time.perf_counter() - started:.1f} s)")
         if not report.ok:
             typer.echo("error: some runs failed; their pages say so and show no results", err=True)
+            raise typer.Exit(code=1)
+
+    @app.command("profile")
+    def profile_command(
+        codes: Annotated[list[str], typer.Argument(help="NUTS2 codes of the Eurostat data, e.g. ITF4 AT32.")],
+        jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Parallel local workers.")] = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    ) -> None:
+        """Add a regional profile run per code to notebooks/runs.yaml (section Regions) and run them."""
+        from clusterpolicy.errors import UserInputError
+        from clusterpolicy.pipeline.profiles import add_profile_runs
+        from clusterpolicy.pipeline.runner import run_pipeline
+
+        _setup_logging(False)
+        root = project_root()
+        try:
+            ids = add_profile_runs(root, codes)
+        except UserInputError as err:
+            raise typer.BadParameter(str(err), param_hint="CODES") from err
+        try:
+            report = run_pipeline(root, only=ids, jobs=jobs, progress=not quiet)
+        except KeyboardInterrupt:
+            raise _interrupted() from None
+        typer.echo(report.summary())
+        typer.echo("profiles: " + ", ".join(ids) + " (build the book with 'clusterpolicy book')")
+        if not report.ok:
             raise typer.Exit(code=1)
 
     @app.command("exhibits")

@@ -40,16 +40,29 @@ BINDERHUB_URL = "https://mybinder.org"
 
 def build_toc(root: Path, manifest: Manifest) -> dict[str, Any]:
     """The jupyter-book ``_toc.yml``: hand-written parts from ``book/_structure.yml``, run pages from the manifest
-    inserted where the structure says ``- runs``."""
+    inserted where the structure says ``- runs``.
+
+    ``section_pages`` in the structure (``{section: [prose page, ...]}``) puts prose pages at the start of a
+    manifest section's part, before its run pages (e.g. the Regions landing page before the profiles)."""
     path = root / STRUCTURE_FILE
     if not path.exists():
         raise UserInputError(f"{STRUCTURE_FILE} is missing; it lists the book's prose parts")
     structure = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     parts: list[dict[str, Any]] = []
+    intros = structure.get("section_pages") or {}
+    if not isinstance(intros, dict):
+        raise UserInputError(f"{STRUCTURE_FILE}: 'section_pages' must map a manifest section to a list of pages")
+    known = {run.section for run in manifest.runs}
+    unknown = sorted(set(intros) - known)
+    if unknown:
+        raise UserInputError(f"{STRUCTURE_FILE}: section_pages names section(s) {', '.join(unknown)} that no run "
+                             f"of notebooks/runs.yaml has; sections: {', '.join(sorted(known))}")
     for part in structure.get("parts", []):
         if part == RUNS_PLACEHOLDER:
             sections: dict[str, list[dict[str, str]]] = {}
             for run in manifest.runs:
+                if run.section not in sections:
+                    sections[run.section] = [{"file": page} for page in intros.get(run.section, [])]
                 sections.setdefault(run.section, []).append({"file": f"book/runs/{run.id}"})
             parts += [{"caption": caption, "chapters": chapters} for caption, chapters in sections.items()]
         else:

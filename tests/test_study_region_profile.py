@@ -1,0 +1,248 @@
+"""Regional profiles (study/region_profile.py), their manifest runs, the Regions part and the offline plotly
+figures (report/interactive.py, sphinxext/plotly_offline.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clusterpolicy.data.calendar import ITALIAN_NUTS2, MACRO_AREA, load_cluster_policies
+from clusterpolicy.data.loaders import load_h2020_italy, load_rd_panel
+from clusterpolicy.errors import UserInputError
+from clusterpolicy.pipeline import book
+from clusterpolicy.pipeline.manifest import load_manifest
+from clusterpolicy.study import region_profile as rp
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def liguria() -> rp.RegionProfile:
+    return rp.region_profile("ITC3")
+
+
+@pytest.fixture(scope="module")
+def salzburg() -> rp.RegionProfile:
+    return rp.region_profile("at32")
+
+
+def published(values: object) -> dict[str, object]:
+    return {f.name: getattr(values, f.name) for f in dataclasses.fields(values) if f.metadata.get("publish", True)}
+
+
+def test_published_fields_are_plain_values(liguria: rp.RegionProfile) -> None:
+    fields = published(liguria)
+    for name in ("nuts2", "region", "summary_en", "summary_it", "h2020_intra_mean", "coverage_region",
+                 "bes_personnel", "headline_role", "headline_without", "n_policies", "n_interreg"):
+        assert name in fields
+    for name, value in fields.items():
+        assert value is None or isinstance(value, (str, int, float, bool)), name
+    assert liguria.region == "Liguria" and liguria.is_italian and liguria.unavailable == "none"
+
+
+def test_h2020_numbers_come_from_the_data(liguria: rp.RegionProfile) -> None:
+    h2020 = load_h2020_italy()
+    pop = rp.italian_population(load_rd_panel())
+    own = h2020[(h2020["nuts2"] == "ITC3") & (h2020["year_complete"] == 1)].merge(pop, on=["nuts2", "year"])
+    expected = (own["coparticipation_projects_intraregional"] / own["population"] * 1e6).mean()
+    np.testing.assert_allclose(liguria.h2020_intra_mean, expected, rtol=1e-12)
+    assert liguria.h2020_first_year == own["year"].min() and liguria.h2020_last_year == own["year"].max()
+    all_years = h2020[h2020["year_complete"] == 1].merge(pop, on=["nuts2", "year"])
+    per = all_years.assign(v=all_years["coparticipation_projects_intraregional"] / all_years["population"] * 1e6)
+    np.testing.assert_allclose(liguria.h2020_intra_median_italy, per.groupby("year")["v"].median().mean(),
+                               rtol=1e-12)
+    area = [c for c, a in MACRO_AREA.items() if a == MACRO_AREA["ITC3"]]
+    np.testing.assert_allclose(liguria.h2020_intra_median_group,
+                               per[per["nuts2"].isin(area)].groupby("year")["v"].median().mean(), rtol=1e-12)
+    assert liguria.coverage_region == own["coverage_region_2021sample"].iloc[0]
+
+
+def test_rd_numbers_come_from_the_data(liguria: rp.RegionProfile) -> None:
+    rd = load_rd_panel()
+    row = rd[(rd["nuts2"] == "ITC3") & (rd["year"] == liguria.rd_year)].iloc[0]
+    np.testing.assert_allclose(liguria.bes_personnel, row["rd_personnel_bes_fte"] / row["population"] * 1000,
+                               rtol=1e-12)
+    it = rd[(rd["nuts2"].isin(ITALIAN_NUTS2)) & (rd["year"] == liguria.rd_year)]
+    np.testing.assert_allclose(liguria.bes_personnel_national,
+                               (it["rd_personnel_bes_fte"] / it["population"] * 1000).median(), rtol=1e-12)
+
+
+def test_policy_history_is_the_calendar(liguria: rp.RegionProfile) -> None:
+    cal = load_cluster_policies()
+    rows = cal[(cal["nuts2"] == "ITC3") & ~cal["kind"].isin(["interreg", "none_found"])]
+    assert sorted(liguria.policies["policy_id"]) == sorted(rows["policy_id"])
+    assert liguria.n_policies == len(rows)
+    assert liguria.policies["source_url"].str.match(r"https?://").all()
+
+
+def test_role_and_leave_one_out_match_the_headline_run(liguria: rp.RegionProfile) -> None:
+    published_values = json.loads((ROOT / "results" / "italy-main.json").read_text())["values"]
+    assert liguria.headline_role == "treated"
+    assert "Liguria" in published_values["treated_regions"]
+    np.testing.assert_allclose(liguria.headline_estimate, published_values["estimate"], rtol=1e-6)
+    assert liguria.headline_without is not None and liguria.headline_without != liguria.headline_estimate
+    assert set(liguria.roles["role"]) <= {"treated", "control", "dropped", "not in the design"}
+    assert liguria.n_analyses == len(liguria.roles) > 0
+
+
+def test_dropped_region_has_no_leave_one_out() -> None:
+    lombardy = rp.region_profile("ITC4")
+    assert lombardy.headline_role == "dropped"
+    assert lombardy.headline_without is None
+    assert "no pre-period" in lombardy.roles.set_index("run").loc["italy-main", "why"]
+
+
+def test_region_outside_italy_degrades_gracefully(salzburg: rp.RegionProfile) -> None:
+    assert salzburg.nuts2 == "AT32" and not salzburg.is_italian
+    assert "H2020" in salzburg.unavailable and "policy calendar" in salzburg.unavailable
+    assert salzburg.h2020.empty and salzburg.roles.empty and salzburg.h2020_intra_mean is None
+    assert salzburg.bes_personnel is not None and salzburg.benchmark_group == "median of all regions"
+    assert "S3-4AlpClusters" in salzburg.interreg_text
+    assert "outside Italy" in salzburg.summary_en
+    assert len(salzburg.data_frame()) > 0
+
+
+def test_unknown_code_is_a_fix_it_message() -> None:
+    with pytest.raises(UserInputError, match="not a NUTS2 region.*codes of that country: ITC1"):
+        rp.region_profile("ITX9")
+
+
+def test_csv_download_round_trips(liguria: rp.RegionProfile) -> None:
+    from io import StringIO
+
+    frame = pd.read_csv(StringIO(liguria.data_csv()))
+    assert set(frame["indicator"]) == set(rp.H2020_SERIES) | set(rp.RD_SERIES)
+    assert (frame["nuts2"] == "ITC3").all()
+
+
+def test_overview_covers_every_region_on_a_distinct_tile() -> None:
+    overview = rp.regions_overview()
+    assert overview.n_regions == len(ITALIAN_NUTS2) == len(rp.TILE_GRID)
+    assert len(set(rp.TILE_GRID.values())) == len(rp.TILE_GRID)
+    assert overview.top_value >= overview.bottom_value
+    with pytest.raises(UserInputError, match="indicator="):
+        rp.regions_overview("nope")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Manifest and book structure
+def test_manifest_has_a_profile_run_per_italian_region() -> None:
+    manifest = load_manifest(ROOT)
+    profiles = {run.id: run for run in manifest.runs if run.template.name == "region_profile.md"}
+    for code in ITALIAN_NUTS2:
+        run = profiles[rp.profile_run_id(code)]
+        assert run.parameters["nuts2"] == code and run.section == "Regions"
+    assert manifest.runs[-1].section == "Regions", "the Regions part comes after the existing sections"
+
+
+def test_regions_landing_page_opens_the_regions_part() -> None:
+    toc = book.build_toc(ROOT, load_manifest(ROOT))
+    part = next(p for p in toc["parts"] if p["caption"] == "Regions")
+    files = [c["file"] for c in part["chapters"]]
+    assert files[0] == "book/regions"
+    assert all(f"book/runs/{rp.profile_run_id(c)}" in files for c in ITALIAN_NUTS2)
+    text = (ROOT / "book" / "regions.md").read_text()
+    for code in ITALIAN_NUTS2:
+        assert f"runs/{rp.profile_run_id(code)}.ipynb" in text
+    assert "regions.md" in (ROOT / "book" / "index.md").read_text()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Offline interactive figures
+def test_interactive_html_has_no_library_code_and_a_fallback(liguria: rp.RegionProfile) -> None:
+    from clusterpolicy.report.interactive import interactive_html
+    from clusterpolicy.report.region_figures import series_plotly, series_static
+
+    out = interactive_html(series_plotly(liguria.rd, region="Liguria"), series_static(liguria.rd, region="Liguria"),
+                           run_id="test-region-profile", name="rd", alt="R&D of Liguria")
+    assert "plotly-graph-div" in out and 'alt="R&amp;D of Liguria"' in out
+    assert "cdn.plot.ly" not in out and not re.search(r"<script[^>]+src=", out)
+    assert "Plotly.newPlot" in out
+
+
+def test_sphinx_extension_adds_the_local_script_only_where_needed() -> None:
+    from clusterpolicy.sphinxext import plotly_offline
+
+    class App:
+        def __init__(self) -> None:
+            self.added: list[str] = []
+
+        def add_js_file(self, name: str) -> None:
+            self.added.append(name)
+
+    app = App()
+    plotly_offline.add_script(app, "x", "page.html", {"body": "<p>no figure</p>"}, None)
+    assert app.added == []
+    plotly_offline.add_script(app, "x", "page.html", {"body": '<div class="plotly-graph-div"></div>'}, None)
+    assert app.added == ["plotly.min.js"]
+    assert plotly_offline.plotly_js_path().stat().st_size > 1_000_000
+
+
+BUILT = sorted(HTML.rglob("*.html")) if HTML.exists() else []
+
+
+@pytest.mark.skipif(not BUILT, reason="the book is not built (run `make book` first)")
+def test_no_built_page_loads_a_remote_script() -> None:
+    remote = re.compile(r"<script[^>]*\bsrc=[\"'](?:https?:)?//", re.IGNORECASE)
+    offenders = [p.relative_to(HTML).as_posix() for p in BUILT
+                 if "cdn.plot.ly" in (text := p.read_text(encoding="utf-8", errors="replace")) or remote.search(text)]
+    assert offenders == []
+    regions = HTML / "book" / "regions.html"
+    if regions.exists():
+        page = regions.read_text(encoding="utf-8")
+        assert "plotly-graph-div" in page and "_static/plotly.min.js" in page
+        assert (HTML / "_static" / "plotly.min.js").exists()
+
+
+def test_profile_command_adds_runs_once(tmp_path: Path) -> None:
+    import shutil
+
+    from clusterpolicy.pipeline.profiles import add_profile_runs
+
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    before = (tmp_path / "notebooks" / "runs.yaml").read_text()
+    assert add_profile_runs(tmp_path, ["itc4", "AT11"]) == ["region-itc4", "region-at11"]
+    after = (tmp_path / "notebooks" / "runs.yaml").read_text()
+    assert after.startswith(before.rstrip("\n")) and after.count("id: region-at11") == 1
+    assert after.count("id: region-itc4") == 1
+    add_profile_runs(tmp_path, ["AT11"])
+    assert (tmp_path / "notebooks" / "runs.yaml").read_text() == after
+    manifest = load_manifest(tmp_path)
+    assert manifest.get("region-at11").parameters == {"nuts2": "AT11"}
+    with pytest.raises(UserInputError, match="not NUTS2 codes.*XX99"):
+        add_profile_runs(tmp_path, ["XX99"])
+
+
+def test_pages_pasting_from_a_changed_run_are_rebuilt() -> None:
+    from clusterpolicy.sphinxext.glue_dependencies import outdated_pasters, referenced_docs
+
+    text = (ROOT / "book" / "regions.md").read_text()
+    assert "book/runs/regions-overview" in referenced_docs(text, "book/regions")
+
+    class Env:
+        found_docs = {"book/regions", "book/runs/regions-overview", "book/index"}
+
+        @staticmethod
+        def doc2path(docname: str) -> str:
+            return str(ROOT / f"{docname}.md")
+
+    assert outdated_pasters(None, Env(), set(), {"book/runs/regions-overview"}, set()) == ["book/regions"]
+    assert outdated_pasters(None, Env(), set(), set(), set()) == []
+
+
+def test_treated_region_has_its_cohort_event_study(liguria: rp.RegionProfile) -> None:
+    published_values = json.loads((ROOT / "results" / "italy-main.json").read_text())["values"]
+    assert str(liguria.cohort_year) in published_values["cohort_years"]
+    es = liguria.event_study
+    assert not es.empty and (es["event_time"] >= 0).any()
+    np.testing.assert_allclose(es["ci_high"] - es["estimate"], published_values["critical_value"] * es["se"],
+                               rtol=1e-6)
+    lazio = rp.region_profile("ITI4")
+    assert lazio.headline_role == "control" and lazio.event_study.empty and lazio.cohort_year is None
