@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
     @app.command("profile")
     def profile_command(
         codes: Annotated[list[str], typer.Argument(help="NUTS2 codes of the Eurostat data, e.g. ITF4 AT32.")],
-        jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Parallel local workers.")] = None,
+        jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Parallel local workers.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     ) -> None:
         """Add a regional profile run per code to notebooks/runs.yaml (section Regions) and run them."""

@@ -129,10 +129,11 @@ def tile_map_static(table: pd.DataFrame, *, indicator: str, label: str) -> plt.F
     lo, hi = values.min(), values.max()
     cmap = plt.get_cmap("viridis")
     for row in table.itertuples():
-        v = getattr(row, indicator)
+        v: float = float(getattr(row, indicator))
+        col, r = float(row.col), float(row.row)  # type: ignore[arg-type]
         colour = "#dddddd" if pd.isna(v) else cmap(0.0 if hi == lo else (v - lo) / (hi - lo))
-        ax.add_patch(plt.Rectangle((row.col - 0.45, -row.row - 0.45), 0.9, 0.9, color=colour))
-        ax.text(row.col, -row.row, str(row.nuts2), ha="center", va="center", fontsize=7,
+        ax.add_patch(plt.Rectangle((col - 0.45, -r - 0.45), 0.9, 0.9, color=colour))
+        ax.text(col, -r, str(row.nuts2), ha="center", va="center", fontsize=7,
                 color="white" if pd.notna(v) and hi > lo and (v - lo) / (hi - lo) < 0.6 else "black")
     ax.set_xlim(-0.7, 6.2)
     ax.set_ylim(-9.7, 0.7)

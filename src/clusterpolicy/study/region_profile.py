@@ -206,7 +206,7 @@ def analysis_roles(code: str, root: Path | None = None) -> tuple[pd.DataFrame, f
     from clusterpolicy.study.single_region import EUROSTAT_WINDOW, onset_from_calendar
 
     root = root or project_root()
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, Any]] = []
     headline = without = None
     event_study, cohort = pd.DataFrame(columns=EVENT_COLUMNS), None
     calendar = load_cluster_policies()
@@ -215,7 +215,7 @@ def analysis_roles(code: str, root: Path | None = None) -> tuple[pd.DataFrame, f
         params = run.get("parameters") or {}
         title = str(run.get("title", run_id))
         if template == "italy_did.md":
-            values = _results(root, run_id)
+            values = _results(root, str(run_id))
             if not values:
                 rows.append({"run": run_id, "analysis": title, "role": "not available",
                              "why": f"results/{run_id}.json is missing (run the analysis first)"})
@@ -236,10 +236,11 @@ def analysis_roles(code: str, root: Path | None = None) -> tuple[pd.DataFrame, f
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", ClusterPolicyWarning)
-                        full = estimate(panel.data, **ROLES, **kwargs)
+                        full = estimate(panel.data, unit="nuts2", time="year", cohort="cohort", outcome="y",
+                                        **kwargs)
                         headline = _num(full.estimate)
-                        without = _num(estimate(panel.data[panel.data["nuts2"] != code], **ROLES,
-                                                **kwargs).estimate)
+                        without = _num(estimate(panel.data[panel.data["nuts2"] != code], unit="nuts2",
+                                                time="year", cohort="cohort", outcome="y", **kwargs).estimate)
                 except (EstimationError, UserInputError):
                     headline = without = None
                 else:
@@ -426,7 +427,7 @@ def region_profile(nuts2: str, *, root: Path | None = None, rd: pd.DataFrame | N
     policies_text = "; ".join(f"{r.policy} ({r.start})" for r in policies.itertuples()) or "none found in the calendar"
     interreg_text = "; ".join(f"{r.programme} ({r.start}-{r.end})" for r in inter.itertuples()) or "none"
     h_years = intra["year"] if len(intra) else pd.Series(dtype=int)
-    values = dict(
+    values: dict[str, Any] = dict(
         nuts2=code, region=region, country=code[:2], is_italian=italian, benchmark_group=group_label,
         unavailable="; ".join(unavailable) or "none",
         n_policies=len(policies), n_interreg=len(inter), policies_text=policies_text, interreg_text=interreg_text,
