@@ -11,25 +11,10 @@ from pathlib import Path
 import pytest
 
 from clusterpolicy.pipeline.runner import run_pipeline
-from tests.pipeline.conftest import write_project
+from tests.pipeline.conftest import TINY_TEMPLATE, write_project
 
-BLAS_TEMPLATE = textwrap.dedent('''\
-    ---
-    jupytext:
-      text_representation:
-        extension: .md
-        format_name: myst
-    kernelspec:
-      display_name: Python 3
-      language: python
-      name: python3
-    ---
-
-    ```{code-cell} ipython3
-    import numpy as np
-    from clusterpolicy.report.glue import publish
-    ```
-
+# the tiny project's front matter, then a cell whose numbers come from BLAS products
+BLAS_TEMPLATE = TINY_TEMPLATE.split("```{code-cell}")[0] + textwrap.dedent('''\
     ```{code-cell} ipython3
     :tags: [parameters]
 
@@ -37,10 +22,13 @@ BLAS_TEMPLATE = textwrap.dedent('''\
     ```
 
     ```{code-cell} ipython3
+    import numpy as np
+    from clusterpolicy.report.glue import publish
+
     rng = np.random.default_rng(7)
     x = rng.normal(size=(3000, 60))
     y = x @ rng.normal(size=60) + rng.normal(size=3000)
-    beta = np.linalg.solve(x.T @ x, x.T @ y)   # the product runs on the BLAS threads
+    beta = np.linalg.solve(x.T @ x, x.T @ y)   # the products run on the BLAS threads
     publish("beta_sum", float(beta.sum()))
     publish("fit", float(np.mean((y - x @ beta) ** 2)))
     ```
