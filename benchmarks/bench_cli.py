@@ -43,7 +43,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_cs import machine_note, simulate  # noqa: E402
+from bench_cs import machine_note, report, simulate  # noqa: E402
 
 CSDID_SCRIPT = """
 import contextlib, io, sys, warnings
@@ -199,13 +199,7 @@ def main() -> None:
     if "ours_before" in best:
         summary["ratio_ours_before_over_diffdiff"] = round(best["ours_before"] / best["diffdiff"], 3)
         summary["speedup_over_before"] = round(best["ours_before"] / best["ours"], 2)
-    text = json.dumps(summary, indent=2, sort_keys=True)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
-    if args.md:
-        args.md.write_text(markdown(summary))
+    report(summary, args.json, args.md, markdown)
 
 
 def markdown(s: dict) -> str:

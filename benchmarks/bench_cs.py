@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from clusterpolicy.fsutil import atomic_write_text
+
 
 def simulate(units: int, periods: int, seed: int) -> pd.DataFrame:
     """Simulated staggered panel (see module docstring)."""
@@ -163,6 +165,17 @@ def machine_note() -> str:
             f"Python {platform.python_version()}, {platform.platform()}")
 
 
+def report(summary: dict, json_path: Path | None, md_path: Path | None, to_markdown) -> None:
+    """Print ``summary`` and write it as JSON and markdown, each file atomically (never half-written)."""
+    text = json.dumps(summary, indent=2, sort_keys=True)
+    print(text)
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(json_path, text + "\n")
+    if md_path:
+        atomic_write_text(md_path, to_markdown(summary))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=50_000)
@@ -207,13 +220,7 @@ def main() -> None:
             t_cli, cli_res = best_of(lambda: run_cli(csv, Path(tmp) / "out.json"), min(args.repeat, 3))
         summary["seconds_cli"] = round(t_cli, 3)
         summary["cli_simple_att"] = cli_res["overall"]["estimate"]
-    text = json.dumps(summary, indent=2, sort_keys=True)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
-    if args.md:
-        args.md.write_text(markdown(summary))
+    report(summary, args.json, args.md, markdown)
 
 
 def markdown(s: dict) -> str:

@@ -63,8 +63,8 @@ def server() -> Iterator[str]:
         httpd.shutdown()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def _chromium(*extra_flags: str) -> Iterator[object]:
+    """A headless Chromium driver (quit afterwards); ``extra_flags`` are added to the common ones."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -72,7 +72,7 @@ def browser() -> Iterator[object]:
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1366,900"):
+                 "--disable-dev-shm-usage", "--window-size=1366,900", *extra_flags):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -81,6 +81,11 @@ def browser() -> Iterator[object]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    yield from _chromium()
 
 
 def _pages() -> list[str]:
@@ -147,22 +152,7 @@ OFFLINE_FLAG = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
 
 @pytest.fixture(scope="module")
 def offline_browser() -> Iterator[object]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1366,900", OFFLINE_FLAG):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    yield from _chromium(OFFLINE_FLAG)
 
 
 @pytest.mark.parametrize("name", sorted(REGION_PAGES))
