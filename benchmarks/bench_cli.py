@@ -30,7 +30,6 @@ overall (simple) ATT, which is compared as a sanity check.
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import json
 import os
@@ -43,7 +42,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_cs import machine_note, report, simulate  # noqa: E402
+from bench_cs import machine_note, panel_parser, report, simulate  # noqa: E402
 
 CSDID_SCRIPT = """
 import contextlib, io, sys, warnings
@@ -132,15 +131,9 @@ def run(cmd: list[str], env: dict[str, str], out: Path | None = None) -> tuple[f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--units", type=int, default=50_000)
-    parser.add_argument("--periods", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=1)
+    parser = panel_parser(__doc__)
     parser.add_argument("--before-src", type=Path, default=None,
                         help="src folder of another checkout, run as 'ours_before'")
-    parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--md", type=Path, default=None)
     args = parser.parse_args()
 
     import csdid

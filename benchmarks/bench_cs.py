@@ -176,15 +176,21 @@ def report(summary: dict, json_path: Path | None, md_path: Path | None, to_markd
         atomic_write_text(md_path, to_markdown(summary))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def panel_parser(doc: str | None) -> argparse.ArgumentParser:
+    """Arguments every simulated-panel benchmark takes: panel size, repeats, seed and where to report."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--units", type=int, default=50_000)
     parser.add_argument("--periods", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--control", choices=["never", "notyet"], default="never")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--md", type=Path, default=None)
+    return parser
+
+
+def main() -> None:
+    parser = panel_parser(__doc__)
+    parser.add_argument("--control", choices=["never", "notyet"], default="never")
     parser.add_argument("--no-cli", action="store_true")
     args = parser.parse_args()
 
