@@ -173,14 +173,20 @@ def _fast_frame(text: str, delimiter: str) -> pd.DataFrame | None:
     raw = np.frombuffer(plain, dtype=np.uint8)
     if raw[-1:].tolist() == [10]:
         raw = raw[:-1]
-    ends = np.flatnonzero(raw == 10)
-    delims = np.flatnonzero(raw == ord(delimiter))
-    per_line = np.diff(np.searchsorted(delims, np.concatenate((ends, [raw.size]))), prepend=0)
-    if per_line.size < 2 or not (per_line == per_line[0]).all():
+    # Every field separator (delimiter or newline) in one pass: the file is rectangular exactly when, with a
+    # newline appended, the separators read as lines of k delimiters then one newline, k the header's count.
+    separators = np.flatnonzero((raw == 10) | (raw == ord(delimiter)))
+    is_end = np.append(raw[separators] == 10, True)
+    n_lines = int(np.count_nonzero(is_end))
+    width = is_end.size // n_lines
+    if n_lines < 2 or is_end.size != n_lines * width:
         return None  # ragged rows, blank lines or a header-only file: the strict reader says which
+    by_line = is_end.reshape(n_lines, width)
+    if not by_line[:, -1].all() or by_line[:, :-1].any():
+        return None
     header_line = text[:text.index("\n")]
     names = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter, quotechar='"'))]
-    if len(names) != per_line[0] + 1 or not all(names) or len(set(names)) != len(names) or len(names) < 2:
+    if len(names) != width or not all(names) or len(set(names)) != len(names) or len(names) < 2:
         return None
     read: dict[str, Any] = {"sep": delimiter, "header": 0, "names": list(range(len(names))), "index_col": False,
                             "na_filter": False, "engine": "c", "quotechar": '"', "skip_blank_lines": False,
@@ -189,7 +195,7 @@ def _fast_frame(text: str, delimiter: str) -> pd.DataFrame | None:
         table = pd.read_csv(io.BytesIO(data), encoding="utf-8", **read)
     except (ValueError, pd.errors.ParserError):  # pragma: no cover - the checks above should prevent this
         return None
-    if table.shape != (per_line.size - 1, len(names)):  # pragma: no cover - as above
+    if table.shape != (n_lines - 1, len(names)):  # pragma: no cover - as above
         return None
     decimal_comma = delimiter in {";", "\t"}
     columns: dict[str, pd.Series] = {}
@@ -201,7 +207,7 @@ def _fast_frame(text: str, delimiter: str) -> pd.DataFrame | None:
             if leading_zero is None:
                 everywhere = np.frombuffer(data, dtype=np.uint8)
                 leading_zero = _has_leading_zero(everywhere) if quoted else \
-                    _starts_with_zero(raw, np.concatenate(([0], delims + 1, ends + 1)))
+                    _starts_with_zero(raw, np.concatenate(([0], separators + 1)))
             column = None if leading_zero else _typed(series.to_numpy())
             if column is None:
                 return _text_frame(data, names, read, decimal_comma)

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
 
 from clusterpolicy.errors import ClusterPolicyWarning, DataValidationError, EstimationError, UserInputError
 from clusterpolicy.estimate.bootstrap import BootstrapSpec
@@ -354,6 +353,10 @@ class SparseLS:
     """Least squares with a sparse full-rank design via a sparse LU of ``X'X`` (exact, no iteration)."""
 
     def __init__(self, x: sp.spmatrix) -> None:
+        # Imported here: scipy.sparse.linalg costs a tenth of a second at start-up and only the fixed-effect
+        # estimators (not CS, the CLI's default) reach this solver.
+        from scipy.sparse.linalg import splu
+
         self.x = sp.csc_matrix(x)
         xtx = (self.x.T @ self.x).tocsc()
         try:

@@ -28,14 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import stats
+from scipy import special
 
 from clusterpolicy.errors import UserInputError
 from clusterpolicy.estimate.literals import BootWeights, check_literal
 
 #: Draws are generated in blocks of this many columns so memory stays ``G x _BLOCK`` whatever ``n_boot``.
 _BLOCK = 128
-_IQR_NORMAL = float(stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
+_IQR_NORMAL = float(special.ndtri(0.75) - special.ndtri(0.25))
 
 
 def draw_weights(kind: BootWeights, n_clusters: int, n_draws: int, rng: np.random.Generator) -> np.ndarray:
