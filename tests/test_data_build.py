@@ -1,9 +1,10 @@
 """Tests of the raw -> derived builders, the loaders of the committed derived data and the `data build` CLI.
 
-Tests that need the raw sources resolve them as ``<project root>/../shared/data/raw`` and are skipped, with the
-reason, when that folder is absent. The geocoding and full-data (CORDIS layout) tests run everywhere: they use a
-small synthetic geography and the committed fixture ``tests/fixtures/cordis/h2020`` (derived from the real 2021
-Horizon Dashboard sample by ``tests/fixtures/cordis/make_fixture.py``).
+Tests that need the raw sources resolve them as ``<project root>/../shared/data/raw`` (or the environment variable
+``CLUSTERPOLICY_RAW``) and are skipped, with the reason, when that folder is absent. The geocoding, partner-count
+and full-data (CORDIS layout) tests run everywhere: they use a small synthetic geography, hand-built participations
+and the committed fixture ``tests/fixtures/cordis/h2020`` (derived from the real 2021 Horizon Dashboard sample by
+``tests/fixtures/cordis/make_fixture.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 import shutil
 import zipfile
 from collections import defaultdict
@@ -23,16 +25,19 @@ import pytest
 from clusterpolicy.cli.main import run_cli
 from clusterpolicy.data import loaders
 from clusterpolicy.data.build import DERIVED_TABLES, MANIFEST_NAME, BuildReport, build_derived, build_full
-from clusterpolicy.data.build._common import read_raw_csv
+from clusterpolicy.data.build._common import format_table, read_raw_csv
 from clusterpolicy.data.build.cordis_full import read_exports
 from clusterpolicy.data.build.geo import load_comune_index, match_city, normalise_name
+from clusterpolicy.data.build.h2020 import PARTNERS_TABLE, UNPLACED, build_partner_table
 from clusterpolicy.errors import DataValidationError, UserInputError
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT.parent / "shared" / "data" / "raw"
+# CLUSTERPOLICY_RAW points a checkout that is not beside shared/ (a git worktree) at the raw folder.
+RAW = Path(os.environ.get("CLUSTERPOLICY_RAW") or ROOT.parent / "shared" / "data" / "raw")
 DERIVED = ROOT / "data" / "derived"
 FIXTURE = Path(__file__).parent / "fixtures" / "cordis"
-needs_raw = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw data folder {RAW} not present (shared data not mounted)")
+needs_raw = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw data folder {RAW} not present (shared data not mounted; "
+                               "set CLUSTERPOLICY_RAW to its path)")
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +115,64 @@ def test_country_panel_agrees_with_italian_totals() -> None:
     cov = loaders.load_h2020_italy_coverage().set_index("year")["participations_it"]
     pd.testing.assert_series_equal(italy, cov, check_names=False)
     assert "NA" in set(countries["country"])  # Namibia is a country code, not a missing value
+
+
+def test_partner_table_agrees_with_the_italian_panel() -> None:
+    partners = loaders.load_h2020_italy_partners()
+    assert not partners.duplicated(["nuts2", "partner_level", "partner"]).any()
+    assert (partners["projects"] > 0).all()
+    assert (partners["projects_firm_institute"] <= partners["projects"]).all()
+    assert (partners["projects"] <= partners["partner_participations"]).all()
+    # Italian partners are split by region with nothing lost: the nuts2 rows (unplaced included) add up to the
+    # country row IT, region by region.
+    by_region = partners[partners["partner_level"] == "nuts2"].groupby("nuts2")["partner_participations"].sum()
+    italy = partners[(partners["partner_level"] == "country") & (partners["partner"] == "IT")]
+    pd.testing.assert_series_equal(by_region, italy.set_index("nuts2")["partner_participations"], check_names=False)
+    # Two organisations of a region in one project make a project "within the region" in the panel whenever one
+    # is a firm and the other an institute; the partner table's firm-institute self-pairs are those projects.
+    panel = loaders.load_h2020_italy()
+    intra = panel[panel["year_complete"] == 1].groupby("nuts2")["coparticipation_projects_intraregional"].sum()
+    self_rows = partners[partners["nuts2"] == partners["partner"]].set_index("nuts2")["projects_firm_institute"]
+    pd.testing.assert_series_equal(self_rows.reindex(intra.index, fill_value=0), intra, check_names=False)
+
+
+def _participations(rows: list[tuple[str, str, str, str, int]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["rcn", "pic", "type", "country", "year"])
+
+
+def test_partner_counts_on_a_hand_built_project() -> None:
+    # Project 1: a Lombardy firm, a Piedmont institute, a German research centre, an Italian firm the geocoding
+    # cannot place and an Italian public body (not a firm or institute). Project 2: two Lombardy firms. Project 3
+    # starts in 2021 (partial year): left out.
+    parts = _participations([
+        ("1", "lom_firm", "PRC", "IT", 2016), ("1", "pie_uni", "HES", "IT", 2016), ("1", "de_rec", "REC", "DE", 2016),
+        ("1", "it_unknown", "PRC", "IT", 2016), ("1", "it_pub", "PUB", "IT", 2016),
+        ("2", "lom_firm", "PRC", "IT", 2018), ("2", "lom_firm2", "PRC", "IT", 2018),
+        ("3", "lom_firm", "PRC", "IT", 2021), ("3", "de_rec", "REC", "DE", 2021),
+    ])
+    pic_region = pd.Series({"lom_firm": "ITC4", "lom_firm2": "ITC4", "pie_uni": "ITC1", "it_pub": "ITC1"})
+    out = build_partner_table(parts, pic_region, {"ITC4": "Lombardia", "ITC1": "Piemonte"})
+    got = {(r.nuts2, r.partner_level, r.partner): (r.projects, r.projects_firm_institute, r.partner_participations)
+           for r in out.itertuples()}
+    assert got == {
+        # Lombardy (firms): Germany and Piedmont are institutes (firm-institute pairs); the unplaced Italian and
+        # the two Lombardy firms of project 2 are each other's partners; Italy counts both projects.
+        ("ITC4", "country", "DE"): (1, 1, 1),
+        ("ITC4", "country", "IT"): (2, 1, 4),
+        ("ITC4", "nuts2", "ITC1"): (1, 1, 1),
+        ("ITC4", "nuts2", "ITC4"): (1, 0, 2),
+        ("ITC4", "nuts2", UNPLACED): (1, 0, 1),
+        # Piedmont (an institute): the German institute is a partner but not a firm-institute pair.
+        ("ITC1", "country", "DE"): (1, 0, 1),
+        ("ITC1", "country", "IT"): (1, 1, 2),
+        ("ITC1", "nuts2", "ITC4"): (1, 1, 1),
+        ("ITC1", "nuts2", UNPLACED): (1, 1, 1),
+    }
+    # Through the same writer as every derived file: codebook order, sorted by the key.
+    text = format_table(out, PARTNERS_TABLE)
+    assert text.splitlines()[0] == ",".join(c.name for c in PARTNERS_TABLE.columns)
+    assert text.splitlines()[1].startswith("ITC1,Piemonte,country,DE,,1,0,1")
+    assert "ITC4,Lombardia,nuts2,unplaced,not placed in a region,1,0,1" in text
 
 
 def test_rd_panel_derived_population_and_gdp() -> None:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from clusterpolicy.data.calendar import ITALIAN_NUTS2, MACRO_AREA, load_cluster_policies
-from clusterpolicy.data.loaders import load_h2020_italy, load_rd_panel
+from clusterpolicy.data.loaders import load_h2020_italy, load_h2020_italy_partners, load_rd_panel
 from clusterpolicy.errors import UserInputError
 from clusterpolicy.pipeline import book
 from clusterpolicy.pipeline.manifest import load_manifest
@@ -107,6 +107,74 @@ def test_region_outside_italy_degrades_gracefully(salzburg: rp.RegionProfile) ->
     assert "S3-4AlpClusters" in salzburg.interreg_text
     assert "outside Italy" in salzburg.summary_en
     assert len(salzburg.data_frame()) > 0
+
+
+def test_partners_of_an_italian_region_come_from_the_data() -> None:
+    lombardy = rp.region_profile("ITC4", with_roles=False)
+    rows = load_h2020_italy_partners()
+    own = rows[rows["nuts2"] == "ITC4"]
+    regions = own[(own["partner_level"] == "nuts2") & ~own["partner"].isin(["ITC4", "unplaced"])]
+    countries = own[(own["partner_level"] == "country") & (own["partner"] != "IT")]
+    top_region = regions.sort_values("projects").iloc[-1]
+    top_country = countries.sort_values("projects").iloc[-1]
+    assert lombardy.partners_available and lombardy.n_top_partner_regions == 1
+    assert lombardy.top_partner_region == rp.ITALIAN_NUTS2[top_region["partner"]]
+    assert lombardy.top_partner_region_projects == top_region["projects"]
+    assert lombardy.top_partner_country == rp.country_name(top_country["partner"])
+    assert lombardy.top_partner_country_projects == top_country["projects"]
+    assert lombardy.n_partner_countries == len(countries)
+    it = own.set_index(["partner_level", "partner"])["partner_participations"]
+    assert lombardy.it_partners_total == it[("country", "IT")]
+    assert lombardy.it_partners_placed == lombardy.it_partners_total - it[("nuts2", "unplaced")]
+    assert 0 < lombardy.it_partners_placed_share < 1
+    # The page's list: at most TOP_PARTNERS per level, largest first, the region itself and Italy left out.
+    top = lombardy.partners
+    for level in ("Italian region", "country"):
+        projects = top.loc[top["level"] == level, "projects"]
+        assert 0 < len(projects) <= rp.TOP_PARTNERS and projects.is_monotonic_decreasing
+    assert not top["partner"].isin(["ITC4", "IT", "unplaced"]).any()
+    assert lombardy.top_partner_region in lombardy.summary_en and lombardy.top_partner_country in lombardy.summary_en
+    assert lombardy.top_partner_country_it in lombardy.summary_it
+    assert f"{lombardy.top_partner_region_projects:,} projects" in lombardy.partners_text
+
+
+def test_partner_ties_are_named_together_or_counted() -> None:
+    def row(partner: str, level: str, projects: int) -> dict[str, object]:
+        return {"nuts2": "ITC2", "partner_level": level, "partner": partner, "projects": projects,
+                "projects_firm_institute": 0, "partner_participations": projects}
+
+    rows = pd.DataFrame([row("ITH3", "nuts2", 2), row("ITI4", "nuts2", 2), row("ITH5", "nuts2", 1),
+                         row("IT", "country", 5), *(row(c, "country", 1) for c in ("BE", "DE", "EL", "ES"))])
+    values = rp.partner_values(rows, "ITC2")
+    assert values["top_partner_region"] == "Veneto and Lazio" and values["top_partner_region_it"] == "Veneto e Lazio"
+    assert values["n_top_partner_regions"] == 2 and values["top_partner_region_projects"] == 2
+    # Four countries tie: no name is picked, the count is published instead.
+    assert values["top_partner_country"] is None and values["n_top_partner_countries"] == 4
+    assert values["it_partners_total"] == 5 and values["it_partners_placed"] == 5
+    sentence = rp.partners_sentence({**values, "region": "Valle d'Aosta"})
+    assert "Veneto and Lazio among the other Italian regions (2 projects each)" in sentence
+    assert "equally from 4 countries abroad (1 project each)" in sentence
+    assert rp.country_name("EL") == "Greece" and rp.country_name("UK", "it") == "Regno Unito"
+
+
+def test_partners_outside_italy_are_unavailable(salzburg: rp.RegionProfile) -> None:
+    assert not salzburg.partners_available and salzburg.partners.empty
+    assert salzburg.top_partner_region is None and salzburg.it_partners_total is None
+    assert "Italian regions only" in salzburg.partners_text
+    assert "partners" in salzburg.unavailable
+
+
+def test_partner_figure_has_both_panels_and_a_fallback() -> None:
+    from clusterpolicy.report.interactive import interactive_html
+    from clusterpolicy.report.region_figures import partners_plotly, partners_static
+
+    top = rp.region_profile("ITC1", with_roles=False).partners
+    fig = partners_plotly(top, region="Piemonte")
+    assert [t.orientation for t in fig.data] == ["h", "h"]
+    assert list(fig.data[1].y)[-1] == top.loc[top["level"] == "country", "name"].iloc[0]  # largest bar on top
+    out = interactive_html(fig, partners_static(top, region="Piemonte"), run_id="test-region-profile",
+                           name="partners", alt="Partners of Piemonte")
+    assert 'alt="Partners of Piemonte"' in out and "plotly-graph-div" in out
 
 
 def test_unknown_code_is_a_fix_it_message() -> None:

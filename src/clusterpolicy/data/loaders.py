@@ -19,6 +19,7 @@ RD_PANEL = "eurostat_rd_nuts2.csv"
 H2020_ITALY = "h2020_italy_nuts2.csv"
 H2020_COUNTRIES = "h2020_country_year.csv"
 H2020_ITALY_COVERAGE = "h2020_italy_coverage.csv"
+H2020_ITALY_PARTNERS = "h2020_italy_partners.csv"
 
 _REBUILD = "rebuild it with `clusterpolicy data build --raw <raw folder>` or restore it from git"
 
@@ -89,3 +90,10 @@ def load_h2020_countries(root: Path | None = None, *, folder: Path | None = None
 def load_h2020_italy_coverage(root: Path | None = None, *, folder: Path | None = None) -> pd.DataFrame:
     """Year-level coverage of the Italian geocoding chain (``h2020_italy_coverage.csv``)."""
     return _load(H2020_ITALY_COVERAGE, root, folder, {})
+
+
+def load_h2020_italy_partners(root: Path | None = None, *, folder: Path | None = None) -> pd.DataFrame:
+    """Partner countries and Italian partner regions of each Italian region's H2020 firms and institutes
+    (``h2020_italy_partners.csv``; the definition of a partner is in ``data/derived/CODEBOOK.md``)."""
+    return _load(H2020_ITALY_PARTNERS, root, folder, {"nuts2": "str", "region_name": "str", "partner_level": "str",
+                                                     "partner": "str", "partner_name": "str"})

@@ -99,6 +99,50 @@ def event_study_plotly(event_study: pd.DataFrame, *, title: str, ylabel: str) ->
     return fig
 
 
+PARTNER_PANELS = {"Italian region": "Partner Italian regions", "country": "Partner countries outside Italy"}
+
+
+def _partner_panels(top: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    # Largest bar on top: horizontal bars are drawn bottom-up, so reverse the ranked order.
+    return [(title, top[top["level"] == level].iloc[::-1]) for level, title in PARTNER_PANELS.items()
+            if (top["level"] == level).any()]
+
+
+def partners_plotly(top: pd.DataFrame, *, region: str, bar_height: int = 22) -> Any:
+    """Two horizontal bar charts side by side: the region's top partner Italian regions and countries, by projects
+    (``top`` from :func:`clusterpolicy.study.region_profile.top_partners`); hover adds the firm-institute count."""
+    from plotly.subplots import make_subplots
+
+    panels = _partner_panels(top)
+    fig = make_subplots(rows=1, cols=max(len(panels), 1), subplot_titles=[t for t, _ in panels],
+                        horizontal_spacing=0.22)
+    for i, (_, g) in enumerate(panels):
+        fig.add_bar(x=g["projects"], y=g["name"], orientation="h", marker={"color": to_hex(TREATED)},
+                    customdata=g[["projects_firm_institute"]].to_numpy(), showlegend=False, row=1, col=i + 1,
+                    hovertemplate=("%{y}: %{x} projects with " + html.escape(region) + "'s firms or institutes "
+                                   "(%{customdata[0]} pairing a firm with an institute)<extra></extra>"))
+        fig.update_xaxes(title_text="Projects", row=1, col=i + 1)
+    rows = max((len(g) for _, g in panels), default=1)
+    fig.update_layout(height=bar_height * rows + 140, margin={"l": 10, "r": 10, "t": 50, "b": 40},
+                      template="plotly_white", font={"size": 11})
+    fig.update_annotations(font_size=11)
+    return fig
+
+
+def partners_static(top: pd.DataFrame, *, region: str) -> plt.Figure:
+    """The matplotlib version of :func:`partners_plotly` (the PNG fallback)."""
+    panels = _partner_panels(top)
+    rows = max((len(g) for _, g in panels), default=1)
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(9, 0.3 * rows + 1.2), squeeze=False)
+    for ax, (title, g) in zip(axes.flat, panels):
+        ax.barh(g["name"], g["projects"], color=TREATED)
+        ax.set_title(title, loc="left", fontsize=9)
+        ax.set_xlabel(f"Projects with {region}'s firms or institutes", fontsize=8)
+        ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def tile_map_plotly(table: pd.DataFrame, *, indicator: str, label: str, link_prefix: str = "runs/") -> Any:
     """Tile-grid map: one square per region at its grid position (``col``, ``row``), coloured by ``indicator``,
     labelled with a link to the region's profile (``link_prefix + page + '.html'``); hover shows the value."""

@@ -14,8 +14,13 @@ The rules (applied by code here; the template ``notebooks/region_profile.md`` sh
   located institute of the region) and with partners anywhere (a located participant of the region). The counts
   are lower bounds: the geocoding chain places only part of Italy's participations in a region
   (``coverage_national`` by year; ``coverage_region_2021sample`` for the region, measured on a sample with known
-  locations). Partner regions and countries of the region's projects are not in the committed data (the derived
-  files hold counts per region, not project-partner pairs), so the profile says so instead of guessing.
+  locations).
+* **Partners.** Where the H2020 partners of the region's firms and institutes are (``h2020_italy_partners.csv``,
+  complete start years 2014-2020): a partner is another firm or institute in a project with a located firm or
+  institute of the region (full definition in ``data/derived/CODEBOOK.md``). The page lists the top
+  :data:`TOP_PARTNERS` Italian regions (the region itself and unplaced partners left out: the region's own count
+  is reported apart, unplaced partners give the geocoding caveat) and the top foreign countries (Italy left out:
+  its partners are the regions), by distinct projects, ties broken by code.
 * **R&D.** Personnel (full-time equivalents per 1,000 inhabitants) and expenditure (EUR per inhabitant) of the
   business, higher-education and government sectors, in the years with population (2011-2020).
 * **Role in the analyses.** For every Italian difference-in-differences run of the manifest (template
@@ -37,8 +42,9 @@ from typing import Any
 
 import pandas as pd
 
+from clusterpolicy.data.build.h2020 import PARTNER_YEARS, UNPLACED
 from clusterpolicy.data.calendar import ITALIAN_NUTS2, MACRO_AREA, load_cluster_policies
-from clusterpolicy.data.loaders import load_h2020_italy, load_rd_panel
+from clusterpolicy.data.loaders import load_h2020_italy, load_h2020_italy_partners, load_rd_panel
 from clusterpolicy.data.policy import interreg_exposure, short_region_name
 from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInputError
 from clusterpolicy.estimate.api import estimate
@@ -65,6 +71,11 @@ MACRO_LABEL_IT = {"north_west": "Nord-Ovest", "north_east": "Nord-Est", "centre"
                   "islands": "Isole"}
 INTERREG_LABEL = {"clusterix2": "ClusteriX 2.0", "s3_4alpclusters": "S3-4AlpClusters", "inkrease": "INKREASE"}
 ROLE_IT = {"treated": "trattata", "control": "di controllo", "dropped": "esclusa", "not in the design": "non inclusa"}
+#: Partner regions and countries listed on a profile (the complete table is the derived file).
+TOP_PARTNERS = 10
+PARTNER_COLUMNS = ["level", "partner", "name", "name_it", "projects", "projects_firm_institute"]
+#: CORDIS country codes that differ from ISO 3166 (babel's territory keys).
+_CORDIS_TO_ISO = {"EL": "GR", "UK": "GB"}
 
 
 def _num(x: Any) -> float | None:
@@ -158,6 +169,133 @@ def italian_population(rd: pd.DataFrame) -> pd.DataFrame:
     pop["population"] = pop.groupby("nuts2")["population"].transform(
         lambda s: s.interpolate(limit_area="inside").ffill())
     return pop
+
+
+# ================================================================================================================
+# H2020 partners
+# ================================================================================================================
+def country_name(code: str, language: str = "en") -> str:
+    """Country name of a CORDIS country code in ``language`` (``en``/``it``), the code itself if unknown."""
+    from babel import Locale
+
+    return str(Locale.parse(language).territories.get(_CORDIS_TO_ISO.get(code, code), code))
+
+
+def _ranked(rows: pd.DataFrame, top: int) -> pd.DataFrame:
+    # Ties are broken by the partner code so the list (and the page) is the same on every run.
+    return rows.sort_values(["projects", "partner"], ascending=[False, True], kind="mergesort").head(top)
+
+
+def top_partners(partners: pd.DataFrame, code: str, top: int = TOP_PARTNERS) -> pd.DataFrame:
+    """The region's top partner Italian regions and top partner countries outside Italy, by distinct projects.
+
+    ``partners`` is ``h2020_italy_partners.csv``. Returns ``level`` (``Italian region`` or ``country``),
+    ``partner`` (code), ``name`` and ``name_it`` (English and Italian), ``projects``, ``projects_firm_institute``;
+    up to ``top`` rows per level. The region itself and unplaced Italian partners are not ranked (see
+    :func:`partner_values`), nor is Italy among countries.
+    """
+    own = partners[partners["nuts2"] == code]
+    regions = own[(own["partner_level"] == "nuts2") & ~own["partner"].isin([code, UNPLACED])]
+    countries = own[(own["partner_level"] == "country") & (own["partner"] != "IT")]
+    out = pd.concat([_ranked(regions, top).assign(level="Italian region"),
+                     _ranked(countries, top).assign(level="country")], ignore_index=True)
+    out = out.assign(name=[_partner_name(c, "en") for c in out["partner"]],
+                     name_it=[_partner_name(c, "it") for c in out["partner"]])
+    return out[PARTNER_COLUMNS].astype({"projects": "int64", "projects_firm_institute": "int64"})
+
+
+def partner_values(partners: pd.DataFrame, code: str) -> dict[str, Any]:
+    """The published numbers of the partners section (``partners`` is ``h2020_italy_partners.csv``).
+
+    ``top_partner_region``/``top_partner_country`` name every partner sharing the highest project count ("Veneto
+    and Lazio"; ties are common for small regions, and a tie must not hide behind one name picked by code order);
+    ``n_top_partner_*`` says how many tie, and the names are ``None`` when more than three do. Also: the projects
+    with a second organisation of the region and with any Italian partner, and how many of the Italian partner
+    participations the geocoding places in a region.
+    """
+    own = partners[partners["nuts2"] == code]
+
+    def count(level: str, partner: str, column: str) -> int:
+        row = own[(own["partner_level"] == level) & (own["partner"] == partner)]
+        return int(row[column].iloc[0]) if len(row) else 0
+
+    total = count("country", "IT", "partner_participations")
+    unplaced = count("nuts2", UNPLACED, "partner_participations")
+    regions = _most(own, "nuts2", exclude=(code, UNPLACED))
+    countries = _most(own, "country", exclude=("IT",))
+    return dict(
+        partner_first_year=PARTNER_YEARS[0], partner_last_year=PARTNER_YEARS[-1],
+        top_partner_region=_names(regions, "en"), top_partner_region_it=_names(regions, "it"),
+        n_top_partner_regions=len(regions), top_partner_region_projects=_max(regions),
+        top_partner_country=_names(countries, "en"), top_partner_country_it=_names(countries, "it"),
+        n_top_partner_countries=len(countries), top_partner_country_projects=_max(countries),
+        n_partner_countries=int(((own["partner_level"] == "country") & (own["partner"] != "IT")).sum()),
+        partner_projects_own_region=count("nuts2", code, "projects"),
+        partner_projects_italy=count("country", "IT", "projects"),
+        it_partners_total=total, it_partners_placed=total - unplaced,
+        it_partners_placed_share=(total - unplaced) / total if total else None,
+    )
+
+
+#: Published partner fields, all ``None`` outside Italy.
+PARTNER_FIELDS = ("partner_first_year", "partner_last_year", "top_partner_region", "top_partner_region_it",
+                  "n_top_partner_regions", "top_partner_region_projects", "top_partner_country",
+                  "top_partner_country_it", "n_top_partner_countries", "top_partner_country_projects",
+                  "n_partner_countries", "partner_projects_own_region", "partner_projects_italy", "it_partners_total",
+                  "it_partners_placed", "it_partners_placed_share")
+
+
+def _most(own: pd.DataFrame, level: str, exclude: tuple[str, ...]) -> pd.DataFrame:
+    """Every partner of ``level`` (codes in ``exclude`` left out) sharing the highest project count, by code."""
+    rows = own[(own["partner_level"] == level) & ~own["partner"].isin(exclude)]
+    return rows[rows["projects"] == rows["projects"].max()].sort_values("partner") if len(rows) else rows
+
+
+def _max(rows: pd.DataFrame) -> int | None:
+    return int(rows["projects"].max()) if len(rows) else None
+
+
+def _partner_name(code: str, language: str) -> str:
+    return short_region_name(ITALIAN_NUTS2[code]) if code in ITALIAN_NUTS2 else country_name(code, language)
+
+
+def _names(tied: pd.DataFrame, language: str) -> str | None:
+    """``"A"``, ``"A and B"``, ``"A, B and C"`` (Italian ``e``); ``None`` if no partner or more than three tie."""
+    if tied.empty or len(tied) > 3:
+        return None
+    names = [_partner_name(c, language) for c in tied["partner"]]
+    joiner = {"en": " and ", "it": " e "}[language]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + joiner + names[-1]
+
+
+def _projects(n: int, tied: int = 1) -> str:
+    return f"{n:,} project" + ("" if n == 1 else "s") + (" each" if tied > 1 else "")
+
+
+def _top_phrase(names: str | None, n_tied: int, projects: int | None, where: str, plural: str) -> str:
+    if projects is None:
+        return ""
+    if names is None:
+        return f"equally from {n_tied} {plural} {where} ({_projects(projects, n_tied)})"
+    return f"from {names} {where} ({_projects(projects, n_tied)})"
+
+
+def partners_sentence(v: dict[str, Any]) -> str:
+    """The partners section's paragraph (English) from its published values."""
+    parts = [p for p in (
+        _top_phrase(v["top_partner_region"], v["n_top_partner_regions"], v["top_partner_region_projects"],
+                    "among the other Italian regions", "regions"),
+        _top_phrase(v["top_partner_country"], v["n_top_partner_countries"], v["top_partner_country_projects"],
+                    "abroad", "countries"),
+    ) if p]
+    if not parts:
+        return (f"No H2020 partner of {v['region']}'s located firms and institutes is recorded for projects starting "
+                f"{v['partner_first_year']}-{v['partner_last_year']}.")
+    return (f"In H2020 projects starting {v['partner_first_year']}-{v['partner_last_year']}, {v['region']}'s firms "
+            f"and knowledge institutes most often had partners {' and '.join(parts)}, out of "
+            f"{v['n_partner_countries']} partner countries outside Italy. In "
+            f"{_projects(v['partner_projects_own_region'])} they were joined by another firm or institute of "
+            f"{v['region']}, and in {_projects(v['partner_projects_italy'])} by one from anywhere in Italy.")
 
 
 # ================================================================================================================
@@ -299,7 +437,24 @@ class RegionProfile:
     coverage_n_sample: int | None
     coverage_national_min: float | None
     coverage_national_max: float | None
+    partners_available: bool
     partners_text: str
+    partner_first_year: int | None
+    partner_last_year: int | None
+    top_partner_region: str | None
+    top_partner_region_it: str | None
+    n_top_partner_regions: int | None
+    top_partner_region_projects: int | None
+    top_partner_country: str | None
+    top_partner_country_it: str | None
+    n_top_partner_countries: int | None
+    top_partner_country_projects: int | None
+    n_partner_countries: int | None
+    partner_projects_own_region: int | None
+    partner_projects_italy: int | None
+    it_partners_total: int | None
+    it_partners_placed: int | None
+    it_partners_placed_share: float | None
     # R&D
     rd_year: int | None
     bes_personnel: float | None
@@ -326,6 +481,8 @@ class RegionProfile:
     roles: pd.DataFrame = field(repr=False, metadata={"publish": False})
     #: The region's cohort's event study in the headline design (empty unless the region is treated there).
     event_study: pd.DataFrame = field(repr=False, metadata={"publish": False})
+    #: Top partner Italian regions and countries outside Italy (:func:`top_partners`; empty outside Italy).
+    partners: pd.DataFrame = field(repr=False, metadata={"publish": False})
 
     def data_frame(self) -> pd.DataFrame:
         """The region's series (H2020 and R&D with benchmarks) as one tidy frame."""
@@ -364,7 +521,7 @@ def policy_history(code: str, calendar: pd.DataFrame) -> pd.DataFrame:
 
 def region_profile(nuts2: str, *, root: Path | None = None, rd: pd.DataFrame | None = None,
                    h2020: pd.DataFrame | None = None, calendar: pd.DataFrame | None = None,
-                   with_roles: bool = True) -> RegionProfile:
+                   partners: pd.DataFrame | None = None, with_roles: bool = True) -> RegionProfile:
     """Build the profile of one NUTS2 region (rules in the module docstring).
 
     Examples
@@ -398,6 +555,9 @@ def region_profile(nuts2: str, *, root: Path | None = None, rd: pd.DataFrame | N
         roles, headline, without, events, cohort = analysis_roles(code, root) if with_roles else (
             pd.DataFrame(columns=["run", "analysis", "role", "why"]), None, None, pd.DataFrame(columns=EVENT_COLUMNS),
             None)
+        partners = load_h2020_italy_partners() if partners is None else partners
+        top = top_partners(partners, code)
+        partner_vals = partner_values(partners, code)
     else:
         region = code
         policies = pd.DataFrame(columns=["policy_id", "policy", "kind", "start_year", "start", "legal_act",
@@ -408,12 +568,11 @@ def region_profile(nuts2: str, *, root: Path | None = None, rd: pd.DataFrame | N
         n_sample = None
         roles, headline, without = pd.DataFrame(columns=["run", "analysis", "role", "why"]), None, None
         events, cohort = pd.DataFrame(columns=EVENT_COLUMNS), None
+        top = pd.DataFrame(columns=PARTNER_COLUMNS)
+        partner_vals = dict.fromkeys(PARTNER_FIELDS)
         unavailable = ["the policy calendar (it covers the 21 Italian regions)",
-                       "H2020 collaboration (the regional H2020 data are Italian)",
+                       "H2020 collaboration and partners (the regional H2020 data are Italian)",
                        "the region's role in the book's analyses (all of them are Italian)"]
-    partners_text = ("Where the region's H2020 partners are is not in the committed data: the derived H2020 files "
-                     "count projects per region, not project-partner pairs, so the top partner regions and "
-                     "countries cannot be listed.")
     rd_years = rdp.loc[(rdp["indicator"] == "rd_personnel_bes_fte") & rdp["region"].notna(), "year"]
     rd_year = int(rd_years.max()) if len(rd_years) else None
     bes = _last(rdp, "rd_personnel_bes_fte", rd_year)
@@ -439,16 +598,20 @@ def region_profile(nuts2: str, *, root: Path | None = None, rd: pd.DataFrame | N
         h2020_any_mean=_mean(anyp["region"]) if len(anyp) else None,
         h2020_any_median_italy=_mean(anyp["national_median"]) if len(anyp) else None,
         coverage_region=cov_region, coverage_n_sample=None if n_sample is None or pd.isna(n_sample) else int(n_sample),
-        coverage_national_min=cov_min, coverage_national_max=cov_max, partners_text=partners_text,
+        coverage_national_min=cov_min, coverage_national_max=cov_max, partners_available=italian,
+        partners_text="", **partner_vals,
         rd_year=rd_year, bes_personnel=bes[0], bes_personnel_national=bes[1], bes_personnel_group=bes[2],
         gerd_bes=gerd[0], gerd_bes_national=gerd[1], gerd_bes_group=gerd[2],
         n_analyses=len(roles), n_treated_in=int(counts.get("treated", 0)), n_control_in=int(counts.get("control", 0)),
         n_dropped_in=int(counts.get("dropped", 0)), headline_role=headline_role, headline_estimate=headline,
         headline_without=without, cohort_year=cohort,
     )
+    values["partners_text"] = (partners_sentence(values) if italian else
+                               "Partner regions and countries are available for Italian regions only (the regional "
+                               "H2020 data are built from Italian addresses).")
     values["summary_en"], values["summary_it"] = summaries(values)
     return RegionProfile(**values, policies=policies, interreg=inter, h2020=hs, rd=rdp, roles=roles,
-                         event_study=events)
+                         event_study=events, partners=top)
 
 
 def _fmt(x: float | None, digits: int = 1) -> str:
@@ -486,7 +649,7 @@ def summaries(v: dict[str, Any]) -> tuple[str, str]:
         en = (f"{name} is outside Italy, so this page shows only its R&D statistics from Eurostat. {rd_en} "
               f"Not available here: {v['unavailable']}.")
         it = (f"{name} non è una regione italiana: questa pagina mostra solo le statistiche Eurostat sulla R&S. "
-              f"{rd_it} Non disponibili: calendario delle politiche, collaborazioni H2020 e ruolo nelle analisi "
+              f"{rd_it} Non disponibili: calendario delle politiche, collaborazioni e partner H2020 e ruolo nelle analisi "
               f"(tutti limitati all'Italia).")
         return en, it
     h_en, h_it = _compare(v["h2020_intra_mean"], v["h2020_intra_median_italy"])
@@ -500,17 +663,26 @@ def summaries(v: dict[str, Any]) -> tuple[str, str]:
         cov_en = "the geocoding places only part of Italy's participations in a region"
         cov_it = "la geolocalizzazione attribuisce a una regione solo una parte delle partecipazioni italiane"
     partnerships = "partnership" if v["n_interreg"] == 1 else "partnerships"
+    # Named only when the top partner is clear (a unique one or a tie of up to three); else the page's list says it.
+    if v["top_partner_region"] is not None and v["top_partner_country"] is not None:
+        partners_en = (f" Its firms' and institutes' most frequent H2020 partners were from {v['top_partner_region']} "
+                       f"among the other Italian regions and from {v['top_partner_country']} abroad.")
+        partners_it = (" Partner H2020 più frequenti delle sue imprese e dei suoi enti di ricerca: tra le altre "
+                       f"regioni italiane, {v['top_partner_region_it']}; all'estero, {v['top_partner_country_it']}.")
+    else:
+        partners_en = partners_it = ""
     en = (f"{name} has {v['n_policies']} cluster-type {'policy' if v['n_policies'] == 1 else 'policies'} in the audited calendar and {v['n_interreg']} "
           f"Interreg cluster {partnerships}. From {v['h2020_first_year']} to {v['h2020_last_year']} its firms and "
           f"knowledge institutes joined on average {_fmt(v['h2020_intra_mean'])} H2020 projects a year per million "
           f"inhabitants within the region, {h_en} the Italian median of {_fmt(v['h2020_intra_median_italy'])}; "
-          f"these are lower bounds, since {cov_en}. {rd_en} In the book's headline analysis the "
+          f"these are lower bounds, since {cov_en}.{partners_en} {rd_en} In the book's headline analysis the "
           f"region is {role}.")
     it = (f"{name} conta {v['n_policies']} politiche di tipo cluster nel calendario verificato e {v['n_interreg']} "
           f"partenariati Interreg sui cluster. Dal {v['h2020_first_year']} al {v['h2020_last_year']} le sue imprese "
           f"e i suoi enti di ricerca hanno partecipato in media a {_fmt_it(v['h2020_intra_mean'])} progetti H2020 "
           f"l'anno per milione di abitanti all'interno della regione, {h_it} la mediana italiana di "
-          f"{_fmt_it(v['h2020_intra_median_italy'])}; sono stime per difetto, perché {cov_it}. {rd_it} Nell'analisi principale del libro la regione è "
+          f"{_fmt_it(v['h2020_intra_median_italy'])}; sono stime per difetto, perché {cov_it}.{partners_it} {rd_it} "
+          "Nell'analisi principale del libro la regione è "
           f"{ROLE_IT.get(role, role)}.")
     return en, it
 
@@ -544,9 +716,10 @@ def indicator_table(rd: pd.DataFrame | None = None, h2020: pd.DataFrame | None =
     rd = load_rd_panel() if rd is None else rd
     h2020 = load_h2020_italy() if h2020 is None else h2020
     calendar = load_cluster_policies() if calendar is None else calendar
+    partners = load_h2020_italy_partners()
     rows = []
     for code in ITALIAN_NUTS2:
-        p = region_profile(code, rd=rd, h2020=h2020, calendar=calendar, with_roles=False)
+        p = region_profile(code, rd=rd, h2020=h2020, calendar=calendar, partners=partners, with_roles=False)
         col, row = TILE_GRID[code]
         rows.append({"nuts2": code, "region": p.region, "macro_area": MACRO_LABEL[MACRO_AREA[code]],
                      "cluster_policies": p.n_policies, "interreg": p.n_interreg,

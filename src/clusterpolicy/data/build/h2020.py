@@ -226,7 +226,60 @@ UNMATCHED_TABLE = DerivedTable(
     key=("city",),
 )
 
-TABLES = (ITALY_TABLE, COUNTRY_TABLE, COVERAGE_TABLE, GEOCODE_TABLE, UNMATCHED_TABLE)
+#: Start years of the partner table: the complete years only, as in the profiles' collaboration series (a sum over
+#: years would otherwise mix in the partial 2021).
+PARTNER_YEARS = tuple(y for y in YEARS if y <= LAST_COMPLETE_YEAR)
+#: ``partner`` value of the row counting Italian partners the geocoding chain could not place in a region.
+UNPLACED = "unplaced"
+
+PARTNERS_TABLE = DerivedTable(
+    filename="h2020_italy_partners.csv",
+    description=(
+        f"Where the H2020 partners of each Italian region's firms and knowledge institutes are, over projects "
+        f"starting {PARTNER_YEARS[0]}-{PARTNER_YEARS[-1]} (the complete start years). The region's side is its "
+        "located participants of type PRC (firms), HES or REC (knowledge institutes), placed by the same chain as "
+        "h2020_italy_nuts2.csv. A **partner** of the region in a project is any other organisation (a different "
+        "pic) of type PRC, HES or REC taking part in the same project, from any country and including other "
+        "organisations of the same region; public bodies (PUB) and others (OTH) are left out on both sides. "
+        "Partners are counted by country (`partner_level` = `country`, CORDIS codes) and, for Italian partners, "
+        "by the NUTS2 region the chain places them in (`partner_level` = `nuts2`); Italian partners it cannot "
+        "place are counted in the row `partner` = `unplaced`, so for each region the `nuts2` rows plus `unplaced` "
+        "add up to the `country` row IT in `partner_participations`. All firm-institute combinations count in "
+        "`projects`; `projects_firm_institute` keeps only pairs of a firm with an institute. Only rows with at "
+        "least one project are written. The region's own counts are lower bounds (see coverage_region_2021sample "
+        "in h2020_italy_nuts2.csv), and organisations are placed at the city of their registration: a body with "
+        "sites across Italy, such as the national research council CNR (registered in Rome), counts for Lazio."
+    ),
+    sources=ITALY_TABLE.sources[:3],
+    columns=(
+        Column("nuts2", "NUTS 2016 code", "Italian NUTS2 region whose firms' and institutes' partners are counted."),
+        Column("region_name", "text", "Region name as in NUTS_IT.csv."),
+        Column("partner_level", "country/nuts2",
+               "`country`: the partner is a country; `nuts2`: an Italian region (or `unplaced`)."),
+        Column("partner", "CORDIS country code, NUTS 2016 code or unplaced", (
+            "The partner country (EL = Greece, UK; IT counts Italian partners wherever they are, the region's own "
+            "other organisations included) or the Italian NUTS2 region of the partner (the region itself when "
+            "two of its organisations meet in a project); `unplaced`: Italian partners not placed in a region."
+        )),
+        Column("partner_name", "text",
+               "Region name for `nuts2` rows, `not placed in a region` for `unplaced`, empty for countries."),
+        Column("projects", "count of projects", (
+            "Distinct projects with at least one located firm or institute of the region and at least one other "
+            "firm or institute (a different organisation) from the partner."
+        )),
+        Column("projects_firm_institute", "count of projects", (
+            "As projects, counting only a firm of the region with an institute of the partner or an institute of "
+            "the region with a firm of the partner."
+        )),
+        Column("partner_participations", "count of participations", (
+            "Participations (organisation x project) of the partner's firms and institutes in those projects; a "
+            "partner taking part with several of the region's organisations is counted once per project."
+        )),
+    ),
+    key=("nuts2", "partner_level", "partner"),
+)
+
+TABLES = (ITALY_TABLE, COUNTRY_TABLE, COVERAGE_TABLE, GEOCODE_TABLE, UNMATCHED_TABLE, PARTNERS_TABLE)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -389,7 +442,53 @@ def build_italy_panels(
         COVERAGE_TABLE.filename: coverage,
         GEOCODE_TABLE.filename: check,
         UNMATCHED_TABLE.filename: _unmatched(loc, it),
+        PARTNERS_TABLE.filename: build_partner_table(parts, pic_region, index.nuts2_names),
     }
+
+
+def build_partner_table(parts: pd.DataFrame, pic_region: pd.Series, region_names: dict[str, str]) -> pd.DataFrame:
+    """Count each Italian region's H2020 partners by country and by Italian region (:data:`PARTNERS_TABLE`).
+
+    Parameters
+    ----------
+    parts
+        Participations (``rcn, pic, type, country, year``), as from :func:`read_participations`.
+    pic_region
+        Italian organisation ``pic`` -> NUTS2 code (missing or NaN: not placed).
+    region_names
+        NUTS2 code -> region name (the table's regions are the ones placed participants fall in).
+    """
+    fi = parts[parts["type"].isin(FIRM_TYPES + KI_TYPES) & parts["year"].isin(PARTNER_YEARS)]
+    fi = fi.assign(firm=fi["type"].isin(FIRM_TYPES),
+                   region=fi["pic"].map(pic_region).where(fi["country"] == "IT"))
+    focal = fi.dropna(subset=["region"])[["rcn", "pic", "region", "firm"]]
+    others = fi[["rcn", "pic", "country", "region", "firm"]].rename(
+        columns={"pic": "pic_p", "country": "country_p", "region": "region_p", "firm": "firm_p"})
+    # Every (region organisation, other organisation) pair of a project; a pair with itself is no partnership.
+    pairs = focal.merge(others, on="rcn")
+    pairs = pairs[pairs["pic"] != pairs["pic_p"]]
+    pairs = pairs.assign(cross=pairs["firm"] != pairs["firm_p"],
+                         region_p=pairs["region_p"].where(pairs["country_p"] != "IT",
+                                                          pairs["region_p"].fillna(UNPLACED)))
+    levels = {
+        "country": pairs.assign(partner=pairs["country_p"]),
+        "nuts2": pairs[pairs["country_p"] == "IT"].assign(partner=lambda d: d["region_p"]),
+    }
+    frames = []
+    for level, frame in levels.items():
+        keys = ["region", "partner"]
+        counts = pd.DataFrame({
+            "projects": frame.groupby(keys)["rcn"].nunique(),
+            "projects_firm_institute": frame[frame["cross"]].groupby(keys)["rcn"].nunique(),
+            # The same partner meets several of the region's organisations in one project: count it once.
+            "partner_participations": frame.drop_duplicates(["region", "rcn", "pic_p"]).groupby(keys).size(),
+        }).fillna(0).astype("int64").reset_index()
+        frames.append(counts.assign(partner_level=level))
+    out = pd.concat(frames, ignore_index=True).rename(columns={"region": "nuts2"})
+    out["region_name"] = out["nuts2"].map(region_names)
+    names = out["partner"].map(region_names).where(out["partner_level"] == "nuts2")
+    out["partner_name"] = names.mask(out["partner"] == UNPLACED, "not placed in a region")
+    return out
 
 
 def _coverage_by_year(it: pd.DataFrame) -> pd.DataFrame:
