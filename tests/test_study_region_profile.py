@@ -314,3 +314,13 @@ def test_treated_region_has_its_cohort_event_study(liguria: rp.RegionProfile) ->
                                rtol=1e-6)
     lazio = rp.region_profile("ITI4")
     assert lazio.headline_role == "control" and lazio.event_study.empty and lazio.cohort_year is None
+
+
+@pytest.mark.parametrize(("role", "predicate"), [("treated", "la regione è trattata."),
+                                                 ("not in the design", "la regione non è inclusa.")])
+def test_italian_summary_agrees_in_number_and_places_the_negation(liguria: rp.RegionProfile, role: str,
+                                                                  predicate: str) -> None:
+    values = {**published(liguria), "headline_role": role, "n_policies": 1, "n_interreg": 1}
+    _, italian = rp.summaries(values)
+    assert "1 politica di tipo cluster" in italian and "1 partenariato Interreg" in italian
+    assert italian.endswith(predicate) and "è non" not in italian

@@ -70,7 +70,9 @@ MACRO_LABEL = {"north_west": "North-West", "north_east": "North-East", "centre":
 MACRO_LABEL_IT = {"north_west": "Nord-Ovest", "north_east": "Nord-Est", "centre": "Centro", "south": "Sud",
                   "islands": "Isole"}
 INTERREG_LABEL = {"clusterix2": "ClusteriX 2.0", "s3_4alpclusters": "S3-4AlpClusters", "inkrease": "INKREASE"}
-ROLE_IT = {"treated": "trattata", "control": "di controllo", "dropped": "esclusa", "not in the design": "non inclusa"}
+#: The Italian predicate of "the region is <role>" (with its verb: "non è inclusa", not "è non inclusa").
+ROLE_IT = {"treated": "è trattata", "control": "è di controllo", "dropped": "è esclusa",
+           "not in the design": "non è inclusa"}
 #: Partner regions and countries listed on a profile (the complete table is the derived file).
 TOP_PARTNERS = 10
 PARTNER_COLUMNS = ["level", "partner", "name", "name_it", "projects", "projects_firm_institute"]
@@ -677,13 +679,15 @@ def summaries(v: dict[str, Any]) -> tuple[str, str]:
           f"inhabitants within the region, {h_en} the Italian median of {_fmt(v['h2020_intra_median_italy'])}; "
           f"these are lower bounds, since {cov_en}.{partners_en} {rd_en} In the book's headline analysis the "
           f"region is {role}.")
-    it = (f"{name} conta {v['n_policies']} politiche di tipo cluster nel calendario verificato e {v['n_interreg']} "
-          f"partenariati Interreg sui cluster. Dal {v['h2020_first_year']} al {v['h2020_last_year']} le sue imprese "
+    policies_it = "politica" if v["n_policies"] == 1 else "politiche"
+    partnerships_it = "partenariato" if v["n_interreg"] == 1 else "partenariati"
+    it = (f"{name} conta {v['n_policies']} {policies_it} di tipo cluster nel calendario verificato e {v['n_interreg']} "
+          f"{partnerships_it} Interreg sui cluster. Dal {v['h2020_first_year']} al {v['h2020_last_year']} le sue imprese "
           f"e i suoi enti di ricerca hanno partecipato in media a {_fmt_it(v['h2020_intra_mean'])} progetti H2020 "
           f"l'anno per milione di abitanti all'interno della regione, {h_it} la mediana italiana di "
           f"{_fmt_it(v['h2020_intra_median_italy'])}; sono stime per difetto, perché {cov_it}.{partners_it} {rd_it} "
-          "Nell'analisi principale del libro la regione è "
-          f"{ROLE_IT.get(role, role)}.")
+          "Nell'analisi principale del libro la regione "
+          f"{ROLE_IT.get(role, 'è ' + role)}.")
     return en, it
 
 
