@@ -149,13 +149,20 @@ def test_briefs_render_and_fit_a_phone(browser: object, server: str, name: str) 
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Regions: the landing page and three profiles, interactive figures drawn with the network cut
-REGION_PAGES = {
+# Regions (the landing page and three profiles) and the interactive event studies of the analysis and programme
+# pages: interactive figures drawn with the network cut
+INTERACTIVE_PAGES = {
     "regions": "book/regions.html",
     "profile-treated": "book/runs/region-itc3.html",    # Liguria: treated in the headline analysis
     "profile-control": "book/runs/region-iti4.html",    # Lazio: control in the headline analysis
     "profile-outside-italy": "book/runs/region-at32.html",
+    # Analysis pages whose event study is interactive: the headline run, and a programme page that shows its
+    # single-region run's event study through glue
+    "analysis-italy-main": "book/runs/italy-main.html",
+    "programme-lombardy": "book/programmes/lombardy.html",
 }
+#: Pages whose interactive figures include an event study: hovering a point must show its values.
+EVENT_STUDY_PAGES = {"analysis-italy-main", "programme-lombardy", "profile-treated"}
 # Every host name resolves to nothing except loopback: a request leaving the machine fails (and is logged).
 OFFLINE_FLAG = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
 
@@ -165,16 +172,16 @@ def offline_browser() -> Iterator[object]:
     yield from _chromium(OFFLINE_FLAG)
 
 
-@pytest.mark.parametrize("name", sorted(REGION_PAGES))
-def test_region_pages_draw_plotly_offline_and_fit_a_phone(offline_browser: object, server: str, name: str) -> None:
+@pytest.mark.parametrize("name", sorted(INTERACTIVE_PAGES))
+def test_interactive_pages_draw_plotly_offline_and_fit_a_phone(offline_browser: object, server: str, name: str) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver = offline_browser
-    path = HTML / REGION_PAGES[name]
+    path = HTML / INTERACTIVE_PAGES[name]
     if not path.exists():
-        pytest.skip(f"{REGION_PAGES[name]} is not built")
+        pytest.skip(f"{INTERACTIVE_PAGES[name]} is not built")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    url = f"{server}/{REGION_PAGES[name]}"
+    url = f"{server}/{INTERACTIVE_PAGES[name]}"
     for width, height, label in ((1366, 900, "desktop"), (PHONE_WIDTH, 812, "phone")):
         driver.set_window_size(width, height)  # type: ignore[attr-defined]
         driver.get(url)  # type: ignore[attr-defined]
@@ -195,7 +202,30 @@ def test_region_pages_draw_plotly_offline_and_fit_a_phone(offline_browser: objec
         assert overflow <= 1, f"{name}: page is {overflow}px wider than the window ({width}px)"
         driver.save_screenshot(str(SCREENSHOTS / f"{name}-{label}.png"))  # type: ignore[attr-defined]
         assert _severe_console_messages(driver) == [], f"{name}: console errors at {width}px"
+    if name in EVENT_STUDY_PAGES:
+        _check_event_study_hover(driver, name)
     if name == "regions":
         links = driver.execute_script(  # type: ignore[attr-defined]
             "return Array.from(document.querySelectorAll('article a[href*=\"region-\"]')).map(a => a.href);")
         assert len({link.split("#")[0] for link in links}) >= 21, "the landing page links every profile"
+
+
+def _check_event_study_hover(driver: object, name: str) -> None:
+    """The event study's points are drawn as SVG, and hovering one shows its event time and estimate."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    points = driver.find_elements(  # type: ignore[attr-defined]
+        By.CSS_SELECTOR, "div.plotly-graph-div[id$='event-study'] .scatterlayer .point")
+    assert points, f"{name}: the event study drew no points"
+    texts = []
+    for point in points[:8]:  # the first may be a uniform band's hidden marker or the reference point
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", point)  # type: ignore[attr-defined]
+        ActionChains(driver).move_to_element(point).pause(0.3).perform()  # type: ignore[arg-type]
+        text = driver.execute_script(  # type: ignore[attr-defined]
+            "return Array.from(document.querySelectorAll('.hoverlayer .hovertext'))"
+            ".map(h => h.textContent).join(' ');")
+        texts.append(text)
+        if "Estimate" in text and "Years since the start" in text:
+            return
+    raise AssertionError(f"{name}: hovering the event study's points showed no values: {texts}")

@@ -1,5 +1,5 @@
-"""Standard figures of the analyses of Italian regions: two event studies side by side, inference methods
-compared, and the specification curve.
+"""Standard figures of the analyses of Italian regions: event studies side by side (static and interactive, drawn
+from one plan, in English or Italian), inference methods compared, and the specification curve.
 
 Like :mod:`clusterpolicy.report.figures`, these read result frames and never estimate. Titles are passed in by the
 caller (built from results with :func:`clusterpolicy.study.wording.finding_title`).
@@ -7,13 +7,58 @@ caller (built from results with :func:`clusterpolicy.study.wording.finding_title
 
 from __future__ import annotations
 
+import html
+import textwrap
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import to_hex
+from matplotlib.typing import ColorType as Colour
 
 from clusterpolicy.report.theme import CONTROL, NEUTRAL, PALETTE, TREATED
+from clusterpolicy.study.wording import figure_words
+
+_MARKERS = ["o", "s", "^", "D"]
+#: Characters per line of an event-study title (about the width of the axes at the theme's title size).
+TITLE_WIDTH = 75
+#: matplotlib marker -> plotly symbol (hollow variant for the reference period)
+_SYMBOLS = {"o": "circle", "s": "square", "^": "triangle-up", "D": "diamond"}
+
+
+def _has(frame: pd.DataFrame, low: str, high: str) -> bool:
+    """Whether ``frame`` carries a band ``low``-``high`` with at least one finite value."""
+    return low in frame and high in frame and bool(np.isfinite(frame[[low, high]].to_numpy(dtype=float)).any())
+
+
+def _series(studies: Mapping[str, pd.DataFrame], window: tuple[int, int] | None, colours: Sequence[Colour] | None,
+            dodge: bool) -> list[tuple[str, pd.DataFrame, np.ndarray, Colour, str]]:
+    """The drawing plan shared by the static and the interactive event study, so both show the same thing:
+    ``(label, frame in the window, dodged x, colour, marker)`` per study, in order."""
+    palette = list(colours) if colours is not None else [TREATED, CONTROL, *PALETTE[3:]]
+    k = len(studies)
+    offsets = np.linspace(-0.18, 0.18, k) if k > 1 and dodge else np.zeros(max(k, 1))
+    out = []
+    for i, (label, frame) in enumerate(studies.items()):
+        es = frame.sort_values("event_time")
+        if window is not None:
+            es = es[(es["event_time"] >= window[0]) & (es["event_time"] <= window[1])]
+        x = es["event_time"].to_numpy(dtype=float) + offsets[i]
+        out.append((label, es, x, palette[i % len(palette)], _MARKERS[i % len(_MARKERS)]))
+    return out
+
+
+def _needs_reference(es: pd.DataFrame, reference: int) -> bool:
+    return reference not in set(es["event_time"].astype(int))
+
+
+def _decimal_comma(ax: plt.Axes) -> None:
+    """Italian figures write decimals with a comma (and a true minus sign)."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}".replace("-", "\u2212").replace(".", ",")))
 
 
 def event_studies_figure(
@@ -23,41 +68,126 @@ def event_studies_figure(
     ylabel: str,
     window: tuple[int, int] | None = None,
     reference: int | None = -1,
+    xlabel: str | None = None,
+    colours: Sequence[Colour] | None = None,
+    dodge: bool = True,
+    lang: str = "en",
 ) -> plt.Figure:
-    """Several event studies on one axis, dodged horizontally so their intervals do not overlap.
+    """Several event studies on one axis, dodged horizontally so their intervals do not overlap (matplotlib; the
+    static twin of :func:`event_studies_plotly`, which draws the same plan).
 
     Parameters
     ----------
     studies
-        ``{legend label: frame}`` with columns ``event_time, estimate, ci_low, ci_high``; drawn in order with
-        the theme's colours (first = ``TREATED`` blue, second = ``CONTROL`` orange).
+        ``{legend label: frame}`` with columns ``event_time, estimate`` and, where available, ``ci_low, ci_high``
+        (pointwise intervals, drawn as error bars) and ``uniform_low, uniform_high`` (uniform sup-t bands, drawn
+        as wide pale bars behind); drawn in order with ``colours`` (default: the theme's, first = ``TREATED``
+        blue, second = ``CONTROL`` orange).
     window
         ``(first, last)`` event times to show.
     reference
         Event time marked as the reference period (a hollow point at zero is drawn for studies lacking it).
+    xlabel
+        Axis title; default the language's event-time axis (:data:`clusterpolicy.study.wording.FIGURE_WORDS`).
+    dodge
+        Shift the studies sideways (off for studies that never share an event time).
+    lang
+        Language of the fixed text ('en' or 'it'; Italian also writes decimal commas). ``title``, ``ylabel`` and
+        the legend labels are passed in already in that language.
     """
+    words = figure_words(lang)
     fig, ax = plt.subplots(figsize=(8, 4.4))
     ax.axhline(0, color=NEUTRAL, linewidth=1)
     ax.axvline(-0.5, color=NEUTRAL, linewidth=1, linestyle=":")
-    colours = [TREATED, CONTROL, *PALETTE[3:]]
-    markers = ["o", "s", "^", "D"]
-    k = len(studies)
-    offsets = np.linspace(-0.18, 0.18, k) if k > 1 else np.zeros(1)
-    for i, (label, frame) in enumerate(studies.items()):
-        es = frame.sort_values("event_time")
-        if window is not None:
-            es = es[(es["event_time"] >= window[0]) & (es["event_time"] <= window[1])]
-        x = es["event_time"].to_numpy(dtype=float) + offsets[i]
-        ax.errorbar(x, es["estimate"], yerr=[es["estimate"] - es["ci_low"], es["ci_high"] - es["estimate"]],
-                    fmt=markers[i % len(markers)], color=colours[i % len(colours)], capsize=2.5, markersize=5,
-                    linewidth=1.2, label=label)
-        if reference is not None and reference not in set(es["event_time"].astype(int)):
-            ax.plot([reference + offsets[i]], [0.0], marker=markers[i % len(markers)], markerfacecolor="white",
-                    color=colours[i % len(colours)], linestyle="none")
-    ax.set_xlabel("Years since the policy started (event time; dotted line = start)")
+    for label, es, x, colour, marker in _series(studies, window, colours, dodge):
+        if _has(es, "uniform_low", "uniform_high"):
+            ax.vlines(x, es["uniform_low"], es["uniform_high"], color=colour, alpha=0.25, linewidth=6,
+                      label=words["uniform_legend"].format(label=label))
+        if _has(es, "ci_low", "ci_high"):
+            ax.errorbar(x, es["estimate"], yerr=[es["estimate"] - es["ci_low"], es["ci_high"] - es["estimate"]],
+                        fmt=marker, color=colour, capsize=2.5, markersize=5, linewidth=1.2, label=label)
+        else:
+            ax.plot(x, es["estimate"], marker, color=colour, markersize=5, label=label)
+        if reference is not None and _needs_reference(es, reference):
+            ax.plot([reference + (x[0] - es["event_time"].iloc[0] if len(es) else 0.0)], [0.0], marker=marker,
+                    markerfacecolor="white", color=colour, linestyle="none")
+    ax.set_xlabel(xlabel or words["event_time_axis"])
     ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left")
+    # the findings' titles are long: wrapped, they stay within the axes instead of widening the saved PNG
+    ax.set_title("\n".join(textwrap.wrap(title, TITLE_WIDTH)), loc="left")
     ax.legend(frameon=False, loc="best", fontsize=9)
+    if lang == "it":
+        _decimal_comma(ax)
+    return fig
+
+
+def event_studies_plotly(
+    studies: Mapping[str, pd.DataFrame],
+    *,
+    title: str,
+    ylabel: str,
+    window: tuple[int, int] | None = None,
+    reference: int | None = -1,
+    xlabel: str | None = None,
+    colours: Sequence[Colour] | None = None,
+    dodge: bool = True,
+    lang: str = "en",
+) -> Any:
+    """The interactive (plotly) twin of :func:`event_studies_figure`, same arguments, same plan.
+
+    Hover shows the event time, the estimate and, where the frame has them, the pointwise interval and the
+    uniform (sup-t) band. Each study and each uniform band is a legend entry that toggles on its own.
+    """
+    import plotly.graph_objects as go
+
+    words = figure_words(lang)
+    fig = go.Figure()
+    for label, es, x, colour, marker in _series(studies, window, colours, dodge):
+        hex_colour = to_hex(colour)
+        has_ci, has_uniform = _has(es, "ci_low", "ci_high"), _has(es, "uniform_low", "uniform_high")
+        cols = {c: es[c].to_numpy(dtype=float) if c in es else np.full(len(es), np.nan)
+                for c in ("ci_low", "ci_high", "uniform_low", "uniform_high")}
+        # x is dodged, so the hover reads the true event time from customdata[0]
+        custom = np.column_stack([es["event_time"].to_numpy(dtype=float), *cols.values()])
+        hover = f"{words['event_time']}: %{{customdata[0]:.0f}}<br>{words['estimate']}: %{{y:.3g}}"
+        if has_ci:
+            hover += "<br>" + words["pointwise"].format(lo="%{customdata[1]:.3g}", hi="%{customdata[2]:.3g}")
+        if has_uniform:
+            hover += "<br>" + words["uniform"].format(lo="%{customdata[3]:.3g}", hi="%{customdata[4]:.3g}")
+        if has_uniform:
+            fig.add_trace(go.Scatter(
+                x=x, y=es["estimate"], mode="markers", marker={"opacity": 0, "color": hex_colour},
+                name=words["uniform_legend"].format(label=label), legendgroup=f"{label} uniform", hoverinfo="skip",
+                error_y={"type": "data", "symmetric": False, "array": cols["uniform_high"] - es["estimate"],
+                         "arrayminus": es["estimate"] - cols["uniform_low"], "color": hex_colour, "thickness": 6,
+                         "width": 0},
+                opacity=0.3))
+        error_y = ({"type": "data", "symmetric": False, "array": cols["ci_high"] - es["estimate"],
+                    "arrayminus": es["estimate"] - cols["ci_low"], "color": hex_colour, "thickness": 1.5, "width": 3}
+                   if has_ci else None)
+        fig.add_trace(go.Scatter(
+            x=x, y=es["estimate"], mode="markers", name=label, legendgroup=label,
+            marker={"color": hex_colour, "size": 8, "symbol": _SYMBOLS[marker]}, error_y=error_y,
+            customdata=custom, hovertemplate=hover + f"<extra>{html.escape(label, quote=False)}</extra>"))
+        if reference is not None and _needs_reference(es, reference):
+            shift = x[0] - es["event_time"].iloc[0] if len(es) else 0.0
+            fig.add_trace(go.Scatter(
+                x=[reference + shift], y=[0.0], mode="markers", name=label, legendgroup=label, showlegend=False,
+                marker={"color": "white", "size": 8, "symbol": _SYMBOLS[marker],
+                        "line": {"color": hex_colour, "width": 1.5}},
+                hovertemplate=f"{words['event_time']}: {reference}<br>{words['reference']}<extra></extra>"))
+    fig.add_hline(y=0, line={"color": to_hex(NEUTRAL), "width": 1})
+    fig.add_vline(x=-0.5, line={"color": to_hex(NEUTRAL), "width": 1, "dash": "dot"})
+    # plotly titles never wrap; the findings' titles are long, so break them for narrow screens
+    lines = textwrap.wrap(title, TITLE_WIDTH) or [""]
+    fig.update_layout(
+        height=400 + 16 * len(lines), autosize=True, margin={"l": 60, "r": 10, "t": 30 + 18 * len(lines), "b": 60},
+        template="plotly_white", title={"text": "<br>".join(html.escape(t, quote=False) for t in lines),
+                                        "font": {"size": 12}},
+        showlegend=True, hovermode="closest", legend={"orientation": "h", "y": -0.28},
+        separators=",." if lang == "it" else ".,",
+        xaxis={"title": {"text": html.escape(xlabel or words["event_time_axis"], quote=False)}, "dtick": 1},
+        yaxis={"title": {"text": html.escape(ylabel, quote=False)}})
     return fig
 
 

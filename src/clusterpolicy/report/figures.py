@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from clusterpolicy.fsutil import atomic_write_bytes
 from clusterpolicy.paths import project_root
 from clusterpolicy.report.theme import NEUTRAL, TREATED, TRUTH
 
@@ -25,6 +26,32 @@ EXHIBITS_DIR = Path("_build") / "exhibits"
 def exhibit_path(run_id: str, name: str, suffix: str = ".png") -> Path:
     """Where a run's exhibit file is written."""
     return project_root() / EXHIBITS_DIR / run_id / f"{name}{suffix}"
+
+
+def _png_bytes(fig: plt.Figure, lang: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    # No software version (the bytes stay the same across matplotlib releases); the labels' language, when given,
+    # as a PNG text chunk so a test can tell an Italian figure from an English one without reading pixels.
+    metadata = {"Software": None} | ({"Language": lang} if lang else {})
+    fig.savefig(buffer, format="png", bbox_inches="tight", metadata=metadata)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def write_figure(fig: plt.Figure, *, run_id: str, name: str, lang: str | None = None) -> tuple[Path, bytes]:
+    """Save ``fig`` as ``_build/exhibits/<run_id>/<name>.png`` (atomically, so a book build never reads half a
+    file) and close it; returns the path and the PNG bytes. ``lang`` tags the PNG with its labels' language."""
+    png = _png_bytes(fig, lang)
+    path = exhibit_path(run_id, name)
+    atomic_write_bytes(path, png)
+    return path, png
+
+
+def save_figure(fig: plt.Figure, *, run_id: str, name: str, lang: str | None = None) -> Path:
+    """Save a figure that the run page does not show but a book page includes by path (e.g. the Italian-labelled
+    figures of ``book/brief_it.md``, saved with ``lang="it"``); the page that includes it gives its alt text and
+    caption."""
+    return write_figure(fig, run_id=run_id, name=name, lang=lang)[0]
 
 
 def show_figure(fig: plt.Figure, *, run_id: str, name: str, alt: str, caption: str = "") -> Path:
@@ -41,13 +68,7 @@ def show_figure(fig: plt.Figure, *, run_id: str, name: str, alt: str, caption: s
         raise ValueError("every figure needs alt text")
     from IPython.display import HTML, display
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
-    png = buffer.getvalue()
-    path = exhibit_path(run_id, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png)
-    plt.close(fig)
+    path, png = write_figure(fig, run_id=run_id, name=name)
     data = base64.b64encode(png).decode("ascii")
     caption_html = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     display(HTML(

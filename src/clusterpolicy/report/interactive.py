@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from typing import Any
 
 import matplotlib.pyplot as plt
 
-from clusterpolicy.report.figures import exhibit_path
+from clusterpolicy.report.figures import write_figure
 
 #: Marker class of the figure wrapper; the Sphinx extension looks for plotly's own ``plotly-graph-div``.
 FIGURE_CLASS = "cp-figure cp-interactive"
@@ -33,17 +32,6 @@ _STYLE = (
 )
 
 
-def _png(fig: plt.Figure, run_id: str, name: str) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    png = buffer.getvalue()
-    path = exhibit_path(run_id, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png)
-    return png
-
-
 def interactive_html(figure: Any, static: plt.Figure, *, run_id: str, name: str, alt: str,
                      caption: str = "") -> str:
     """The HTML of an interactive figure: plotly div (no library code), PNG fallback with ``alt``, caption.
@@ -53,7 +41,7 @@ def interactive_html(figure: Any, static: plt.Figure, *, run_id: str, name: str,
     """
     if not alt.strip():
         raise ValueError("every figure needs alt text")
-    png = base64.b64encode(_png(static, run_id, name)).decode("ascii")
+    png = base64.b64encode(write_figure(static, run_id=run_id, name=name)[1]).decode("ascii")
     div = figure.to_html(include_plotlyjs=False, full_html=False, div_id=f"plotly-{run_id}-{name}",
                          config=PLOTLY_CONFIG, default_width="100%")
     caption_html = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
@@ -66,8 +54,15 @@ def interactive_html(figure: Any, static: plt.Figure, *, run_id: str, name: str,
             f'style="max-width:100%;height:auto;" />{caption_html}</figure>')
 
 
-def show_interactive(figure: Any, static: plt.Figure, *, run_id: str, name: str, alt: str, caption: str = "") -> None:
-    """Display :func:`interactive_html` in a notebook."""
+def show_interactive(figure: Any, static: plt.Figure, *, run_id: str, name: str, alt: str, caption: str = "",
+                     glue_as: str | None = None) -> None:
+    """Display :func:`interactive_html` in a notebook; with ``glue_as``, also glue the same HTML under that key
+    so a book page can show the figure with ``{glue}`` (and ``:doc:`` naming the run page)."""
     from IPython.display import HTML, display
 
-    display(HTML(interactive_html(figure, static, run_id=run_id, name=name, alt=alt, caption=caption)))
+    out = HTML(interactive_html(figure, static, run_id=run_id, name=name, alt=alt, caption=caption))
+    display(out)
+    if glue_as:
+        from myst_nb import glue
+
+        glue(glue_as, out, display=False)

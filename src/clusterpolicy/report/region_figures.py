@@ -1,6 +1,7 @@
 """Figures of the regional profiles and the Regions landing page: plotly (interactive) and matplotlib (PNG
 fallback) versions of the same data. They read tidy frames from :mod:`clusterpolicy.study.region_profile` and
-compute nothing."""
+compute nothing. The profiles' cohort event study is drawn by the book's one event-study pair,
+:func:`clusterpolicy.report.analysis_figures.event_studies_plotly` and its static twin."""
 
 from __future__ import annotations
 
@@ -71,31 +72,6 @@ def series_static(frame: pd.DataFrame, *, region: str, ncols: int = 2) -> plt.Fi
         ax.tick_params(labelsize=8)
     axes.flat[0].legend(frameon=False, fontsize=8)
     fig.tight_layout()
-    return fig
-
-
-def event_study_plotly(event_study: pd.DataFrame, *, title: str, ylabel: str) -> Any:
-    """Point estimates with intervals by event time (hover: estimate and interval); the plotly twin of
-    :func:`clusterpolicy.report.figures.event_study_figure`."""
-    import plotly.graph_objects as go
-
-    es = event_study.sort_values("event_time")
-    fig = go.Figure(go.Scatter(
-        x=es["event_time"], y=es["estimate"], mode="markers", name="Estimate with interval",
-        marker={"color": to_hex(TREATED), "size": 8},
-        error_y={"type": "data", "symmetric": False, "array": es["ci_high"] - es["estimate"],
-                 "arrayminus": es["estimate"] - es["ci_low"], "color": to_hex(TREATED)},
-        customdata=es[["ci_low", "ci_high"]].to_numpy(),
-        hovertemplate="year %{x} since the onset: %{y:.3g} (interval %{customdata[0]:.3g} to "
-                      "%{customdata[1]:.3g})<extra></extra>",
-    ))
-    fig.add_hline(y=0, line={"color": to_hex(NEUTRAL), "width": 1})
-    fig.add_vline(x=-0.5, line={"color": to_hex(NEUTRAL), "width": 1, "dash": "dot"})
-    fig.update_layout(height=360, autosize=True, margin={"l": 50, "r": 10, "t": 40, "b": 50}, template="plotly_white",
-                      title={"text": title, "font": {"size": 12}}, showlegend=True,
-                      legend={"orientation": "h", "y": -0.25},
-                      xaxis={"title": {"text": "Years since the policy started (event time)"}, "dtick": 1},
-                      yaxis={"title": {"text": ylabel}})
     return fig
 
 

@@ -1,15 +1,19 @@
 """Figures of single-region analyses: the placebo distribution with the treated region highlighted, an event
-study drawn without intervals, and the range of estimates across methods and donor pools.
+study drawn without intervals (static and interactive, through the book's one event-study pair), and the range of estimates across methods and donor pools.
 
 Like the other report modules, these draw frames produced by the study modules and never estimate.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from clusterpolicy.report.analysis_figures import event_studies_figure, event_studies_plotly
 from clusterpolicy.report.theme import CONTROL, NEUTRAL, PALETTE, TREATED
+from clusterpolicy.study.wording import figure_words
 
 
 def placebo_distribution_figure(placebos: pd.DataFrame, *, value: str = "statistic", title: str,
@@ -27,22 +31,32 @@ def placebo_distribution_figure(placebos: pd.DataFrame, *, value: str = "statist
     return fig
 
 
-def point_event_study_figure(es: pd.DataFrame, *, title: str, ylabel: str) -> plt.Figure:
-    """Event-study point estimates (``event_time, estimate``) without intervals: with one treated region no
-    interval is valid, so none is drawn."""
+def point_event_study_series(es: pd.DataFrame, *, lang: str = "en") -> dict[str, pd.DataFrame]:
+    """Event-study point estimates (``event_time, estimate``) split into placebo years and years from the onset,
+    as ``{legend label: frame}`` for the event-study pair of :mod:`clusterpolicy.report.analysis_figures`."""
+    words = figure_words(lang)
     frame = es.sort_values("event_time")
-    fig, ax = plt.subplots(figsize=(8, 4.2))
-    ax.axhline(0, color=NEUTRAL, linewidth=1)
-    ax.axvline(-0.5, color=NEUTRAL, linewidth=1, linestyle=":")
-    pre = frame[frame["event_time"] < 0]
-    post = frame[frame["event_time"] >= 0]
-    ax.plot(pre["event_time"], pre["estimate"], "o", color=CONTROL, label="Before the onset (placebo years)")
-    ax.plot(post["event_time"], post["estimate"], "o", color=TREATED, label="From the onset")
-    ax.set_xlabel("Years since the onset (dotted line = onset)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left")
-    ax.legend(frameon=False, fontsize=9)
-    return fig
+    return {words["before_onset"]: frame[frame["event_time"] < 0], words["from_onset"]: frame[frame["event_time"] >= 0]}
+
+
+def _point_kwargs(lang: str) -> dict[str, Any]:
+    # Placebo years in the control colour, years from the onset in the treated one; the two never share an event
+    # time, so no dodge; no reference period is drawn because none is imposed on a single region's path.
+    return {"colours": [CONTROL, TREATED], "dodge": False, "reference": None,
+            "xlabel": figure_words(lang)["onset_axis"], "lang": lang}
+
+
+def point_event_study_figure(es: pd.DataFrame, *, title: str, ylabel: str, lang: str = "en") -> plt.Figure:
+    """Event-study point estimates (``event_time, estimate``) without intervals: with one treated region no
+    interval is valid, so none is drawn. Static twin of :func:`point_event_study_plotly`."""
+    return event_studies_figure(point_event_study_series(es, lang=lang), title=title, ylabel=ylabel,
+                                **_point_kwargs(lang))
+
+
+def point_event_study_plotly(es: pd.DataFrame, *, title: str, ylabel: str, lang: str = "en") -> Any:
+    """The interactive version of :func:`point_event_study_figure` (hover: event time and estimate)."""
+    return event_studies_plotly(point_event_study_series(es, lang=lang), title=title, ylabel=ylabel,
+                                **_point_kwargs(lang))
 
 
 def estimate_range_figure(table: pd.DataFrame, *, title: str, xlabel: str) -> plt.Figure:
@@ -62,4 +76,5 @@ def estimate_range_figure(table: pd.DataFrame, *, title: str, xlabel: str) -> pl
     return fig
 
 
-__all__ = ["estimate_range_figure", "placebo_distribution_figure", "point_event_study_figure"]
+__all__ = ["estimate_range_figure", "placebo_distribution_figure", "point_event_study_figure",
+           "point_event_study_plotly", "point_event_study_series"]

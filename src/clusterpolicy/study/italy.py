@@ -52,7 +52,15 @@ from clusterpolicy.study.panel import (
     outcome_label,
 )
 from clusterpolicy.study.treatments import DEFINITIONS, cohort_table
-from clusterpolicy.study.wording import direction, direction_it, p_text
+from clusterpolicy.study.wording import (
+    direction,
+    direction_it,
+    effect_axis,
+    finding_title_event_study,
+    outcome_label_it,
+    p_text,
+    translate,
+)
 
 ROLES: dict[str, Any] = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
 #: The primary outcome: collaboration within the region.
@@ -523,5 +531,36 @@ def published(analysis: Analysis) -> Published:
     )
 
 
+# ================================================================================================================
+# The event-study figure's content, in English or Italian
+# ================================================================================================================
+#: Event times the event-study figure shows at most, either side of the start (later ones rest on few regions).
+FIGURE_HORIZON = 6
+
+
+def event_study_series(analysis: Analysis, *, lang: str = "en") -> dict[str, pd.DataFrame]:
+    """The event studies the page draws, ``{legend label in lang: frame}``: the design's estimator first, the
+    conventional comparison second."""
+    studies = {translate(analysis.robust_label, lang): analysis.robust_es}
+    if analysis.comparison_es is not None:
+        studies[translate(analysis.comparison_label, lang)] = analysis.comparison_es
+    return {label: es for label, es in studies.items() if es is not None}
+
+
+def event_study_window(studies: dict[str, pd.DataFrame], horizon: int = FIGURE_HORIZON) -> tuple[int, int]:
+    """The event times shown: those any study estimates, at most ``horizon`` either side of the start."""
+    return (max(-horizon, int(min(es["event_time"].min() for es in studies.values()))),
+            min(horizon, int(max(es["event_time"].max() for es in studies.values()))))
+
+
+def event_study_labels(values: Published, *, lang: str = "en") -> tuple[str, str]:
+    """``(title, y-axis title)`` of the event-study figure in ``lang``; the title states the finding."""
+    label = (values.outcome_label if lang == "en" else
+             outcome_label_it(values.outcome, values.transform, contrast=values.outcome in CONTRASTS))
+    return (finding_title_event_study(label, values.ci_low, values.ci_high, values.inference_method, lang=lang),
+            effect_axis(values.transform, lang))
+
+
 __all__ = ["Analysis", "Decision", "PRIMARY_OUTCOME", "Published", "analyse", "choose_definition", "choose_scale",
-           "decide", "default_window", "mde", "published"]
+           "decide", "default_window", "event_study_labels", "event_study_series", "event_study_window", "mde",
+           "published"]

@@ -65,3 +65,133 @@ def certainty(p_value: float | None) -> str:
     if p_value < 0.10:
         return "weak evidence"
     return "no reliable evidence"
+
+
+# ================================================================================================================
+# Figure words by language: the one place the book's figures get their fixed text and their Italian labels
+# ================================================================================================================
+# The Italian brief shows figures drawn with Italian labels. Every word a figure draws that is not data comes from
+# here, so a translation is made (and reviewed) once, and a label without a translation fails loudly instead of
+# slipping into an Italian figure in English.
+
+Language = str  # "en" or "it"; a plain str so templates can pass a parameter through
+
+#: Fixed text of the event-study figures. ``{lo}``/``{hi}`` are filled with the interval's ends (numbers or
+#: plotly hover placeholders).
+FIGURE_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "event_time_axis": "Years since the policy started (event time; dotted line = start)",
+        "onset_axis": "Years since the onset (dotted line = onset)",
+        "event_time": "Years since the start",
+        "estimate": "Estimate",
+        "pointwise": "95% interval {lo} to {hi}",
+        "uniform": "uniform (sup-t) band {lo} to {hi}",
+        "uniform_legend": "{label}: uniform (sup-t) band",
+        "reference": "reference period (set to zero)",
+        "effect_axis": "Effect ({scale})",
+        "before_onset": "Before the onset (placebo years)",
+        "from_onset": "From the onset",
+        "finding_title": "{outcome}: {direction} after the policies (interval: {inference})",
+    },
+    "it": {
+        "event_time_axis": "Anni dall'avvio della politica (tempo dell'evento; linea punteggiata = avvio)",
+        "onset_axis": "Anni dall'avvio (linea punteggiata = avvio)",
+        "event_time": "Anni dall'avvio",
+        "estimate": "Stima",
+        "pointwise": "intervallo al 95% da {lo} a {hi}",
+        "uniform": "banda uniforme (sup-t) da {lo} a {hi}",
+        "uniform_legend": "{label}: banda uniforme (sup-t)",
+        "reference": "periodo di riferimento (posto a zero)",
+        "effect_axis": "Effetto ({scale})",
+        "before_onset": "Prima dell'avvio (anni placebo)",
+        "from_onset": "Dall'avvio",
+        "finding_title": "{outcome}: {direction} dopo le politiche (intervallo: {inference})",
+    },
+}
+
+#: Italian for the data-derived labels the figures draw (series names, scales, inference methods, the words of
+#: :func:`direction`), keyed by the English text the study modules produce.
+ITALIAN: dict[str, str] = {
+    # event-study series of clusterpolicy.study.italy.analyse
+    "Callaway-Sant'Anna (not-yet-treated controls)": "Callaway-Sant'Anna (controlli non ancora trattati)",
+    "Callaway-Sant'Anna (never-treated controls)": "Callaway-Sant'Anna (controlli mai trattati)",
+    "ETWFE Poisson (not-yet-treated controls)": "ETWFE Poisson (controlli non ancora trattati)",
+    "ETWFE Poisson (never-treated controls)": "ETWFE Poisson (controlli mai trattati)",
+    "TWFE event study": "Event study TWFE",
+    "Poisson with relative-time dummies (TWFE-style)": "Poisson con dummy di tempo relativo (stile TWFE)",
+    # scales (transform) as the axis titles name them
+    "log": "log",
+    "per capita": "pro capite",
+    "level": "livello",
+    # inference methods (EstimationResult.inference.method)
+    "analytic": "analitico",
+    "multiplier bootstrap": "bootstrap moltiplicativo",
+    "none": "nessuno",
+    "placebo-in-space": "placebo nello spazio",
+    # direction() as a noun phrase that fits a title after a colon, whatever the outcome's gender
+    "rose": "aumento",
+    "fell": "calo",
+    "no clear change": "nessuna variazione chiara",
+    "no valid interval": "nessun intervallo valido",
+}
+
+#: Italian names of the outcomes (``clusterpolicy.study.panel.OUTCOMES``), and of their scale suffixes.
+OUTCOME_LABELS_IT: dict[str, str] = {
+    "rd_personnel_bes_fte": "Personale di R&S delle imprese",
+    "researchers_bes_fte": "Ricercatori delle imprese",
+    "gerd_bes_mio_eur": "Spesa in R&S delle imprese",
+    "rd_personnel_total_fte": "Personale di R&S (tutti i settori)",
+    "rd_personnel_hes_fte": "Personale di R&S delle università",
+    "rd_personnel_gov_fte": "Personale di R&S della pubblica amministrazione",
+    "rd_personnel_bes_minus_hes": "Personale di R&S delle imprese meno quello delle università",
+    "coparticipation_projects": "Progetti H2020 tra imprese e istituti di ricerca",
+    "coparticipation_projects_intraregional": "Progetti H2020 tra un'impresa e un istituto della stessa regione",
+    "coparticipation_projects_org2017": "Progetti H2020 di co-partecipazione (organizzazioni dell'elenco 2017)",
+}
+_SCALE_SUFFIX_IT = {"log": " (log)", "per_capita": " pro capite", "level": "", "ratio": " (log del rapporto)"}
+
+
+def figure_words(lang: Language) -> dict[str, str]:
+    """The fixed figure text in ``lang`` ('en' or 'it')."""
+    try:
+        return FIGURE_WORDS[lang]
+    except KeyError:
+        raise ValueError(f"no figure words for language {lang!r}; use one of {sorted(FIGURE_WORDS)}") from None
+
+
+def to_italian(text: str) -> str:
+    """The Italian of a label listed in :data:`ITALIAN`; raises ``KeyError`` naming the missing label."""
+    try:
+        return ITALIAN[text]
+    except KeyError:
+        raise KeyError(f"no Italian for the figure label {text!r}; add it to clusterpolicy.study.wording.ITALIAN") \
+            from None
+
+
+def translate(text: str, lang: Language) -> str:
+    """``text`` in ``lang``: unchanged in English, :func:`to_italian` in Italian."""
+    figure_words(lang)  # rejects unknown languages
+    return text if lang == "en" else to_italian(text)
+
+
+def outcome_label_it(outcome: str, transform: str, *, contrast: bool = False) -> str:
+    """Italian counterpart of :func:`clusterpolicy.study.panel.outcome_label` (``contrast`` for log ratios)."""
+    try:
+        base = OUTCOME_LABELS_IT[outcome]
+    except KeyError:
+        raise KeyError(f"no Italian name for outcome {outcome!r}; add it to OUTCOME_LABELS_IT") from None
+    return base + _SCALE_SUFFIX_IT["ratio" if contrast else transform]
+
+
+def effect_axis(transform: str, lang: Language = "en") -> str:
+    """The y-axis title of an effect on a scale, e.g. 'Effect (per capita)' / 'Effetto (pro capite)'."""
+    return figure_words(lang)["effect_axis"].format(scale=translate(transform.replace("_", " "), lang))
+
+
+def finding_title_event_study(outcome_label: str, ci_low: float | None, ci_high: float | None, inference: str,
+                              lang: Language = "en") -> str:
+    """The event-study title that states the finding, e.g. '<outcome>: no clear change after the policies
+    (interval: analytic)'; ``outcome_label`` is already in ``lang``."""
+    return figure_words(lang)["finding_title"].format(
+        outcome=outcome_label, direction=translate(direction(ci_low, ci_high), lang),
+        inference=translate(inference, lang))
