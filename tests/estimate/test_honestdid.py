@@ -239,3 +239,22 @@ def test_rm_one_post_period_mbar0_close_to_original(ehec):
     assert_allclose([lb, ub], original_ci(beta[:6], V[:6, :6], 5, 1, [1.0]), atol=1e-3)
     lb2, ub2 = conditional_lf_hybrid_delta_rm(beta[:6], V[:6, :6], 5, 1, [1.0], mbar=1.0)
     assert lb2 < lb and ub2 > ub
+
+
+def test_rm_clf_vertex_terms_kept_across_the_grid_give_the_same_tests(ehec, monkeypatch):
+    # _arp_accept_grid keeps each dual vertex's y-free terms across the theta grid; computing them afresh for
+    # every theta (the test as first written) must accept exactly the same thetas, for every Mbar.
+    from clusterpolicy.estimate import honestdid
+
+    beta, V = ehec
+    cached = [conditional_lf_hybrid_delta_rm(beta, V, 5, 2, [1, 0], mbar=m, return_grid=True)
+              for m in (0.0, 0.5, 1.0, 2.0)]
+    fresh_test = honestdid._lp_conditional_test
+    monkeypatch.setattr(honestdid, "_lp_conditional_test",
+                        lambda y, X, sigma, verts, alpha, kappa, lf_cv, vertex_cache=None:
+                        fresh_test(y, X, sigma, verts, alpha, kappa, lf_cv, None))
+    fresh = [conditional_lf_hybrid_delta_rm(beta, V, 5, 2, [1, 0], mbar=m, return_grid=True)
+             for m in (0.0, 0.5, 1.0, 2.0)]
+    for (lb, ub, grid), (lb0, ub0, grid0) in zip(cached, fresh, strict=True):
+        assert (lb, ub) == (lb0, ub0)
+        pd.testing.assert_frame_equal(grid, grid0, check_exact=True)

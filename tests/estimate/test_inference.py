@@ -255,3 +255,28 @@ def test_ri_works_for_callaway_santanna_and_reports_quantiles():
     assert res.to_dict()["overall"]["ri_p_value"] == ri["p_value"]
     assert ri["quantiles"]["q0.025"] <= ri["quantiles"]["q0.975"]
     assert ri["n_permutations"] + ri["n_failed"] == 56  # exact: all 56 assignments, some may not be estimable
+
+
+def test_ri_fits_each_distinct_assignment_once_and_keeps_every_draw():
+    # 56 assignments and 199 random draws: draws repeat, and the actual assignment is also among the enumerated.
+    df = _small_panel(effect=1.0)
+    fitted: list[tuple[int, ...]] = []
+
+    def fit(d: pd.DataFrame) -> float:
+        fitted.append(tuple(d.groupby("region", sort=True)["cohort"].first().tolist()))
+        return float(_twfe(d).estimate)
+
+    res = randomization_inference(df, fit, unit="region", cohort="cohort", exact=False, n_permutations=199, seed=3)
+    assert len(fitted) == len(set(fitted)) <= 56  # each distinct assignment fitted once
+    assert res.n_permutations == 199  # ... but the distribution keeps every draw, repeats included
+    # the same numbers as fitting every draw afresh (what the test did before the memo)
+    rng = np.random.default_rng(3)
+    labels = df.groupby("region", sort=True)["cohort"].first().to_numpy()
+    regions = np.array(sorted(df["region"].unique()))
+    brute = []
+    for _ in range(199):
+        perm = dict(zip(regions, labels[rng.permutation(labels.size)], strict=True))
+        brute.append(float(_twfe(df.assign(cohort=df["region"].map(perm))).estimate))
+    assert_allclose(res.distribution, brute, rtol=0, atol=0)
+    exact = randomization_inference(df, fit, unit="region", cohort="cohort")
+    assert exact.n_permutations == 56 and exact.exact

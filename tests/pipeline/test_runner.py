@@ -95,3 +95,14 @@ def test_dask_executor_on_local_cluster(tiny_project: Path) -> None:
     # The Dask-made outputs are valid cache entries for a later local run.
     local = run_pipeline(tiny_project, progress=False)
     assert [o.status for o in local.outcomes] == ["cached", "cached", "cached"]
+
+
+def test_kernels_are_stopped_immediately_with_a_setting_nbclient_knows() -> None:
+    # execute_run asks nbclient to stop each kernel at once (a graceful stop waits about a second per run for the
+    # interpreter's teardown); a value nbclient does not know would be rejected here rather than ignored.
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_notebook
+
+    from clusterpolicy.pipeline.execute import KERNEL_SHUTDOWN
+
+    assert NotebookClient(new_notebook(), shutdown_kernel=KERNEL_SHUTDOWN).shutdown_kernel == "immediate"

@@ -558,41 +558,69 @@ def _least_favorable_cv(verts: np.ndarray, sigma: np.ndarray, kappa: float, sims
     return float(np.quantile(eta, 1 - kappa))
 
 
-def _lp_conditional_test(y: np.ndarray, X: np.ndarray, sigma: np.ndarray, verts: np.ndarray, alpha: float,
-                         kappa: float, lf_cv: float) -> bool:
-    """ARP conditional test with the least-favourable hybrid of ``E[y - X delta] <= 0``; True = reject.
-    Port of R ``.lp_conditional_test_fn(hybrid_flag = "LF")``."""
+def _vertex_terms(j: int, X: np.ndarray, sigma: np.ndarray, verts: np.ndarray) -> dict[str, Any]:
+    """What the conditional test needs of the maximising dual vertex ``j`` that does not depend on ``y``.
+
+    A confidence set tests every theta of a grid, and the maximising vertex is one of few, so these terms (a rank,
+    an inverse, projections) are computed once per vertex (:func:`_arp_accept_grid` keeps them) instead of once
+    per theta; the arithmetic is the same, so the tests are too."""
     m, k = X.shape
     sd = np.sqrt(np.diag(sigma))
-    if verts.shape[0] == 0:
-        return False  # LP unbounded (eta = -inf): never reject
-    vals = verts @ y
-    j = int(np.argmax(vals))
-    eta = float(vals[j])
     lam = verts[j]
-    if eta > lf_cv:  # first stage of the hybrid
-        return True
-    mod_size = (alpha - kappa) / (1 - kappa)
     binding = lam > _TOL_LAMBDA
     degenerate = int(binding.sum()) != k + 1
     XB = X[binding]
     full_rank = XB.shape[0] > 0 and np.linalg.matrix_rank(XB) == min(XB.shape) if k > 0 else XB.shape[0] > 0
     if degenerate or not full_rank:
-        # Dual approach: condition on the dual vertex gamma (ARP Appendix D); vlo/vup are the ends of
-        # {c : max_v gamma_v'(s + b c) <= c + tol}, the set R finds by bisection.
         gamma = lam
         gsg = float(gamma @ sigma @ gamma)
         sigma_b = math.sqrt(max(gsg, 0.0))
         if sigma_b < 1e-10:
-            return eta > 0
+            return {"dual": True, "sigma_b": sigma_b}
         b = sigma @ gamma / gsg
-        s = y - b * float(gamma @ y)
-        a_v, b_v = verts @ s, verts @ b
-        slope = b_v - 1.0
+        slope = verts @ b - 1.0
+        return {"dual": True, "sigma_b": sigma_b, "gamma": gamma, "b": b, "slope": slope,
+                "neg": slope < -1e-14, "pos": slope > 1e-14}
+    nb = ~binding
+    SB = np.column_stack([sd[binding], X[binding]])
+    SBinv = np.linalg.inv(SB)
+    IB = np.eye(m)[binding]
+    IBc = np.eye(m)[nb]
+    gamma_B = np.column_stack([sd[nb], X[nb]]) @ SBinv @ IB - IBc
+    v_B = (SBinv[0] @ IB)
+    sigma2_b = float(v_B @ sigma @ v_B)
+    return {"dual": False, "sigma_b": math.sqrt(sigma2_b), "gamma_B": gamma_B, "v_B": v_B,
+            "rho": gamma_B @ sigma @ v_B / sigma2_b}
+
+
+def _lp_conditional_test(y: np.ndarray, X: np.ndarray, sigma: np.ndarray, verts: np.ndarray, alpha: float,
+                         kappa: float, lf_cv: float, vertex_cache: dict[int, dict[str, Any]] | None = None) -> bool:
+    """ARP conditional test with the least-favourable hybrid of ``E[y - X delta] <= 0``; True = reject.
+    Port of R ``.lp_conditional_test_fn(hybrid_flag = "LF")``. ``vertex_cache`` keeps :func:`_vertex_terms`
+    between calls on the same ``X``, ``sigma`` and ``verts``."""
+    if verts.shape[0] == 0:
+        return False  # LP unbounded (eta = -inf): never reject
+    vals = verts @ y
+    j = int(np.argmax(vals))
+    eta = float(vals[j])
+    if eta > lf_cv:  # first stage of the hybrid
+        return True
+    mod_size = (alpha - kappa) / (1 - kappa)
+    cache = {} if vertex_cache is None else vertex_cache
+    if j not in cache:
+        cache[j] = _vertex_terms(j, X, sigma, verts)
+    v = cache[j]
+    sigma_b = float(v["sigma_b"])
+    if v["dual"]:
+        # Dual approach: condition on the dual vertex gamma (ARP Appendix D); vlo/vup are the ends of
+        # {c : max_v gamma_v'(s + b c) <= c + tol}, the set R finds by bisection.
+        if sigma_b < 1e-10:
+            return eta > 0
+        s = y - v["b"] * float(v["gamma"] @ y)
+        a_v, slope, neg, pos = verts @ s, v["slope"], v["neg"], v["pos"]
         lo_init, hi_init = min(-100.0, eta - 20 * sigma_b), max(100.0, eta + 20 * sigma_b)
         # constraint a_v + slope * c <= tol for every vertex
         vlo, vup = -math.inf, math.inf
-        neg, pos = slope < -1e-14, slope > 1e-14
         if np.any(neg):
             vlo = float(np.max((_TOL_EQUALITY - a_v[neg]) / slope[neg]))
         if np.any(pos):
@@ -609,18 +637,9 @@ def _lp_conditional_test(y: np.ndarray, X: np.ndarray, sigma: np.ndarray, verts:
         zup = min(vup, lf_cv) / sigma_b
     else:
         # Primal approach (ARP Section 5): the binding moments B are the k + 1 with positive dual weight.
-        nb = ~binding
-        SB = np.column_stack([sd[binding], X[binding]])
-        SBinv = np.linalg.inv(SB)
-        IB = np.eye(m)[binding]
-        IBc = np.eye(m)[nb]
-        gamma_B = np.column_stack([sd[nb], X[nb]]) @ SBinv @ IB - IBc
-        v_B = (SBinv[0] @ IB)
-        sigma2_b = float(v_B @ sigma @ v_B)
-        sigma_b = math.sqrt(sigma2_b)
-        rho = gamma_B @ sigma @ v_B / sigma2_b
+        rho = v["rho"]
         with np.errstate(divide="ignore", invalid="ignore"):
-            bound = (-gamma_B @ y) / rho + float(v_B @ y)
+            bound = (-v["gamma_B"] @ y) / rho + float(v["v_B"] @ y)
         vlo = float(np.max(bound[rho > 0])) if np.any(rho > 0) else -math.inf
         vup = float(np.min(bound[rho < 0])) if np.any(rho < 0) else math.inf
         zlo = vlo / sigma_b
@@ -677,9 +696,10 @@ def _arp_accept_grid(beta: np.ndarray, sig: np.ndarray, num_pre: int, num_post: 
     verts = _dual_vertices(np.sqrt(np.diag(sr)), Xr)
     lf_cv = _least_favorable_cv(verts, sr, kappa, sims, seed)
     accept = np.empty(grid.size, dtype=bool)
+    vertex_cache: dict[int, dict[str, Any]] = {}
     for i, theta in enumerate(grid):
         y = (Y - a_one * theta)[rows]
-        accept[i] = not _lp_conditional_test(y, Xr, sr, verts, alpha, kappa, lf_cv)
+        accept[i] = not _lp_conditional_test(y, Xr, sr, verts, alpha, kappa, lf_cv, vertex_cache)
     return accept
 
 

@@ -730,8 +730,20 @@ def randomization_inference(
                              "set exact=False.")
 
     unit_pos = pd.Index(units).get_indexer(df[unit])
+    # The statistic of an assignment depends only on that assignment (``fit`` is a deterministic function of the
+    # panel), and assignments repeat: the actual one is among the enumerated ones, and random permutations within
+    # strata draw the same assignment again (about one draw in nine for the Italian designs). Refitting is the whole
+    # cost of the test, so each distinct assignment is fitted once; the distribution keeps every draw.
+    memo: dict[object, float] = {}
 
     def stat_for(assignment: np.ndarray) -> float:
+        # Object arrays (labels of mixed types) are keyed by value: their bytes are pointers.
+        key = tuple(assignment.tolist()) if assignment.dtype == object else assignment.tobytes()
+        if key not in memo:
+            memo[key] = fit_assignment(assignment)
+        return memo[key]
+
+    def fit_assignment(assignment: np.ndarray) -> float:
         new = df.copy()
         new[cohort] = assignment[unit_pos]
         if time is not None and treatment is not None:
@@ -790,6 +802,9 @@ def with_randomization(
     from clusterpolicy.estimate.api import estimate
 
     kwargs: dict[str, Any] = {k: v for k, v in estimate_kwargs.items() if k != "bootstrap"}  # the statistic needs no bootstrap
+    # Nor placebos in space: a permuted assignment with one treated region would refit the estimator once per
+    # control region to replace the interval, which leaves the estimate (the statistic) unchanged.
+    kwargs["single_treated_rule"] = False
 
     def refit(frame: pd.DataFrame) -> EstimationResult:
         with warnings.catch_warnings():
