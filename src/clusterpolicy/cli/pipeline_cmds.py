@@ -166,15 +166,15 @@ def register(app: typer.Typer) -> None:
     @app.command("status")
     def status_command() -> None:
         """List the runs of the manifest and whether each is fresh, stale or failed."""
-        from clusterpolicy.pipeline.cache import Layout, environment_digest, is_fresh, read_state, run_key
+        from clusterpolicy.pipeline.cache import Layout, environment_digest, is_fresh, manifest_keys, read_state
         from clusterpolicy.pipeline.manifest import load_manifest
 
         root = project_root()
         manifest = load_manifest(root)
         layout = Layout(root)
-        env = environment_digest(root)
+        keys = manifest_keys(manifest, environment_digest(root))
         for run in manifest.runs:
             state = read_state(layout, run.id) or {}
-            fresh = is_fresh(layout, run, run_key(run, env))
+            fresh = is_fresh(layout, run, keys[run.id])
             label = "fresh" if fresh else ("failed" if state.get("status") == "failed" else "stale")
             typer.echo(f"{run.id:40s} {label:7s} {run.template.name}")

@@ -1,7 +1,8 @@
 """Deciding whether a run is stale.
 
 A run's *key* is a SHA-256 over everything that can change its output: the template file, its resolved
-parameters, every committed input data file, the ``src/clusterpolicy`` package and the lock file. After a
+parameters, every committed input data file, the ``src/clusterpolicy`` package, the lock file and the keys of the
+runs whose results it reads (its template's ``reads_results_of``). After a
 successful run the key and checksums of its outputs are stored in ``.cache/runs/<id>.json``. A run is fresh only
 if that record has ``status == "ok"``, the same key, and outputs on disk whose checksums still match, so an
 interrupted or tampered run is re-executed rather than trusted.
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clusterpolicy.errors import ManifestError
 from clusterpolicy.fsutil import atomic_write_json, sha256_file
-from clusterpolicy.pipeline.manifest import Run
+from clusterpolicy.pipeline.manifest import Manifest, Run
 
 CACHE_DIR = Path(".cache") / "runs"
 LOCK_FILE = "requirements.lock"
@@ -75,13 +77,34 @@ def environment_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-def run_key(run: Run, env_digest: str) -> str:
-    """The cache key of one run."""
+def run_key(run: Run, env_digest: str, upstream: dict[str, str] | None = None) -> str:
+    """The cache key of one run; ``upstream`` maps the ids of the runs whose results it reads to their keys, so
+    that a change in any of them (or a run added or removed) makes this one stale too."""
     digest = hashlib.sha256()
     digest.update(run.template.path.read_bytes())
     digest.update(json.dumps(run.resolved_parameters(), sort_keys=True, default=str).encode())
     digest.update(env_digest.encode())
+    if upstream:
+        digest.update(json.dumps(upstream, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def manifest_keys(manifest: Manifest, env_digest: str) -> dict[str, str]:
+    """The cache key of every run of the manifest, upstream runs' keys folded into their readers' keys."""
+    keys: dict[str, str] = {}
+
+    def key(run: Run, seen: tuple[str, ...]) -> str:
+        if run.id not in keys:
+            if run.id in seen:
+                raise ManifestError(f"{manifest.path.name}: runs {' -> '.join((*seen, run.id))} read each other's "
+                                    "results in a cycle; remove one template from another's reads_results_of")
+            upstream = {up.id: key(up, (*seen, run.id)) for up in manifest.upstream(run)}
+            keys[run.id] = run_key(run, env_digest, upstream)
+        return keys[run.id]
+
+    for run in manifest.runs:
+        key(run, ())
+    return keys
 
 
 def read_state(layout: Layout, run_id: str) -> dict[str, Any] | None:

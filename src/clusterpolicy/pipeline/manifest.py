@@ -69,6 +69,12 @@ class Manifest:
     def select(self, only: list[str] | None) -> list[Run]:
         return [self.get(run_id) for run_id in only] if only else list(self.runs)
 
+    def upstream(self, run: Run) -> list[Run]:
+        """The runs whose results ``run`` reads (every run of a template its template lists in
+        ``reads_results_of``), in manifest order."""
+        templates = set(run.template.reads_results_of)
+        return [other for other in self.runs if other.template.name in templates and other.id != run.id]
+
 
 def _validate_parameters(run_id: str, template: Template, params: Any, where: str) -> dict[str, Any]:
     if params is None:
@@ -152,6 +158,11 @@ def load_manifest(root: Path, path: Path | None = None) -> Manifest:
             description=str(entry.get("description") or ""),
             cell_timeout=timeout,
         ))
+    for template in templates.values():
+        for name in template.reads_results_of:
+            if name == template.name or not (root / "notebooks" / name).exists():
+                raise ManifestError(f"notebooks/{template.name}: reads_results_of names '{name}', which is "
+                                    "not another template in notebooks/; fix the file name")
     # Each section becomes one part of the book; a section split by another would silently reorder the runs.
     closed: set[str] = set()
     for previous, run in zip((None, *runs), runs):

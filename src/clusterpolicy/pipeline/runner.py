@@ -15,7 +15,8 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +25,7 @@ from tqdm import tqdm
 
 from clusterpolicy.errors import UserInputError
 from clusterpolicy.fsutil import atomic_write_json
-from clusterpolicy.pipeline.cache import Layout, environment_digest, is_fresh, read_state, run_key
+from clusterpolicy.pipeline.cache import Layout, environment_digest, is_fresh, manifest_keys, read_state
 from clusterpolicy.pipeline.execute import execute_run
 from clusterpolicy.pipeline.lock import project_lock
 from clusterpolicy.pipeline.manifest import Manifest, Run, load_manifest
@@ -74,8 +75,9 @@ class PipelineReport:
         return "\n".join(lines)
 
 
-def _spec(root: Path, run: Run, key: str, threads: int) -> dict[str, Any]:
+def _spec(root: Path, run: Run, key: str, threads: int, after: list[str]) -> dict[str, Any]:
     return {
+        "after": after,
         "run_id": run.id,
         "root": str(root),
         "template_path": str(run.template.path),
@@ -94,6 +96,50 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _in_dependency_order(specs: list[dict[str, Any]], submit: Callable[[dict[str, Any]], Any],
+                         wait_first: Callable[[list[Any]], Iterable[Any]]) -> Iterator[dict[str, Any]]:
+    """Submit every spec once the runs it reads from (``spec["after"]``, the stale ones of this invocation) have
+    finished, in manifest order otherwise; yield the results as they arrive.
+
+    A run whose upstream failed is not executed (it would read stale or missing results): it is reported failed,
+    naming the upstream run. ``submit`` returns a future; ``wait_first`` returns the finished ones of a list.
+    """
+    waiting = {spec["run_id"]: spec for spec in specs}
+    unfinished = set(waiting)
+    failed: set[str] = set()
+    running: dict[Any, str] = {}
+
+    def release() -> list[dict[str, Any]]:
+        skipped = []
+        changed = True
+        while changed:  # a skipped run can release (skip) its own readers in turn
+            changed = False
+            for run_id, spec in list(waiting.items()):
+                broken = [up for up in spec["after"] if up in failed]
+                if broken:
+                    del waiting[run_id]
+                    unfinished.discard(run_id)
+                    failed.add(run_id)
+                    skipped.append({"run_id": run_id, "status": "failed", "duration": 0.0,
+                                    "error": f"not run: it reads the results of run '{broken[0]}', which failed"})
+                    changed = True
+                elif not any(up in unfinished for up in spec["after"]):
+                    del waiting[run_id]
+                    running[submit(spec)] = run_id
+        return skipped
+
+    yield from release()
+    while running:
+        for future in wait_first(list(running)):
+            run_id = running.pop(future)
+            result: dict[str, Any] = future.result()
+            unfinished.discard(run_id)
+            if result["status"] != "ok":
+                failed.add(run_id)
+            yield result
+        yield from release()
+
+
 def _local_results(specs: list[dict[str, Any]], jobs: int) -> Iterator[dict[str, Any]]:
     # "spawn": workers start clean (no inherited threads or open kernels) on every platform.
     context = multiprocessing.get_context("spawn")
@@ -102,12 +148,12 @@ def _local_results(specs: list[dict[str, Any]], jobs: int) -> Iterator[dict[str,
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_sigint)
-        futures = [pool.submit(execute_run, spec) for spec in specs]
     finally:
         signal.signal(signal.SIGINT, previous)
     try:
-        for future in as_completed(futures):
-            yield future.result()
+        yield from _in_dependency_order(
+            specs, lambda spec: pool.submit(execute_run, spec),
+            lambda futures: wait_futures(futures, return_when=FIRST_COMPLETED).done)
     except BaseException:
         # Interrupted: stop the workers now. Their kernels notice the parent is gone and exit; unfinished runs
         # wrote no cache record, so the next invocation executes them again.
@@ -122,7 +168,7 @@ def _local_results(specs: list[dict[str, Any]], jobs: int) -> Iterator[dict[str,
 def _dask_results(specs: list[dict[str, Any]], scheduler: str) -> Iterator[dict[str, Any]]:
     try:
         from distributed import Client
-        from distributed import as_completed as dask_as_completed
+        from distributed import wait as dask_wait
     except ImportError as err:  # pragma: no cover - distributed is in the lock
         raise UserInputError("the Dask executor needs 'distributed'; install the lock file") from err
     try:
@@ -133,12 +179,11 @@ def _dask_results(specs: list[dict[str, Any]], scheduler: str) -> Iterator[dict[
             "'dask scheduler' and 'dask worker ADDR', or use --executor local"
         ) from err
     try:
-        futures = [
-            client.submit(execute_run, spec, key=f"clusterpolicy-run-{spec['run_id']}-{spec['key'][:12]}", pure=False)
-            for spec in specs
-        ]
-        for future in dask_as_completed(futures):
-            yield future.result()
+        yield from _in_dependency_order(
+            specs,
+            lambda spec: client.submit(execute_run, spec, key=f"clusterpolicy-run-{spec['run_id']}-{spec['key'][:12]}",
+                                       pure=False),
+            lambda futures: dask_wait(futures, return_when="FIRST_COMPLETED").done)
     finally:
         client.close()
 
@@ -201,8 +246,19 @@ def _run_pipeline(
     # Scratch notebooks of an earlier, interrupted invocation are never results: remove them.
     shutil.rmtree(root / "_build" / "work", ignore_errors=True)
     env = environment_digest(root)
-    keys = {run.id: run_key(run, env) for run in runs}
+    keys = manifest_keys(manifest, env)
     stale = [run for run in runs if force or not is_fresh(layout, run, keys[run.id])]
+    # As make builds prerequisites: a stale run's stale upstream runs execute first even when not selected, or it
+    # would read their old results under a key that already names the new ones.
+    frontier = list(stale)
+    while frontier:
+        for up in manifest.upstream(frontier.pop()):
+            if up not in stale and not is_fresh(layout, up, keys[up.id]):
+                stale.append(up)
+                frontier.append(up)
+    order = {run.id: i for i, run in enumerate(manifest.runs)}
+    stale.sort(key=lambda run: order[run.id])
+    stale_ids = {run.id for run in stale}
     report = PipelineReport()
     for run in runs:
         if run not in stale:
@@ -212,7 +268,8 @@ def _run_pipeline(
 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(stale) or 1))
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    specs = [_spec(root, run, keys[run.id], threads) for run in stale]
+    specs = [_spec(root, run, keys[run.id], threads, [up.id for up in manifest.upstream(run) if up.id in stale_ids])
+             for run in stale]
     states = {spec["run_id"]: "queued" for spec in specs}
     bar = tqdm(
         total=len(specs), desc="runs", unit="run", disable=not progress or not specs, file=sys.stderr,
@@ -239,7 +296,6 @@ def _run_pipeline(
                     bar.write(f"run {outcome.run_id} FAILED: {outcome.error}", file=sys.stderr)
         finally:
             bar.close()
-    order = {run.id: i for i, run in enumerate(manifest.runs)}
     report.outcomes.sort(key=lambda o: order[o.run_id])
     report.wall_time = time.perf_counter() - started
     record_provenance(root, manifest, report, keys, executor)

@@ -10,6 +10,14 @@ defaults::
 
 Supported types: ``int``, ``float``, ``str``, ``bool``, ``list[...]`` of those, ``Literal[...]`` (the allowed
 values), and ``X | None``. The manifest's parameters are checked against these before any kernel starts.
+
+A template that reads other runs' ``results/*.json`` says so in its front matter, naming their templates::
+
+    clusterpolicy:
+      reads_results_of: [italy_did.md]
+
+Its runs then execute after those runs (and with them, when they are stale), and their cache keys include those
+runs' keys.
 """
 
 from __future__ import annotations
@@ -90,6 +98,18 @@ class Template:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def reads_results_of(self) -> tuple[str, ...]:
+        """Templates whose runs' ``results/*.json`` this template reads while it runs (front matter
+        ``clusterpolicy.reads_results_of``): those runs execute first and their cache keys enter this one's."""
+        value = self.metadata.get("reads_results_of") or []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ManifestError(f"notebooks/{self.name}: clusterpolicy.reads_results_of must be a list of template "
+                                "file names, e.g. [italy_did.md]")
+        return tuple(value)
 
     def notebook(self) -> nbformat.NotebookNode:
         """The template as an (output-free) notebook."""
