@@ -179,6 +179,14 @@ def test_pretrend_wald_against_direct(ehec):
     assert res.f_p_value == pytest.approx(stats.f.sf(w / 5, 5, 42), rel=1e-10)
 
 
+def test_pretrend_wald_negative_statistic_like_scipy_stats():
+    # An indefinite covariance gives w < 0: scipy.stats' sf is 1 below the support, the special functions' NaN.
+    res = pretrend_wald([0.0, 1.0], np.diag([1.0, -1.0]), n_clusters=10)
+    assert res.chi2 == -1.0
+    assert res.p_value == stats.chi2.sf(-1.0, 2) == 1.0
+    assert res.f_p_value == stats.f.sf(-0.5, 2, 9) == 1.0
+
+
 def test_event_study_inputs_orders_and_drops_reference():
     times = [1, -3, 0, -1, -2]
     est = [0.3, -0.1, 0.2, 0.0, 0.05]

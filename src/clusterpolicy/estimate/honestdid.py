@@ -68,7 +68,10 @@ from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+
+# scipy.special, not scipy.stats: the norm/chi2/F functions below are the special functions scipy.stats calls,
+# without stats' half-second import.
+from scipy import optimize, special
 
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
 
@@ -313,12 +316,14 @@ def pretrend_wald(betahat_pre: Any, sigma_pre: Any, n_clusters: int | None = Non
         w = float(b @ np.linalg.solve(V, b))
     except np.linalg.LinAlgError:
         raise UserInputError("pretrend_wald: the pre-period covariance is singular; drop collinear pre-periods.") from None
-    out: dict[str, Any] = {"chi2": w, "df": q, "p_value": float(stats.chi2.sf(w, q))}
+    # Clamped at 0: a not-quite-positive-definite covariance can give w < 0, where scipy.stats' chi2/F sf return 1
+    # (below the support) but the special functions return NaN.
+    out: dict[str, Any] = {"chi2": w, "df": q, "p_value": float(special.chdtrc(q, max(w, 0.0)))}
     if n_clusters is not None:
         g = int(n_clusters)
         if g < 2:
             raise UserInputError(f"n_clusters={n_clusters}: the F version needs at least 2 clusters.")
-        out.update(f_stat=w / q, df_denom=g - 1, f_p_value=float(stats.f.sf(w / q, q, g - 1)))
+        out.update(f_stat=w / q, df_denom=g - 1, f_p_value=float(special.fdtrc(q, g - 1, max(w / q, 0.0))))
     return PretrendWald(**out)
 
 
@@ -329,7 +334,7 @@ def original_ci(betahat: Any, sigma: Any, num_pre: int, num_post: int, l_vec: An
     post = slice(num_pre, num_pre + num_post)
     est = float(lv @ beta[post])
     sd = float(np.sqrt(lv @ sig[post, post] @ lv))
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = float(special.ndtri(1 - alpha / 2))
     return est - z * sd, est + z * sd
 
 
@@ -340,12 +345,12 @@ def _folded_normal_quantile(p: float, mu: float) -> float:
     """``p`` quantile of ``|N(mu, 1)|`` (exact; R simulates it with 10^6 draws)."""
     mu = abs(float(mu))
     if mu == 0:
-        return float(stats.norm.ppf(0.5 + p / 2))
+        return float(special.ndtri(0.5 + p / 2))
 
     def cover(c: float) -> float:
-        return float(stats.norm.cdf(c - mu) - stats.norm.cdf(-c - mu)) - p
+        return float(special.ndtr(c - mu) - special.ndtr(-c - mu)) - p
 
-    hi = mu + stats.norm.ppf(p) + 10.0
+    hi = mu + special.ndtri(p) + 10.0
     return float(optimize.brentq(cover, 0.0, hi, xtol=1e-14, rtol=1e-14))
 
 

@@ -44,7 +44,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
+
+# scipy.special, not scipy.stats: stats.t.sf calls special.stdtr, without stats' half-second import.
+from scipy import special
 
 from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate._panel import numeric_column, require_columns
@@ -459,7 +461,7 @@ def wild_cluster_bootstrap(
     scores_hat = core.s_y - beta * core.s_x
     fixest_factor = G / (G - 1) * (n - 1) / (n - k - design.fe_levels_k)
     se_analytic = math.sqrt(fixest_factor * float(scores_hat @ scores_hat)) / xx
-    analytic_p = float(2 * stats.t.sf(abs(beta / se_analytic), G - 1))
+    analytic_p = float(2 * special.stdtr(G - 1, -abs(beta / se_analytic)))
 
     enumerate_all = full_enumeration
     if enumerate_all is None:

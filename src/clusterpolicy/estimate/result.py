@@ -52,10 +52,14 @@ def degrees_of_freedom(n_clusters: int, df: DFMode = "t") -> int | None:
     return max(int(n_clusters) - 1, 1)
 
 
+def quantile(q: float, df: int | None) -> float:
+    """``q`` quantile of t(df), or of the standard normal when ``df`` is ``None``."""
+    return float(special.ndtri(q) if df is None else special.stdtrit(df, q))
+
+
 def critical_value(level: float, df: int | None) -> float:
     """Two-sided critical value at ``level``: t(df) quantile, or the normal one when ``df`` is ``None``."""
-    q = 0.5 + level / 2
-    return float(special.ndtri(q) if df is None else special.stdtrit(df, q))
+    return quantile(0.5 + level / 2, df)
 
 
 def p_value(estimate: float, se: float, df: int | None) -> float | None:

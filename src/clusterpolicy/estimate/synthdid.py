@@ -45,7 +45,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+# scipy.special, not scipy.stats: stats.norm.ppf calls special.ndtri, without stats' half-second import.
+from scipy import special
 
 from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate._panel import Request
@@ -774,7 +776,7 @@ def synthetic_did(
     se = float("nan")
     if inference is not None:
         se = _se_generic(prob, inference, int(replications), seed)
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(special.ndtri(0.5 + level / 2))
     n_units = int(len(order))
     return SynthDiDResult(
         outcome=outcome, estimate=estimate, se=se, ci_low=estimate - z * se, ci_high=estimate + z * se,

@@ -232,6 +232,8 @@ def macro_area_figure(macro: pd.DataFrame, *, title: str, base_year: int) -> plt
 def region_year_heatmap(frame: pd.DataFrame, *, value: str, title: str, cbar_label: str,
                         row: str = "label", col: str = "year", fmt: str = "d", log: bool = False) -> plt.Figure:
     """Heat map of ``value`` by ``row`` (regions) and ``col`` (years), cells annotated."""
+    # Imported here, not at module level: seaborn takes about 0.6 s to import (scipy.stats) and only this figure
+    # and ``figures.trends_figure`` use it.
     import seaborn as sns
     from matplotlib.colors import LogNorm
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from clusterpolicy.fsutil import atomic_write_bytes
 from clusterpolicy.paths import project_root
@@ -121,6 +120,10 @@ def event_study_figure(
 
 def trends_figure(frame: pd.DataFrame, *, x: str, y: str, hue: str, title: str, ylabel: str) -> plt.Figure:
     """Mean outcome over time by group (e.g. by adoption cohort)."""
+    # Imported here, not at module level: seaborn takes about 0.6 s to import (scipy.stats) and only this figure
+    # uses it.
+    import seaborn as sns
+
     fig, ax = plt.subplots()
     means = frame.groupby([hue, x], as_index=False)[y].mean()
     sns.lineplot(data=means, x=x, y=y, hue=hue, marker="o", ax=ax)

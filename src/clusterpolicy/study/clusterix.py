@@ -51,7 +51,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+# scipy.special, not scipy.stats: stats.norm.ppf calls special.ndtri, without stats' half-second import.
+from scipy import special
 
 from clusterpolicy.data.policy import interreg_exposure
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
@@ -156,7 +158,7 @@ def poisson_mde_single_unit(mean_count: float, *, n_pre: int, n_post: int, alpha
         raise UserInputError(f"poisson_mde_single_unit needs mean_count > 0 and at least one year on each side; got "
                              f"mean_count={mean_count}, n_pre={n_pre}, n_post={n_post}.")
     se = math.sqrt(1.0 / (mean_count * n_pre) + 1.0 / (mean_count * n_post))
-    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
+    z = float(special.ndtri(1 - alpha / 2) + special.ndtri(power))
     return math.expm1(z * se)
 
 

@@ -35,13 +35,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInputError
 from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.diagnostics import LeaveOneOutResult, leave_one_out
 from clusterpolicy.estimate.inference import with_randomization
-from clusterpolicy.estimate.result import EstimationResult
+from clusterpolicy.estimate.result import EstimationResult, quantile
 from clusterpolicy.estimate.sensitivity import Sensitivity, pretrend_test, sensitivity_analysis
 from clusterpolicy.study.panel import (
     CONTRASTS,
@@ -229,8 +228,7 @@ def mde(result: EstimationResult, power: float = POWER) -> float | None:
     inf = result.inference
     if inf.method not in ("analytic", "multiplier bootstrap") or not math.isfinite(result.se) or result.se <= 0:
         return None
-    q = stats.norm.ppf(power) if inf.df is None else stats.t.ppf(power, inf.df)
-    return float((inf.critical_value + q) * result.se)
+    return float((inf.critical_value + quantile(power, inf.df)) * result.se)
 
 
 @dataclass(frozen=True)
