@@ -283,7 +283,8 @@ class TwfeRefit:
         self.result = _twfe_result(panel, request, fit, msgs, "fixest")
         if fit.ssc_factor is None:  # pragma: no cover - set by every pyfixest fit
             raise EstimationError("TwfeRefit: pyfixest did not report its small-sample factor.")
-        self._panel, self._msgs, self._fit = panel, tuple(msgs), fit
+        # N, K and G, hence pyfixest's small-sample factor, do not depend on the treatment timing or the outcome
+        self._panel, self._msgs, self._fit, self._ssc = panel, tuple(msgs), fit, fit.ssc_factor
         data = panel.data
         # The same design pyfixest demeans on: unit and period codes, in the panel's row order.
         self._flist = np.column_stack([pd.factorize(data["_u"])[0], pd.factorize(data["_t"])[0]]).astype(np.uintp)
@@ -352,7 +353,7 @@ class TwfeRefit:
         meat = crv1_meat_loop(scores=scores.astype(np.float64), clustid=self._clustid.astype(np.uintp),
                               cluster_col=self._cluster_col)
         cov = np.zeros((1, 1))
-        cov += self._fit.ssc_factor * (bread @ meat @ bread)  # type: ignore[operator]
+        cov += self._ssc * (bread @ meat @ bread)  # as pyfixest accumulates it (0 + x: exact)
         fit = replace(self._fit, params=pd.Series([float(beta[0])], index=["treated"], name="parameter"),
                       cov=pd.DataFrame(cov, index=["treated"], columns=["treated"]))
         return _twfe_result(self._panel, self._request, fit, list(self._msgs), "fixest")
