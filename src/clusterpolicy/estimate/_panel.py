@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -236,27 +236,59 @@ def prepare_panel(
     else:  # own the arrays (they may be read-only views of ``df``)
         tv, yv = tv.copy(), yv.copy()
         covs = {c: v.copy() for c, v in covs.items()}
-    tmax = tv.max()
-    late = gv > tmax
-    if late.any():
-        warn(
-            f"{np.unique(u_codes[late]).size} units first treated after the last period ({tmax:g}) are treated "
-            "as never treated",
-            msgs,
-        )
-        gv[late] = 0.0
+    msgs.extend(_recode_late(gv, tv, u_codes))
     columns: dict[str, object] = {c: out[c].reset_index(drop=True) for c in cols}
     columns.update(covs)
     columns.update({
-        "_t": tv, "_y": yv, "_g": gv,
-        "_d": ((gv > 0) & (tv >= gv)).astype("float64"),
-        "_e": np.where(gv > 0, tv - gv, NEVER_EVENT_TIME),
+        "_t": tv, "_y": yv, **_timing_columns(gv, tv),
         "_cl": u_codes if cluster == unit else pd.factorize(out[cluster], sort=True)[0],
         "_u": u_codes,
     })
     out = pd.DataFrame(columns, copy=False)
     return Panel(data=out, unit=unit, time=time, cohort=cohort, outcome=outcome, cluster=cluster,
                  warnings=tuple(msgs), covariates=covariates)
+
+
+def _late_message(n_units: int, tmax: float) -> str:
+    return f"{n_units} units first treated after the last period ({tmax:g}) are treated as never treated"
+
+
+def _recode_late(gv: np.ndarray, tv: np.ndarray, u_codes: np.ndarray) -> list[str]:
+    """Recode (in place) cohorts after the last period to never treated; the warning, if any, as a list."""
+    tmax = tv.max()
+    late = gv > tmax
+    if not late.any():
+        return []
+    message = _late_message(int(np.unique(u_codes[late]).size), tmax)
+    warn(message)
+    gv[late] = 0.0
+    return [message]
+
+
+def _timing_columns(gv: np.ndarray, tv: np.ndarray) -> dict[str, np.ndarray]:
+    """The treatment-timing columns of a prepared panel from its cohorts ``gv`` (0 = never) and periods ``tv``."""
+    return {"_g": gv, "_d": ((gv > 0) & (tv >= gv)).astype("float64"),
+            "_e": np.where(gv > 0, tv - gv, NEVER_EVENT_TIME)}
+
+
+def with_cohorts(panel: Panel, cohorts: np.ndarray) -> Panel:
+    """``panel`` with its cohorts replaced (one value per panel row, constant within unit; 0 or NaN = never
+    treated): what :func:`prepare_panel` returns for the same data with the new cohort column, without
+    re-validating and re-sorting what the cohorts do not touch. Randomisation inference refits with it."""
+    gv = np.asarray(cohorts, dtype="float64").copy()
+    gv[np.isnan(gv)] = 0.0
+    if gv.shape != (len(panel.data),):
+        raise UserInputError(f"with_cohorts: {gv.size} cohorts for {len(panel.data)} panel rows.")
+    if (gv < 0).any():
+        raise DataValidationError(
+            f"column {panel.cohort!r} (cohort) must be the first treated period or 0 for never treated; negative "
+            f"values {_preview(np.unique(gv[gv < 0]))}. Fix: use 0 or leave empty for never-treated units.")
+    data = panel.data
+    tv = data["_t"].to_numpy()
+    old_late = [m for m in panel.warnings if m.endswith("are treated as never treated")]
+    msgs = [m for m in panel.warnings if m not in old_late] + _recode_late(gv, tv, data["_u"].to_numpy())
+    new = data.assign(**{panel.cohort: np.asarray(cohorts)}, **_timing_columns(gv, tv))
+    return replace(panel, data=new, warnings=tuple(msgs))
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
+import numpy as np
 import pandas as pd
 
 from clusterpolicy.errors import UserInputError
-from clusterpolicy.estimate._panel import request_for
+from clusterpolicy.estimate._panel import Panel, Request, request_for, with_cohorts
 from clusterpolicy.estimate.bootstrap import BootstrapSpec
 from clusterpolicy.estimate.literals import SSC, ControlGroup, CSMethod, DFMode, EstimatorName, check_literal
 from clusterpolicy.estimate.result import EstimationResult
@@ -228,6 +229,180 @@ def estimate(
         result = single_treated_inference(result, df, unit=unit, time=time, cohort=cohort, cluster=cluster,
                                           refit=fit)
     return result
+
+
+class BoundEstimate:
+    """:func:`estimate` with every argument but the data bound: ``BoundEstimate(estimator="twfe", unit=...)(df)``
+    is ``estimate(df, estimator="twfe", unit=...)``.
+
+    Randomisation inference and power simulations take such an object wherever they take a ``fit(df)`` callable.
+    Being told the estimator and its arguments, not only a black box, they can ask :meth:`refitter` for a prepared
+    refit of ``df`` that changes only the cohorts or only the outcome, and skip the per-fit preparation that those
+    changes leave the same (see :class:`clusterpolicy.estimate.twfe.TwfeRefit`). The numbers are those of
+    :func:`estimate`. ``quiet=True`` silences :class:`~clusterpolicy.errors.ClusterPolicyWarning` (refits repeat
+    the warnings of the first fit).
+    """
+
+    def __init__(self, *, quiet: bool = False, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        self.quiet = quiet
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+        return f"BoundEstimate({args}, quiet={self.quiet})"
+
+    def __call__(self, df: pd.DataFrame) -> EstimationResult:
+        if not self.quiet:
+            return estimate(df, **self.kwargs)
+        import warnings
+
+        from clusterpolicy.errors import ClusterPolicyWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ClusterPolicyWarning)
+            return estimate(df, **self.kwargs)
+
+    def refitter(self, df: pd.DataFrame) -> Refitter | None:
+        """A prepared refit of ``df`` whose results equal ``self`` on ``df`` with new cohorts or a new outcome, or
+        ``None`` when this estimator and these arguments have none (then call ``self`` on each modified frame).
+
+        Covered, when the one-treated-unit rule cannot apply (``single_treated_rule=False``, or clusters are units
+        and ``df`` does not have exactly one treated unit: permuting cohorts across units keeps that count) and
+        without ``bootstrap``:
+
+        * ``twfe`` (fixest convention, no covariates): new cohorts and new outcomes
+          (:class:`~clusterpolicy.estimate.twfe.TwfeRefit`);
+        * ``cs`` and ``imputation``: new cohorts; the panel is prepared once and only its timing columns are
+          replaced (:func:`~clusterpolicy.estimate._panel.with_cohorts`), then the estimator runs as usual, or only
+          up to its headline estimate when that is all the caller needs.
+
+        ``df`` is fitted once in full first, so invalid arguments fail here exactly as in :func:`estimate`.
+        """
+        import warnings
+
+        from clusterpolicy.errors import ClusterPolicyWarning
+
+        kw = dict(self.kwargs)
+        name = kw.pop("estimator", None)
+        roles = {k: kw.pop(k, None) for k in ("unit", "time", "cohort", "outcome", "cluster")}
+        shared = {k: kw.pop(k) for k in ("level", "df_mode") if k in kw}
+        single_rule = kw.pop("single_treated_rule", True)
+        covariates = kw.pop("covariates", ())
+        covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
+        control, method = kw.pop("control", None), kw.pop("method", "dr")
+        pretrends = kw.pop("pretrends", None) if name == "imputation" else None
+        if name not in ("twfe", "cs", "imputation") or kw.pop("ssc", "fixest") != "fixest" or kw.pop("bootstrap", None):
+            return None
+        if kw or any(roles[k] is None for k in ("unit", "time", "cohort", "outcome")):
+            return None  # options no prepared refit knows, or a missing role: estimate() reports it
+        if name == "twfe" and covariates:
+            return None
+        unit, time, cohort, outcome = (str(roles[k]) for k in ("unit", "time", "cohort", "outcome"))
+        cluster = roles["cluster"]
+        if single_rule and (
+            (cluster is not None and cluster != unit)
+            or _treated_clusters(df, unit=unit, time=time, cohort=cohort, cluster=None) == 1):
+            return None
+        self(df)  # validates the arguments and the data as estimate() does (and raises as it does)
+        with warnings.catch_warnings():
+            if self.quiet:
+                warnings.simplefilter("ignore", ClusterPolicyWarning)
+            request = request_for(df, unit=unit, time=time, cohort=cohort, outcome=outcome, covariates=covariates,
+                                  cluster=cluster, **shared)
+            impl: _Refit
+            if name == "twfe":
+                from clusterpolicy.estimate.twfe import TwfeRefit
+
+                impl = TwfeRefit(request)
+            elif name == "cs":
+                from clusterpolicy.estimate.did import callaway_santanna, cs_estimate
+
+                ctrl = cast(ControlGroup, control or ESTIMATORS["cs"].default_control)
+
+                def run_cs(req: Request) -> EstimationResult:
+                    return callaway_santanna(req, control=ctrl, method=method)
+
+                def estimate_cs(req: Request) -> float:
+                    return cs_estimate(req, control=ctrl, method=method)
+
+                impl = _PanelRefit(request, run_cs, estimate_cs, quiet=self.quiet)
+            else:
+                from clusterpolicy.estimate.imputation import imputation, imputation_estimate
+
+                def run_imputation(req: Request) -> EstimationResult:
+                    return imputation(req, pretrends=pretrends)
+
+                impl = _PanelRefit(request, run_imputation, imputation_estimate, quiet=self.quiet)
+        # Row of ``df`` behind each panel row (prepare_panel sorts by unit and time and drops missing outcomes).
+        keys = pd.MultiIndex.from_frame(df[[unit, time]])
+        rows = keys.get_indexer(pd.MultiIndex.from_frame(impl.panel.data[[unit, time]]))
+        return Refitter(impl, rows, len(df))
+
+
+class _Refit(Protocol):
+    """A prepared estimator on one panel; arrays are one value per panel row, in the panel's order."""
+
+    @property
+    def panel(self) -> Panel: ...
+
+    def with_cohorts(self, cohorts: np.ndarray, *, estimate_only: bool = False) -> EstimationResult | float: ...
+
+    def with_outcome(self, y: np.ndarray) -> EstimationResult | None: ...
+
+
+class _PanelRefit:
+    """An estimator that reads the prepared panel (``run(request)``), refitted with new cohorts: the panel is
+    prepared once and only its timing columns are replaced; ``estimate_only(request)`` is the same estimator
+    stopped at its headline estimate."""
+
+    def __init__(self, request: Request, run: Callable[[Request], EstimationResult],
+                 estimate_only: Callable[[Request], float], *, quiet: bool) -> None:
+        self._request, self._run, self._estimate_only, self._quiet = request, run, estimate_only, quiet
+
+    @property
+    def panel(self) -> Panel:
+        return self._request.panel
+
+    def with_cohorts(self, cohorts: np.ndarray, *, estimate_only: bool = False) -> EstimationResult | float:
+        import warnings
+        from dataclasses import replace
+
+        from clusterpolicy.errors import ClusterPolicyWarning
+
+        with warnings.catch_warnings():
+            if self._quiet:
+                warnings.simplefilter("ignore", ClusterPolicyWarning)
+            request = replace(self._request, panel=with_cohorts(self._request.panel, cohorts))
+            return self._estimate_only(request) if estimate_only else self._run(request)
+
+    def with_outcome(self, y: np.ndarray) -> EstimationResult | None:
+        return None
+
+
+class Refitter:
+    """Refits of one prepared frame: :meth:`with_cohorts` and :meth:`with_outcome` take one value per row of the
+    frame given to :meth:`BoundEstimate.refitter` (in its row order) and return what the bound estimator gives on
+    that frame with the column replaced."""
+
+    def __init__(self, impl: _Refit, rows: np.ndarray, n_rows: int) -> None:
+        self._impl = impl
+        self._rows = rows
+        self._n_rows = n_rows
+
+    def with_cohorts(self, cohorts: np.ndarray, *, estimate_only: bool = False) -> EstimationResult | float:
+        """The result, or with ``estimate_only=True`` possibly only its ``estimate`` (a float)."""
+        values = pd.to_numeric(pd.Series(cohorts), errors="coerce").to_numpy(dtype=float)
+        if values.size != self._n_rows:
+            raise UserInputError(f"Refitter: {values.size} cohorts for {self._n_rows} rows.")
+        return self._impl.with_cohorts(values[self._rows], estimate_only=estimate_only)
+
+    def with_outcome(self, outcome: np.ndarray) -> EstimationResult | None:
+        """``None`` when the sample would change (a missing value now, or a row the first fit dropped) or the
+        estimator has no outcome refit: call the bound estimator on the frame then."""
+        values = np.asarray(outcome, dtype=float)
+        if values.size != self._n_rows or self._rows.size != self._n_rows or not np.all(np.isfinite(values)):
+            return None
+        return self._impl.with_outcome(values[self._rows])
 
 
 def _treated_clusters(df: pd.DataFrame, *, unit: str, time: str, cohort: str, cluster: str | None) -> int:

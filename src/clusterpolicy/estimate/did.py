@@ -570,6 +570,13 @@ def aggregate(fit: GroupTimeFit, kind: CSAggregation = "simple") -> Aggregate:
 
 
 # --------------------------------------------------------------------------------------------- front door
+def cs_estimate(request: Request, *, control: ControlGroup = "never", method: CSMethod = "dr") -> float:
+    """The headline estimate of :func:`callaway_santanna` alone (the simple ATT), without the other three
+    aggregations, the event study and the result. Randomisation inference, whose statistic is the estimate, refits
+    with it."""
+    return aggregate(att_gt(request.panel, control=control, method=method), "simple").overall
+
+
 def callaway_santanna(
     request: Request,
     *,

@@ -157,6 +157,24 @@ def imputation(
     ----------
     Borusyak, K., Jaravel, X. and Spiess, J. (2024), *Review of Economic Studies* 91(6), 3253-3285.
     """
+    result, panel, fs = _imputation_without_pretrends(request)
+    pre = _pretrend_fit(fs, _default_pretrends(panel) if pretrends is None else list(pretrends), panel.cluster)
+    if pre.empty or result.event_study is None:
+        return replace(result, details={**result.details, "pretrends": []})
+    pre = with_intervals(pre, result.inference)
+    es = pd.concat([pre, result.event_study], ignore_index=True)
+    return replace(result, event_study=es,
+                   details={**result.details, "pretrends": [int(k) for k in pre["event_time"]]})
+
+
+def imputation_estimate(request: Request) -> float:
+    """The headline estimate of :func:`imputation` alone: its pre-trend regression (a separate fit that does not
+    enter the estimate) is skipped. Randomisation inference, whose statistic is the estimate, refits with it."""
+    return _imputation_without_pretrends(request)[0].estimate
+
+
+def _imputation_without_pretrends(request: Request) -> tuple[EstimationResult, Panel, FirstStage]:
+    """:func:`imputation` up to (not including) the pre-trend coefficients of its event study."""
     panel, msgs = request.start()
     fs = first_stage(panel, msgs)
     data = fs.data
@@ -187,13 +205,7 @@ def imputation(
         event_study_vcov=pd.DataFrame(post_vcov, index=horizons, columns=horizons), warnings=tuple(msgs),
         details={"n_treated_obs": int(treated.sum())},
     )
-    pre = _pretrend_fit(fs, _default_pretrends(panel) if pretrends is None else list(pretrends), panel.cluster)
-    if pre.empty or result.event_study is None:
-        return replace(result, details={**result.details, "pretrends": []})
-    pre = with_intervals(pre, result.inference)
-    es = pd.concat([pre, result.event_study], ignore_index=True)
-    return replace(result, event_study=es,
-                   details={**result.details, "pretrends": [int(k) for k in pre["event_time"]]})
+    return result, panel, fs
 
 
 def _did2s_second(fs: FirstStage, x2: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ import pandas as pd
 from linearmodels.panel import PanelOLS
 
 from clusterpolicy.errors import EstimationError, UserInputError
-from clusterpolicy.estimate._panel import NEVER_EVENT_TIME, Panel, Request, nested_in, warn
+from clusterpolicy.estimate._panel import NEVER_EVENT_TIME, Panel, Request, check_treatment_variation, nested_in, warn
 from clusterpolicy.estimate.bootstrap import BootstrapSpec
 from clusterpolicy.estimate.literals import SSC, DFMode, check_literal
 from clusterpolicy.estimate.result import EstimationResult, Inference, build_result
@@ -49,6 +49,7 @@ class FEOLS:
     n_clusters: int
     df_k: int
     contributions: np.ndarray | None = None  # G x p cluster contributions (with the small-sample factor)
+    ssc_factor: float | None = None  # pyfixest's small-sample multiplier of the covariance (fixest convention)
 
     @property
     def se(self) -> pd.Series:
@@ -79,6 +80,11 @@ def _fit(data: pd.DataFrame, regressors: pd.DataFrame, *, ssc: str, vcov: str, c
     return _fit_pyfixest(data, regressors, vcov=vcov, n_clusters=n_clusters, scores=scores)
 
 
+# Tolerance of pyfixest's alternating-projections demeaning (absolute), shared by ``feols`` and the refits below.
+_FIXEF_TOL = 1e-10
+_FIXEF_MAXITER = 10_000
+
+
 def _fit_pyfixest(data: pd.DataFrame, regressors: pd.DataFrame, *, vcov: str, n_clusters: int,
                   scores: bool = False) -> FEOLS:
     # pyfixest's demeaning is several times faster than PanelOLS on large panels and its default small-sample
@@ -97,7 +103,7 @@ def _fit_pyfixest(data: pd.DataFrame, regressors: pd.DataFrame, *, vcov: str, n_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = pf.feols(formula, data=frame, vcov=spec, fixef_rm="none", copy_data=False, store_data=False,
-                       lean=not scores, fixef_tol=1e-10)
+                       lean=not scores, fixef_tol=_FIXEF_TOL)
     coef = fit.coef()
     dropped = [names[safe.index(c)] for c in safe if c not in coef.index]
     if dropped:
@@ -115,7 +121,8 @@ def _fit_pyfixest(data: pd.DataFrame, regressors: pd.DataFrame, *, vcov: str, n_
         summed = cluster_sum(np.asarray(fit._scores, dtype=float), frame["_cl"].to_numpy())
         contributions = np.sqrt(ssc_factor) * summed @ np.asarray(fit._bread, dtype=float)
     return FEOLS(params=params, cov=pd.DataFrame(cov, index=names, columns=names), n_obs=int(fit._N),
-                 n_clusters=n_clusters, df_k=int(len(names) + _fe_count(data, vcov)), contributions=contributions)
+                 n_clusters=n_clusters, df_k=int(len(names) + _fe_count(data, vcov)), contributions=contributions,
+                 ssc_factor=float(np.asarray(fit._ssc, dtype=float).ravel()[0]))
 
 
 def _fe_count(data: pd.DataFrame, vcov: str) -> int:
@@ -227,6 +234,11 @@ def twfe(
     regs = panel.data[["_d", *panel.covariates]].rename(columns={"_d": "treated"})
     fit = fit_twfe_ols(panel, regs, ssc=ssc)
     few_cluster_warning(fit.n_clusters, msgs)
+    return _twfe_result(panel, request, fit, msgs, ssc)
+
+
+def _twfe_result(panel: Panel, request: Request, fit: FEOLS, msgs: list[str], ssc: SSC) -> EstimationResult:
+    """The static TWFE result from its regression fit (shared by :func:`twfe` and :class:`TwfeRefit`)."""
     inference = Inference.rule(se_type=se_text(panel, ssc), n_clusters=fit.n_clusters, df=request.df_mode, level=request.level)
     return EstimationResult.from_estimate(
         estimator="twfe", outcome=panel.outcome, estimate=float(fit.params["treated"]), se=float(fit.se["treated"]),
@@ -237,6 +249,114 @@ def twfe(
                  "coefficients": {k: float(v) for k, v in fit.params.items()},
                  "std_errors": {k: float(v) for k, v in fit.se.items()}},
     )
+
+
+class TwfeRefit:
+    """Static TWFE (:func:`twfe`, fixest convention, no covariates) refitted many times on one prepared panel.
+
+    Randomisation inference and power simulations refit the estimator thousands of times on the same panel with
+    only the treatment timing (a permutation of the cohorts) or only the outcome (a simulated one) changed. The
+    full path rebuilds everything each time: panel validation, a formula, a model matrix, the fixed-effect
+    demeaning of every column and the covariance bookkeeping, which is nearly all of its cost. Here the panel is
+    prepared and checked once, and a refit repeats only what the change touches, with the very operations
+    ``pyfixest.feols`` applies (its alternating-projections demeaning with the same tolerance, its
+    ``scipy.linalg.solve``, its CRV1 meat and the small-sample factor read from the one full fit), so a refit
+    gives the numbers :func:`twfe` gives on the modified panel (``tests/estimate/test_refit.py`` checks it):
+
+    * new treatment: the demeaned outcome is fixed, only the demeaned treatment column is recomputed;
+    * new outcome: the demeaned treatment is fixed, only the outcome is demeaned again.
+
+    Everything else that the result depends on (units, periods, clusters, ``N``, ``K``, ``G``) does not change
+    with the treatment timing or the outcome values. The result is built by the same code as :func:`twfe`'s.
+    """
+
+    def __init__(self, request: Request) -> None:
+        from pyfixest.demeaners import MapDemeaner
+
+        self._request = request
+        panel, msgs = request.start()
+        if panel.covariates:
+            raise UserInputError("TwfeRefit: covariates are not supported; use estimate() for each fit.")
+        fit = fit_twfe_ols(panel, panel.data[["_d"]].rename(columns={"_d": "treated"}), ssc="fixest")
+        few_cluster_warning(fit.n_clusters, msgs)
+        #: The full fit at the prepared panel's own treatment and outcome (identical to ``twfe(request)``).
+        self.result = _twfe_result(panel, request, fit, msgs, "fixest")
+        if fit.ssc_factor is None:  # pragma: no cover - set by every pyfixest fit
+            raise EstimationError("TwfeRefit: pyfixest did not report its small-sample factor.")
+        # N, K and G, hence pyfixest's small-sample factor, do not depend on the treatment timing or the outcome
+        self._panel, self._msgs, self._fit, self._ssc = panel, tuple(msgs), fit, fit.ssc_factor
+        data = panel.data
+        # The same design pyfixest demeans on: unit and period codes, in the panel's row order.
+        self._flist = np.column_stack([pd.factorize(data["_u"])[0], pd.factorize(data["_t"])[0]]).astype(np.uintp)
+        self._demeaner = MapDemeaner(backend="rust", fixef_tol=_FIXEF_TOL, fixef_maxiter=_FIXEF_MAXITER)
+        self._weights = np.ones(len(data))
+        self._cluster_col = pd.factorize(data["_cl"])[0].astype(np.uintp)  # pyfixest's cluster codes
+        self._clustid = np.unique(self._cluster_col)
+        self._t = data["_t"].to_numpy(dtype=float)
+        self._y = data["_y"].to_numpy(dtype=float)
+        self._yd = self._demean(self._y)
+        self._dd = self._demean(data["_d"].to_numpy(dtype=float))
+
+    @property
+    def panel(self) -> Panel:
+        """The prepared panel (its own treatment and outcome)."""
+        return self._panel
+
+    def _demean(self, values: np.ndarray) -> np.ndarray:
+        from pyfixest.estimation.internals.demean_ import dispatch_demean
+
+        out, converged, _ = dispatch_demean(x=np.ascontiguousarray(values, dtype=np.float64).reshape(-1, 1),
+                                            flist=self._flist, weights=self._weights, demeaner=self._demeaner)
+        if not converged:  # pragma: no cover - pyfixest raises in the same case
+            raise EstimationError(f"fixed-effect demeaning failed after {_FIXEF_MAXITER} iterations.")
+        demeaned: np.ndarray = np.asarray(out, dtype=float)
+        return demeaned
+
+    def with_cohorts(self, cohorts: np.ndarray, *, estimate_only: bool = False) -> EstimationResult:
+        """The result with the panel rows' cohorts replaced by ``cohorts`` (same row order as :attr:`panel`;
+        first treated period, 0 or NaN = never treated), as :func:`twfe` would give on that panel (always the
+        whole result: ``estimate_only`` would save nothing here)."""
+        g = np.asarray(cohorts, dtype=float).copy()
+        g[np.isnan(g)] = 0.0
+        if (g < 0).any():
+            raise UserInputError("TwfeRefit: cohorts must be 0 (never treated) or a first treated period.")
+        d = ((g > 0) & (self._t >= g)).astype("float64")  # cohorts after the last period never switch D on
+        if d.sum() == 0 or (d == 1).all():
+            check_treatment_variation(replace(self._panel, data=pd.DataFrame({"_d": d})))
+        return self._solve(self._yd, self._demean(d))
+
+    def with_outcome(self, y: np.ndarray) -> EstimationResult:
+        """The result with the panel rows' outcome replaced by ``y`` (finite, same row order as :attr:`panel`)."""
+        y = np.asarray(y, dtype=float)
+        if y.shape != self._y.shape or not np.all(np.isfinite(y)):
+            raise UserInputError("TwfeRefit: the outcome must be finite, one value per panel row.")
+        return self._solve(self._demean(y), self._dd)
+
+    def _solve(self, yd: np.ndarray, dd: np.ndarray) -> EstimationResult:
+        # pyfixest's Feols.get_fit and CRV1 vcov for one regressor, step by step.
+        from pyfixest.core.collinear import find_collinear_variables
+        from pyfixest.core.crv1 import crv1_meat_loop
+        from pyfixest.estimation.internals.solvers import solve_ols
+
+        X = dd.reshape(-1, 1)
+        Y = yd.reshape(-1, 1)
+        tZX = X.T @ X
+        # pyfixest's collinearity check (tolerance 1e-6): a treatment absorbed by the fixed effects has no estimate
+        if find_collinear_variables(np.ascontiguousarray(tZX, dtype=np.float64), 1e-6)[1] > 0:
+            raise EstimationError("regressor(s) treated are collinear with the unit and time effects; "
+                                  "drop them or check the treatment coding.")
+        tZy = X.T @ Y
+        beta = solve_ols(tZX, tZy, "scipy.linalg.solve")
+        u_hat = Y.flatten() - (X @ beta).flatten()
+        scores = X * u_hat[:, None]
+        bread = np.linalg.inv(tZX)
+        meat = crv1_meat_loop(scores=scores.astype(np.float64), clustid=self._clustid.astype(np.uintp),
+                              cluster_col=self._cluster_col)
+        cov = np.zeros((1, 1))
+        cov += self._ssc * (bread @ meat @ bread)  # as pyfixest accumulates it (0 + x: exact)
+        fit = replace(self._fit, params=pd.Series([float(beta[0])], index=["treated"], name="parameter"),
+                      cov=pd.DataFrame(cov, index=["treated"], columns=["treated"]))
+        return _twfe_result(self._panel, self._request, fit, list(self._msgs), "fixest")
 
 
 def event_dummies(panel: Panel, *, ref: Sequence[int] = (-1,), msgs: list[str] | None = None) -> pd.DataFrame:

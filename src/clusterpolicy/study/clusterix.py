@@ -57,10 +57,9 @@ from scipy import special
 
 from clusterpolicy.data.policy import interreg_exposure
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
-from clusterpolicy.estimate.api import estimate
+from clusterpolicy.estimate.api import BoundEstimate
 from clusterpolicy.estimate.few_treated import placebo_in_space
 from clusterpolicy.estimate.power import PowerResult, simulate_power
-from clusterpolicy.estimate.result import EstimationResult
 from clusterpolicy.study.alpine import resolve_code
 
 logger = logging.getLogger(__name__)
@@ -220,13 +219,11 @@ def regional_panel(italy: pd.DataFrame, *, treated: str, onset_year: int, first_
     return d.sort_values(["nuts2", "year"]).reset_index(drop=True)
 
 
-def conventional_fit(frame: pd.DataFrame) -> EstimationResult:
-    """Static TWFE on ``y`` with cluster-robust SEs and t(G-1) p-values, *without* the one-treated-unit rule: the
-    conventional test whose power is simulated (its size shows how far it over-rejects)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ClusterPolicyWarning)
-        return estimate(frame, estimator="twfe", unit="nuts2", time="year", cohort="cohort", outcome="y",
-                        single_treated_rule=False)
+#: Static TWFE on ``y`` with cluster-robust SEs and t(G-1) p-values, *without* the one-treated-unit rule: the
+#: conventional test whose power is simulated (its size shows how far it over-rejects). Bound, not wrapped in a
+#: function, so :func:`simulate_power` can prepare the panel once and refit only the simulated outcome.
+conventional_fit = BoundEstimate(estimator="twfe", unit="nuts2", time="year", cohort="cohort", outcome="y",
+                                 single_treated_rule=False, quiet=True)
 
 
 def placebo_power(estimates: Sequence[float] | pd.Series, deltas: Sequence[float], *, alpha: float = 0.05,
