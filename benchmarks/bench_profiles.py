@@ -5,7 +5,8 @@ Usage::
 
     .venv/bin/python benchmarks/bench_profiles.py                 # a subset: 12 regions spread over the codes
     .venv/bin/python benchmarks/bench_profiles.py --limit 0       # every NUTS2 region of the Eurostat data
-    .venv/bin/python benchmarks/bench_profiles.py --jobs 2 --json benchmarks/results/profiles.json
+    .venv/bin/python benchmarks/bench_profiles.py --limit 0 --json benchmarks/results/profiles.json \
+        --md benchmarks/results/profiles.md
 
 Each executor runs the same profile runs (template ``notebooks/region_profile.md``, one run per region, all
 forced) in its own scratch copy of the project (``data``, ``notebooks``, ``results``, ``src`` and the lock), so
@@ -18,9 +19,8 @@ run are reported; every run must succeed.
 from __future__ import annotations
 
 import argparse
-import json
+import datetime as _dt
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -91,9 +91,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="local pool workers")
     parser.add_argument("--executors", default="local,dask")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--md", type=Path, default=None)
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(HERE))
+    from bench_cs import machine_note, report
+
     from clusterpolicy.data.loaders import load_rd_panel
 
     rd = load_rd_panel()
@@ -101,21 +105,34 @@ def main() -> None:
     # A subset spread evenly over the sorted codes (so over countries), always with one Italian region.
     codes = all_codes if args.limit == 0 else all_codes[::max(1, len(all_codes) // args.limit)][:args.limit]
     rows = [time_executor(ex.strip(), codes, args.jobs) for ex in args.executors.split(",") if ex.strip()]
-    note = (f"{len(codes)} of {len(all_codes)} NUTS2 regions; {platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}")
-    print(note)
     for r in rows:
-        print(f"{r['executor']:>6} ({r['workers']} workers): {r['wall_s']:8.1f} s for {r['runs']} profiles, "
-              f"{r['per_run_mean_s']} s per run on average (max {r['per_run_max_s']}); failed: {r['failed'] or 'none'}")
-        if len(codes) < len(all_codes):
-            print(f"        extrapolated to all {len(all_codes)} regions: "
-                  f"{r['wall_s'] / len(codes) * len(all_codes):.0f} s")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"note": note, "n_all": len(all_codes), "codes": codes, "rows": rows},
-                                        indent=2) + "\n")
+        r["extrapolated_all_s"] = round(r["wall_s"] / len(codes) * len(all_codes), 1)
+    walls = {r["executor"]: r["wall_s"] for r in rows}
+    summary = {
+        "date": _dt.date.today().isoformat(), "machine": machine_note(),
+        "note": f"{len(codes)} of {len(all_codes)} NUTS2 regions", "n_all": len(all_codes), "n_profiled": len(codes),
+        "n_italian": sum(c.startswith("IT") for c in codes), "codes": codes, "rows": rows,
+        "ratio_dask_over_local": round(walls["dask"] / walls["local"], 3) if {"dask", "local"} <= walls.keys() else None,
+    }
+    report(summary, args.json, args.md, markdown)
     if any(r["failed"] for r in rows):
         sys.exit("some profile runs failed; see the messages above")
+
+
+def markdown(s: dict) -> str:
+    lines = [f"# Regional profiles for the NUTS2 regions of the Eurostat data ({s['date']})", "",
+             f"Machine: {s['machine']}.", "",
+             f"{s['n_profiled']} of {s['n_all']} NUTS2 regions ({s['n_italian']} Italian), one forced profile run each "
+             "(template `notebooks/region_profile.md`), in a scratch copy of the project. Produced by "
+             "`python benchmarks/bench_profiles.py`.", "",
+             "| executor | workers | profiles | wall (s) | mean per run (s) | max per run (s) | all regions, extrapolated (s) "
+             "| failed |", "|---|---|---|---|---|---|---|---|"]
+    for r in s["rows"]:
+        lines.append(f"| {r['executor']} | {r['workers']} | {r['runs']} | {r['wall_s']} | {r['per_run_mean_s']} | "
+                     f"{r['per_run_max_s']} | {r['extrapolated_all_s']} | {len(r['failed'])} |")
+    if s["ratio_dask_over_local"] is not None:
+        lines += ["", f"Ratio of wall times, two-worker Dask cluster / local pool: {s['ratio_dask_over_local']}."]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
