@@ -19,8 +19,8 @@ from clusterpolicy.pipeline.cache import LOCK_FILE, input_checksums
 #: checks every name is pinned in requirements.lock.
 KEY_PACKAGES = (
     "clusterpolicy", "numpy", "pandas", "scipy", "statsmodels", "linearmodels", "pyfixest", "pandera",
-    "matplotlib", "seaborn", "papermill", "jupytext", "jupyter-book", "myst-nb", "sphinx", "sphinx-book-theme",
-    "dask", "distributed",
+    "matplotlib", "seaborn", "plotly", "babel", "papermill", "jupytext", "jupyter-book", "myst-nb", "sphinx",
+    "sphinx-book-theme", "dask", "distributed",
 )
 
 
