@@ -15,29 +15,12 @@ from clusterpolicy.errors import ManifestError
 from clusterpolicy.pipeline.cache import manifest_keys
 from clusterpolicy.pipeline.manifest import load_manifest
 from clusterpolicy.pipeline.runner import _in_dependency_order, run_pipeline
-from tests.pipeline.conftest import TINY_TEMPLATE, write_project
+from tests.pipeline.conftest import THREE_RUNS, TINY_TEMPLATE, write_project
 
-# Sums what the tiny runs published: right only if it runs after them, on their current results.
-READER_TEMPLATE = textwrap.dedent('''\
-    ---
-    jupytext:
-      text_representation:
-        extension: .md
-        format_name: myst
-    kernelspec:
-      display_name: Python 3
-      language: python
-      name: python3
-    clusterpolicy:
-      reads_results_of: [tiny.md]
-    ---
-
-    ```{code-cell} ipython3
-    import json
-    from pathlib import Path
-    from clusterpolicy.report.glue import publish
-    ```
-
+# Sums what the tiny runs published: right only if it runs after them, on their current results. (The tiny
+# template's header, with the declaration added.)
+READER_TEMPLATE = TINY_TEMPLATE.split("```{code-cell}")[0].replace(
+    "clusterpolicy:\n", "clusterpolicy:\n  reads_results_of: [tiny.md]\n") + textwrap.dedent('''\
     ```{code-cell} ipython3
     :tags: [parameters]
 
@@ -45,25 +28,17 @@ READER_TEMPLATE = textwrap.dedent('''\
     ```
 
     ```{code-cell} ipython3
+    import json
+    from pathlib import Path
+    from clusterpolicy.report.glue import publish
+
     total = sum(json.loads(Path(f"results/{r}.json").read_text())["values"]["doubled"] for r in ("one", "two"))
     publish("total", total)
     ```
     ''')
 
-# The reader comes first in the manifest: only the declared dependency can make it wait.
-RUNS = """\
-    defaults:
-      cell_timeout: 60
-    runs:
-      - id: reader
-        template: reader.md
-      - id: one
-        template: tiny.md
-        parameters: {x: 1}
-      - id: two
-        template: tiny.md
-        parameters: {x: 2}
-    """
+# The tiny project's runs with the reader first: only the declared dependency can make it wait.
+RUNS = THREE_RUNS.replace("    runs:\n", "    runs:\n      - id: reader\n        template: reader.md\n")
 
 
 def project(root: Path) -> Path:
