@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clusterpolicy.report.analysis_figures import event_studies_figure, event_studies_plotly
+from clusterpolicy.report.analysis_figures import event_studies_figure, event_studies_plotly, event_study_plan
 from clusterpolicy.report.single_region_figures import point_event_study_plotly
 from clusterpolicy.study import wording
 
@@ -42,7 +42,7 @@ def _traces(fig: Any) -> dict[str, list[Any]]:
 
 
 def test_plotly_event_study_traces_and_hover(studies: dict[str, pd.DataFrame]) -> None:
-    fig = event_studies_plotly(studies, title="A title", ylabel="Effect (log)")
+    fig = event_studies_plotly(event_study_plan(studies, title="A title", ylabel="Effect (log)"))
     traces = _traces(fig)
     band_name = f"{ROBUST}: uniform (sup-t) band"
     assert set(traces) == {ROBUST, TWFE, band_name}
@@ -83,7 +83,7 @@ def test_plotly_event_study_without_intervals_draws_no_bars(studies: dict[str, p
 
 
 def test_static_twin_draws_the_same_plan(studies: dict[str, pd.DataFrame]) -> None:
-    fig = event_studies_figure(studies, title="A title", ylabel="Effect (log)", window=(-2, 1))
+    fig = event_studies_figure(event_study_plan(studies, title="A title", ylabel="Effect (log)", window=(-2, 1)))
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == [f"{ROBUST}: uniform (sup-t) band", ROBUST, TWFE]
@@ -92,7 +92,7 @@ def test_static_twin_draws_the_same_plan(studies: dict[str, pd.DataFrame]) -> No
 
 def test_italian_figure_has_italian_labels(studies: dict[str, pd.DataFrame]) -> None:
     it = {wording.translate(k, "it"): v for k, v in studies.items()}
-    fig = event_studies_figure(it, title="Titolo", ylabel=wording.effect_axis("per_capita", "it"), lang="it")
+    fig = event_studies_figure(event_study_plan(it, title="Titolo", ylabel=wording.effect_axis("per_capita", "it"), lang="it"))
     ax = fig.axes[0]
     assert ax.get_xlabel() == "Anni dall'avvio della politica (tempo dell'evento; linea punteggiata = avvio)"
     assert ax.get_ylabel() == "Effetto (pro capite)"
@@ -101,7 +101,7 @@ def test_italian_figure_has_italian_labels(studies: dict[str, pd.DataFrame]) -> 
                       "Callaway-Sant'Anna (controlli non ancora trattati)", "Event study TWFE"]
     assert ax.yaxis.get_major_formatter()(0.25, 0) == "0,25"  # decimal comma
     plt.close(fig)
-    interactive = event_studies_plotly(it, title="Titolo", ylabel="Effetto (pro capite)", lang="it")
+    interactive = event_studies_plotly(event_study_plan(it, title="Titolo", ylabel="Effetto (pro capite)", lang="it"))
     assert interactive.layout.separators == ",."
     assert interactive.layout.xaxis.title.text.startswith("Anni dall'avvio")
     assert "Stima: %{y:.3g}" in interactive.data[1].hovertemplate

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -33,35 +34,21 @@ def _has(frame: pd.DataFrame, low: str, high: str) -> bool:
     return low in frame and high in frame and bool(np.isfinite(frame[[low, high]].to_numpy(dtype=float)).any())
 
 
-def _series(studies: Mapping[str, pd.DataFrame], window: tuple[int, int] | None, colours: Sequence[Colour] | None,
-            dodge: bool) -> list[tuple[str, pd.DataFrame, np.ndarray, Colour, str]]:
-    """The drawing plan shared by the static and the interactive event study, so both show the same thing:
-    ``(label, frame in the window, dodged x, colour, marker)`` per study, in order."""
-    palette = list(colours) if colours is not None else [TREATED, CONTROL, *PALETTE[3:]]
-    k = len(studies)
-    offsets = np.linspace(-0.18, 0.18, k) if k > 1 and dodge else np.zeros(max(k, 1))
-    out = []
-    for i, (label, frame) in enumerate(studies.items()):
-        es = frame.sort_values("event_time")
-        if window is not None:
-            es = es[(es["event_time"] >= window[0]) & (es["event_time"] <= window[1])]
-        x = es["event_time"].to_numpy(dtype=float) + offsets[i]
-        out.append((label, es, x, palette[i % len(palette)], _MARKERS[i % len(_MARKERS)]))
-    return out
+@dataclass(frozen=True)
+class EventStudyPlan:
+    """What an event-study figure shows, drawn by :func:`event_studies_figure` (static) and
+    :func:`event_studies_plotly` (interactive), so both show the same thing. Build it with
+    :func:`event_study_plan`."""
+
+    series: list[tuple[str, pd.DataFrame, np.ndarray, Colour, str]]  # (label, frame in window, dodged x, colour, marker)
+    title: str
+    ylabel: str
+    xlabel: str
+    reference: int | None
+    lang: str
 
 
-def _needs_reference(es: pd.DataFrame, reference: int) -> bool:
-    return reference not in set(es["event_time"].astype(int))
-
-
-def _decimal_comma(ax: plt.Axes) -> None:
-    """Italian figures write decimals with a comma (and a true minus sign)."""
-    from matplotlib.ticker import FuncFormatter
-
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}".replace("-", "\u2212").replace(".", ",")))
-
-
-def event_studies_figure(
+def event_study_plan(
     studies: Mapping[str, pd.DataFrame],
     *,
     title: str,
@@ -72,9 +59,8 @@ def event_studies_figure(
     colours: Sequence[Colour] | None = None,
     dodge: bool = True,
     lang: str = "en",
-) -> plt.Figure:
-    """Several event studies on one axis, dodged horizontally so their intervals do not overlap (matplotlib; the
-    static twin of :func:`event_studies_plotly`, which draws the same plan).
+) -> EventStudyPlan:
+    """Several event studies on one axis, dodged horizontally so that their intervals do not overlap.
 
     Parameters
     ----------
@@ -95,11 +81,39 @@ def event_studies_figure(
         Language of the fixed text ('en' or 'it'; Italian also writes decimal commas). ``title``, ``ylabel`` and
         the legend labels are passed in already in that language.
     """
-    words = figure_words(lang)
+    palette = list(colours) if colours is not None else [TREATED, CONTROL, *PALETTE[3:]]
+    k = len(studies)
+    offsets = np.linspace(-0.18, 0.18, k) if k > 1 and dodge else np.zeros(max(k, 1))
+    series = []
+    for i, (label, frame) in enumerate(studies.items()):
+        es = frame.sort_values("event_time")
+        if window is not None:
+            es = es[(es["event_time"] >= window[0]) & (es["event_time"] <= window[1])]
+        x = es["event_time"].to_numpy(dtype=float) + offsets[i]
+        series.append((label, es, x, palette[i % len(palette)], _MARKERS[i % len(_MARKERS)]))
+    return EventStudyPlan(series=series, title=title, ylabel=ylabel,
+                          xlabel=xlabel or figure_words(lang)["event_time_axis"], reference=reference, lang=lang)
+
+
+def _needs_reference(es: pd.DataFrame, reference: int) -> bool:
+    return reference not in set(es["event_time"].astype(int))
+
+
+def _decimal_comma(ax: plt.Axes) -> None:
+    """Italian figures write decimals with a comma (and a true minus sign)."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}".replace("-", "\u2212").replace(".", ",")))
+
+
+def event_studies_figure(plan: EventStudyPlan) -> plt.Figure:
+    """The event studies of ``plan`` (:func:`event_study_plan`) as a matplotlib figure: the static twin of
+    :func:`event_studies_plotly`, for print, screen readers and the PNG exhibits."""
+    words, reference = figure_words(plan.lang), plan.reference
     fig, ax = plt.subplots(figsize=(8, 4.4))
     ax.axhline(0, color=NEUTRAL, linewidth=1)
     ax.axvline(-0.5, color=NEUTRAL, linewidth=1, linestyle=":")
-    for label, es, x, colour, marker in _series(studies, window, colours, dodge):
+    for label, es, x, colour, marker in plan.series:
         if _has(es, "uniform_low", "uniform_high"):
             ax.vlines(x, es["uniform_low"], es["uniform_high"], color=colour, alpha=0.25, linewidth=6,
                       label=words["uniform_legend"].format(label=label))
@@ -111,38 +125,28 @@ def event_studies_figure(
         if reference is not None and _needs_reference(es, reference):
             ax.plot([reference + (x[0] - es["event_time"].iloc[0] if len(es) else 0.0)], [0.0], marker=marker,
                     markerfacecolor="white", color=colour, linestyle="none")
-    ax.set_xlabel(xlabel or words["event_time_axis"])
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(plan.xlabel)
+    ax.set_ylabel(plan.ylabel)
     # the findings' titles are long: wrapped, they stay within the axes instead of widening the saved PNG
-    ax.set_title("\n".join(textwrap.wrap(title, TITLE_WIDTH)), loc="left")
+    ax.set_title("\n".join(textwrap.wrap(plan.title, TITLE_WIDTH)), loc="left")
     ax.legend(frameon=False, loc="best", fontsize=9)
-    if lang == "it":
+    if plan.lang == "it":
         _decimal_comma(ax)
     return fig
 
 
-def event_studies_plotly(
-    studies: Mapping[str, pd.DataFrame],
-    *,
-    title: str,
-    ylabel: str,
-    window: tuple[int, int] | None = None,
-    reference: int | None = -1,
-    xlabel: str | None = None,
-    colours: Sequence[Colour] | None = None,
-    dodge: bool = True,
-    lang: str = "en",
-) -> Any:
-    """The interactive (plotly) twin of :func:`event_studies_figure`, same arguments, same plan.
+def event_studies_plotly(plan: EventStudyPlan) -> Any:
+    """The event studies of ``plan`` (:func:`event_study_plan`) as an interactive plotly figure, the twin of
+    :func:`event_studies_figure`.
 
     Hover shows the event time, the estimate and, where the frame has them, the pointwise interval and the
     uniform (sup-t) band. Each study and each uniform band is a legend entry that toggles on its own.
     """
     import plotly.graph_objects as go
 
-    words = figure_words(lang)
+    words, reference, lang = figure_words(plan.lang), plan.reference, plan.lang
     fig = go.Figure()
-    for label, es, x, colour, marker in _series(studies, window, colours, dodge):
+    for label, es, x, colour, marker in plan.series:
         hex_colour = to_hex(colour)
         has_ci, has_uniform = _has(es, "ci_low", "ci_high"), _has(es, "uniform_low", "uniform_high")
         cols = {c: es[c].to_numpy(dtype=float) if c in es else np.full(len(es), np.nan)
@@ -179,15 +183,15 @@ def event_studies_plotly(
     fig.add_hline(y=0, line={"color": to_hex(NEUTRAL), "width": 1})
     fig.add_vline(x=-0.5, line={"color": to_hex(NEUTRAL), "width": 1, "dash": "dot"})
     # plotly titles never wrap; the findings' titles are long, so break them for narrow screens
-    lines = textwrap.wrap(title, TITLE_WIDTH) or [""]
+    lines = textwrap.wrap(plan.title, TITLE_WIDTH) or [""]
     fig.update_layout(
         height=400 + 16 * len(lines), autosize=True, margin={"l": 60, "r": 10, "t": 30 + 18 * len(lines), "b": 60},
         template="plotly_white", title={"text": "<br>".join(html.escape(t, quote=False) for t in lines),
                                         "font": {"size": 12}},
         showlegend=True, hovermode="closest", legend={"orientation": "h", "y": -0.28},
         separators=",." if lang == "it" else ".,",
-        xaxis={"title": {"text": html.escape(xlabel or words["event_time_axis"], quote=False)}, "dtick": 1},
-        yaxis={"title": {"text": html.escape(ylabel, quote=False)}})
+        xaxis={"title": {"text": html.escape(plan.xlabel, quote=False)}, "dtick": 1},
+        yaxis={"title": {"text": html.escape(plan.ylabel, quote=False)}})
     return fig
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from clusterpolicy.report.analysis_figures import event_studies_figure, event_studies_plotly
+from clusterpolicy.report.analysis_figures import event_studies_figure, event_studies_plotly, event_study_plan
 from clusterpolicy.report.theme import CONTROL, NEUTRAL, PALETTE, TREATED
 from clusterpolicy.study.wording import figure_words
 
@@ -49,14 +49,14 @@ def _point_kwargs(lang: str) -> dict[str, Any]:
 def point_event_study_figure(es: pd.DataFrame, *, title: str, ylabel: str, lang: str = "en") -> plt.Figure:
     """Event-study point estimates (``event_time, estimate``) without intervals: with one treated region no
     interval is valid, so none is drawn. Static twin of :func:`point_event_study_plotly`."""
-    return event_studies_figure(point_event_study_series(es, lang=lang), title=title, ylabel=ylabel,
-                                **_point_kwargs(lang))
+    return event_studies_figure(event_study_plan(point_event_study_series(es, lang=lang), title=title, ylabel=ylabel,
+                                                 **_point_kwargs(lang)))
 
 
 def point_event_study_plotly(es: pd.DataFrame, *, title: str, ylabel: str, lang: str = "en") -> Any:
     """The interactive version of :func:`point_event_study_figure` (hover: event time and estimate)."""
-    return event_studies_plotly(point_event_study_series(es, lang=lang), title=title, ylabel=ylabel,
-                                **_point_kwargs(lang))
+    return event_studies_plotly(event_study_plan(point_event_study_series(es, lang=lang), title=title, ylabel=ylabel,
+                                                 **_point_kwargs(lang)))
 
 
 def estimate_range_figure(table: pd.DataFrame, *, title: str, xlabel: str) -> plt.Figure:
