@@ -134,3 +134,44 @@ def test_every_figure_in_runs_has_alt_text(path: Path) -> None:
             html = "".join(data.get("text/html", []))
             for img in re.findall(r"<img\b[^>]*>", html):
                 assert re.search(r'alt="[^"]+"', img), f"{path.stem}: <img> without alt text"
+
+
+# Helpers that return a value: a template cell ending with a bare call to one prints it on the run page
+# (e.g. "PosixPath('.../event-study-it.png')"). Display helpers (show_figure, show_table) return None.
+VALUE_RETURNING = {"save_figure", "save_table", "write_figure", "publish", "publish_many", "publish_fields",
+                   "publish_result"}
+TEMPLATES = sorted((ROOT / "notebooks").glob("*.md"))
+
+
+def _cells_ending_in_value(path: Path) -> list[str]:
+    import ast
+
+    text = path.read_text(encoding="utf-8")
+    found = []
+    for match in re.finditer(r"```\{code-cell\}[^\n]*\n(.*?)```", text, flags=re.DOTALL):
+        source = "\n".join(line for line in match.group(1).splitlines() if not line.startswith(":tags:"))
+        body = ast.parse(source).body
+        if source.rstrip().endswith(";") or not body:
+            continue
+        last = body[-1]
+        if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
+            name = ast.unparse(last.value.func).split(".")[-1]
+            if name in VALUE_RETURNING:
+                found.append(f"line {text[:match.start()].count(chr(10)) + 1}: {name}(...)")
+    return found
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_no_template_cell_prints_a_helper_return_value(path: Path) -> None:
+    assert _cells_ending_in_value(path) == [], (
+        f"{path.name}: a cell ends with a call whose return value Jupyter prints; assign it (`_ = ...`) or end "
+        "the line with ';'"
+    )
+
+
+def test_cell_check_catches_a_trailing_save_figure(tmp_path: Path) -> None:
+    page = tmp_path / "t.md"
+    page.write_text("```{code-cell} ipython3\nx = 1\nsave_figure(fig, run_id=r, name='a')\n```\n")
+    assert _cells_ending_in_value(page) == ["line 1: save_figure(...)"]
+    page.write_text("```{code-cell} ipython3\n_ = save_figure(fig, run_id=r, name='a')\n```\n")
+    assert _cells_ending_in_value(page) == []

@@ -77,3 +77,11 @@ def test_project_manifest_is_valid() -> None:
     manifest = load_manifest(ROOT)
     assert len(manifest.runs) >= 3
     assert len({run.template.name for run in manifest.runs}) >= 2
+
+
+def test_every_committed_results_file_has_a_run() -> None:
+    """A results file no run produces is stale: nothing rebuilds it, yet `verify` compares it and pages can glue it."""
+    manifest = load_manifest(ROOT)
+    run_ids = {run.id for run in manifest.runs}
+    stale = sorted(p.name for p in (ROOT / "results").glob("*.json") if p.stem not in run_ids)
+    assert stale == [], f"results/ holds files no run in notebooks/runs.yaml produces; `git rm` them: {stale}"

@@ -53,8 +53,11 @@ def save_figure(fig: plt.Figure, *, run_id: str, name: str, lang: str | None = N
     return write_figure(fig, run_id=run_id, name=name, lang=lang)[0]
 
 
-def show_figure(fig: plt.Figure, *, run_id: str, name: str, alt: str, caption: str = "") -> Path:
+def show_figure(fig: plt.Figure, *, run_id: str, name: str, alt: str, caption: str = "") -> None:
     """Save ``fig`` as ``_build/exhibits/<run_id>/<name>.png`` and display it with alt text and caption.
+
+    Returns nothing, like :func:`~clusterpolicy.report.tables.show_table`: a cell that ends with this call would
+    otherwise print the saved path (``PosixPath('...')``) on the run page.
 
     Parameters
     ----------
@@ -67,7 +70,7 @@ def show_figure(fig: plt.Figure, *, run_id: str, name: str, alt: str, caption: s
         raise ValueError("every figure needs alt text")
     from IPython.display import HTML, display
 
-    path, png = write_figure(fig, run_id=run_id, name=name)
+    _path, png = write_figure(fig, run_id=run_id, name=name)
     data = base64.b64encode(png).decode("ascii")
     caption_html = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     display(HTML(
@@ -75,7 +78,6 @@ def show_figure(fig: plt.Figure, *, run_id: str, name: str, alt: str, caption: s
         f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
         f'style="max-width:100%;height:auto;" />{caption_html}</figure>'
     ))
-    return path
 
 
 def save_table(frame: pd.DataFrame, *, run_id: str, name: str) -> Path:

@@ -43,6 +43,8 @@ from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.few_treated import PlaceboInSpaceResult, placebo_in_space
 from clusterpolicy.estimate.result import EstimationResult
 from clusterpolicy.study.panel import AnalysisPanel, analysis_panel, outcome_label
+# One p-value formatter for the whole book (re-exported here for the synthetic-control study).
+from clusterpolicy.study.wording import p_text
 
 OnsetBasis = Literal["start_year", "earliest_act"]
 ONSET_BASES: tuple[str, ...] = ("start_year", "earliest_act")
@@ -189,13 +191,6 @@ def pre_years(onset: int, window: tuple[int, int]) -> int:
 def placebo_rank(placebo: PlaceboInSpaceResult) -> int:
     """Rank of the treated region's |statistic| among itself and the placebos (1 = largest); ``p = rank/(J+1)``."""
     return int(round(placebo.p_value * (placebo.n_placebos + 1)))
-
-
-def p_text(p: float | None) -> str:
-    """A p-value for prose: ``'below 0.001'`` under one in a thousand, else two decimals."""
-    if p is None or not math.isfinite(p):
-        return "not available"
-    return "below 0.001" if p < 0.001 else f"{p:.2f}"
 
 
 def placebo_verdict(p: float | None, smallest: float | None, level: float = 0.05) -> str:
