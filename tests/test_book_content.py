@@ -175,3 +175,26 @@ def test_cell_check_catches_a_trailing_save_figure(tmp_path: Path) -> None:
     assert _cells_ending_in_value(page) == ["line 1: save_figure(...)"]
     page.write_text("```{code-cell} ipython3\n_ = save_figure(fig, run_id=r, name='a')\n```\n")
     assert _cells_ending_in_value(page) == []
+
+
+GLUE_REF = re.compile(r"\{glue:text\}`runs/([\w-]+)\.ipynb::(\w+):?([^`]*)`")
+
+
+@pytest.mark.parametrize("path", PROSE, ids=lambda p: p.relative_to(BOOK).as_posix())
+def test_every_glue_reference_is_a_published_key(path: Path) -> None:
+    """A prose page glues only keys its runs publish (results/<run>.json), with a format the value accepts."""
+    problems = []
+    for run, key, spec in GLUE_REF.findall(path.read_text(encoding="utf-8")):
+        results = ROOT / "results" / f"{run}.json"
+        if not results.exists():
+            problems.append(f"{run}: no results/{run}.json")
+            continue
+        values = json.loads(results.read_text(encoding="utf-8"))["values"]
+        if key not in values:
+            problems.append(f"{run}::{key} is not published")
+            continue
+        try:
+            format(values[key], spec)
+        except (TypeError, ValueError) as err:
+            problems.append(f"{run}::{key}:{spec} cannot format {values[key]!r} ({err})")
+    assert problems == [], f"{path.relative_to(ROOT)}: {problems[:5]}"

@@ -117,21 +117,22 @@ def test_italian_title_and_axis_of_the_italy_runs() -> None:
     title, ylabel = event_study_labels(values, lang="it")
     assert title == ("Progetti H2020 tra un'impresa e un istituto della stessa regione pro capite: nessuna "
                      "variazione chiara dopo le politiche (intervallo: analitico)")
-    assert ylabel == "Effetto (pro capite)"
+    assert ylabel == "Effetto (progetti per milione di abitanti)", "the axis names the unit the brief's text uses"
     values.outcome_label = "Business R&D personnel (log)"
     values.ci_low = 0.1
     assert event_study_labels(values) == ("Business R&D personnel (log): rose after the policies (interval: analytic)",
-                                          "Effect (per capita)")
+                                          "Effect (projects per million inhabitants)")
 
 
 def test_every_label_the_italy_runs_draw_has_an_italian_version() -> None:
     from clusterpolicy.study.italy import admissible_scales
-    from clusterpolicy.study.panel import CONTRASTS, OUTCOMES
+    from clusterpolicy.study.panel import CONTRASTS, OUTCOMES, outcome_unit
 
     for outcome in OUTCOMES:
         for transform in admissible_scales(outcome):
             assert wording.outcome_label_it(outcome, transform, contrast=outcome in CONTRASTS)
             wording.effect_axis(transform, "it")
+            wording.effect_axis_unit(outcome_unit(outcome, transform), "it")  # raises KeyError if untranslated
     for base in ("Callaway-Sant'Anna", "ETWFE Poisson"):
         for controls in ("not-yet-treated", "never-treated"):
             wording.to_italian(f"{base} ({controls} controls)")

@@ -49,12 +49,13 @@ from clusterpolicy.study.panel import (
     analysis_panel,
     is_count_outcome,
     outcome_label,
+    outcome_unit,
 )
 from clusterpolicy.study.treatments import DEFINITIONS, cohort_table
 from clusterpolicy.study.wording import (
     direction,
     direction_it,
-    effect_axis,
+    effect_axis_unit,
     finding_title_event_study,
     outcome_label_it,
     p_text,
@@ -555,8 +556,10 @@ def event_study_labels(values: Published, *, lang: str = "en") -> tuple[str, str
     """``(title, y-axis title)`` of the event-study figure in ``lang``; the title states the finding."""
     label = (values.outcome_label if lang == "en" else
              outcome_label_it(values.outcome, values.transform, contrast=values.outcome in CONTRASTS))
+    # the axis names the unit (e.g. projects per million inhabitants), as the briefs' text does
+    unit = outcome_unit(values.outcome, values.transform)  # type: ignore[arg-type]
     return (finding_title_event_study(label, values.ci_low, values.ci_high, values.inference_method, lang=lang),
-            effect_axis(values.transform, lang))
+            effect_axis_unit(unit, lang))
 
 
 __all__ = ["Analysis", "Decision", "PRIMARY_OUTCOME", "Published", "analyse", "choose_definition", "choose_scale",

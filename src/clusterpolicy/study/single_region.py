@@ -43,8 +43,7 @@ from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.few_treated import PlaceboInSpaceResult, placebo_in_space
 from clusterpolicy.estimate.result import EstimationResult
 from clusterpolicy.study.panel import AnalysisPanel, analysis_panel, outcome_label
-# One p-value formatter for the whole book (re-exported here for the synthetic-control study).
-from clusterpolicy.study.wording import p_text
+from clusterpolicy.study.wording import p_text  # the book's one p-value formatter (also used by synthetic.py)
 
 OnsetBasis = Literal["start_year", "earliest_act"]
 ONSET_BASES: tuple[str, ...] = ("start_year", "earliest_act")

@@ -195,3 +195,80 @@ def finding_title_event_study(outcome_label: str, ci_low: float | None, ci_high:
     return figure_words(lang)["finding_title"].format(
         outcome=outcome_label, direction=translate(direction(ci_low, ci_high), lang),
         inference=translate(inference, lang))
+
+
+# ================================================================================================================
+# Units, Italian numbers and the rules the briefs apply to every row
+# ================================================================================================================
+#: Italian for the units :func:`clusterpolicy.study.panel.outcome_unit` returns (axis titles and brief rows).
+UNITS_IT: dict[str, str] = {
+    "projects per million inhabitants": "progetti per milione di abitanti",
+    "FTE per 1,000 inhabitants": "ETP per 1.000 abitanti",
+    "EUR per inhabitant": "euro per abitante",
+    "full-time equivalents": "equivalenti a tempo pieno",
+    "projects": "progetti",
+    "million EUR": "milioni di euro",
+    "log points of full-time equivalents": "punti logaritmici di equivalenti a tempo pieno",
+    "log points of projects": "punti logaritmici di progetti",
+    "log points of million EUR": "punti logaritmici di milioni di euro",
+    "log points (ratio)": "punti logaritmici (rapporto)",
+}
+
+#: A pre-trend test below this p-value means the comparison regions were already diverging: the row is not evidence.
+PRETREND_LEVEL = 0.05
+
+
+def unit_in(unit: str, lang: Language) -> str:
+    """``unit`` (an :func:`~clusterpolicy.study.panel.outcome_unit`) in ``lang``; raises ``KeyError`` naming a
+    unit without an Italian version."""
+    figure_words(lang)
+    if lang == "en":
+        return unit
+    try:
+        return UNITS_IT[unit]
+    except KeyError:
+        raise KeyError(f"no Italian for the unit {unit!r}; add it to clusterpolicy.study.wording.UNITS_IT") from None
+
+
+def effect_axis_unit(unit: str, lang: Language = "en") -> str:
+    """The y-axis title of an effect in its unit, e.g. 'Effect (projects per million inhabitants)', so the axis
+    says what the brief's text says."""
+    return figure_words(lang)["effect_axis"].format(scale=unit_in(unit, lang))
+
+
+def number_it(x: float | None, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant digits the Italian way: decimal comma, thousands point, true minus sign
+    (``-1.0467`` -> ``'−1,05'``, ``-647.9`` -> ``'−648'``); ``'n.d.'`` when missing."""
+    if x is None or not math.isfinite(x):
+        return "n.d."
+    if x == 0:
+        return "0"
+    # significant digits without the exponent notation that ``g`` switches to above 10**digits
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(x))))
+    text = f"{x:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".").replace("-", "\u2212")
+
+
+def p_phrase(p: float | None, lang: Language = "en") -> str:
+    """``'p = 0.007'`` or ``'p < 0.001'`` (Italian: ``'p = 0,007'``), from :func:`p_text`."""
+    text = p_text(p)
+    if lang == "it":
+        text = "non disponibile" if p is None or not math.isfinite(p) else text.replace(".", ",")
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def pretrend_verdict(p: float | None, lang: Language = "en", level: float = PRETREND_LEVEL) -> str:
+    """The rule every row of the briefs applies: a pre-trend test below ``level`` means treated and comparison
+    regions were already diverging, so the row's estimate is not evidence; above it the test is a diagnostic, not
+    proof of parallel trends."""
+    figure_words(lang)
+    if p is None or not math.isfinite(p):
+        return ("no pre-trend test (too few years before the policies)" if lang == "en" else
+                "nessun test sulle tendenze precedenti (troppo pochi anni prima delle politiche)")
+    if p < level:
+        return (f"pre-trends fail ({p_phrase(p)}): not evidence" if lang == "en" else
+                f"le tendenze precedenti non sono parallele ({p_phrase(p, 'it')}): non è evidenza")
+    return (f"pre-trend test passed ({p_phrase(p)}); a diagnostic, not proof" if lang == "en" else
+            f"test sulle tendenze precedenti superato ({p_phrase(p, 'it')}): una diagnostica, non una prova")
