@@ -66,3 +66,13 @@ def test_verify_reproduces_published_numbers(tiny_project: Path) -> None:
     path.write_text(json.dumps(doc))
     comparisons, _ = verify(tiny_project, progress=False)
     assert [(c.run_id, c.key) for c in comparisons if not c.ok] == [("two", "doubled")]
+
+
+def test_readme_states_the_run_count_only_where_it_is_generated() -> None:
+    """The runtime section once said "19 runs" after the manifest had grown to 48: counts come from the manifest."""
+    import re
+
+    manifest = load_manifest(ROOT)
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    counts = re.findall(r"\b(\d+) runs\b", text)
+    assert counts == [str(len(manifest.runs))], f"README states run counts {counts}; only the generated one may stay"

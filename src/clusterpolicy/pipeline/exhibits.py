@@ -40,6 +40,10 @@ def exhibits_markdown(root: Path, manifest: Manifest, *, heading: bool = False) 
             "Each figure and table in the book, the run that makes it (see `notebooks/runs.yaml`), its template "
             "and the file it is saved to when the book is built. Generated from the manifest.", "",
         ]
+    # counted from the manifest, so the README never states a stale number of runs
+    lines += [f"The manifest (`notebooks/runs.yaml`) has {len(manifest.runs)} runs from "
+              f"{len({run.template.name for run in manifest.runs})} templates, which make the {len(rows)} exhibits "
+              "below.", ""]
     lines += ["| exhibit | kind | run | template | output file |", "|---|---|---|---|---|"]
     lines += [
         f"| {r['exhibit']} | {r['kind']} | `{r['run']}` | `{r['notebook']}` | `{r['output']}` |" for r in rows

@@ -27,6 +27,7 @@ Rules
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,6 +200,11 @@ class DataOverview:
     h2020_pc_growth_islands_pct: float
     h2020_pc_north_west_last: float
     h2020_pc_south_last: float
+    bes_growth_ranking: str
+    bes_growth_fastest: str
+    bes_growth_slowest: str
+    h2020_pc_growth_ranking: str
+    mezzogiorno_bes_share_change: str
     names: dict = field(repr=False, metadata={"publish": False})
     sources: pd.DataFrame = field(repr=False, metadata={"publish": False})
     lines: pd.DataFrame = field(repr=False, metadata={"publish": False})
@@ -207,6 +213,17 @@ class DataOverview:
     heatmap: pd.DataFrame = field(repr=False, metadata={"publish": False})
     by_region: pd.DataFrame = field(repr=False, metadata={"publish": False})
     macro: pd.DataFrame = field(repr=False, metadata={"publish": False})
+
+
+def growth_ranking(growth: dict[str, float]) -> list[tuple[str, float]]:
+    """Macro-areas from the fastest to the slowest growth, ``[(label, per cent), ...]`` (``growth`` keyed by
+    :data:`~clusterpolicy.study.context.MACRO_ORDER` codes); the prose states the ranking instead of a typed one."""
+    return [(MACRO_LABELS[m], v) for m, v in sorted(growth.items(), key=lambda kv: -kv[1]) if math.isfinite(v)]
+
+
+def ranking_text(ranking: list[tuple[str, float]]) -> str:
+    """``'North-East 360 %, South 312 %, ...'``."""
+    return ", ".join(f"{label} {value:+.0f} %" for label, value in ranking)
 
 
 def data_overview(rd: pd.DataFrame, h2020: pd.DataFrame, countries: pd.DataFrame, coverage: pd.DataFrame,
@@ -294,6 +311,7 @@ def data_overview(rd: pd.DataFrame, h2020: pd.DataFrame, countries: pd.DataFrame
         **{f"h2020_pc_growth_{m}_pct": _growth(macro, "h2020_per_million", m, H2020_BASE_YEAR, last_h)
            for m in MACRO_ORDER},
     }
+    bes_rank = growth_ranking({m: growth[f"bes_growth_{m}_pct"] for m in MACRO_ORDER})
     return DataOverview(
         rd_n_regions=int(rd["nuts2"].nunique()),
         rd_n_countries=int(rd["country"].nunique()),
@@ -349,6 +367,12 @@ def data_overview(rd: pd.DataFrame, h2020: pd.DataFrame, countries: pd.DataFrame
         h2020_base_year=H2020_BASE_YEAR,
         h2020_pc_north_west_last=hpc("north_west"),
         h2020_pc_south_last=hpc("south"),
+        bes_growth_ranking=ranking_text(bes_rank),
+        bes_growth_fastest=bes_rank[0][0], bes_growth_slowest=bes_rank[-1][0],
+        h2020_pc_growth_ranking=ranking_text(growth_ranking(
+            {m: growth[f"h2020_pc_growth_{m}_pct"] for m in MACRO_ORDER})),
+        mezzogiorno_bes_share_change=("rose" if mezz.loc[last_year] > mezz.loc[first_year] else
+                                      "fell" if mezz.loc[last_year] < mezz.loc[first_year] else "did not change"),
         names=names,
         sources=sources,
         lines=panel,

@@ -51,6 +51,7 @@ DROP_REASONS: dict[str, str] = {
 class BriefWords:
     """Published keys of an Italian run that the briefs glue as words (``*_it``: the Italian version)."""
 
+    unit_words: str
     scale_words: str
     scale_words_it: str
     interval_label: str
@@ -227,6 +228,7 @@ def brief_words(analysis: Analysis, values: Published) -> BriefWords:
     identified_it, not_identified_it = identification_text(values, "it")
     p = values.pretrend_p_value
     return BriefWords(
+        unit_words=outcome_unit(values.outcome, values.transform),  # type: ignore[arg-type]
         scale_words=scale_words(values.outcome, values.transform),
         scale_words_it=scale_words(values.outcome, values.transform, "it"),
         interval_label=label, interval_label_it=label_it,
