@@ -123,3 +123,20 @@ def test_brief_types_none_of_the_claims_the_audit_found_false(lang: str) -> None
     for phrase in ("include zero in every year", "any effect is not large", "non è grande", "before 2015",
                    "prima del 2015", "per_capita", "no clear change either"):
         assert phrase not in text, phrase
+
+
+def test_macro_area_growth_is_ranked_not_typed() -> None:
+    """The data page states the ranking the numbers give (the old text called the South's growth 'large' while the
+    North-East grew faster)."""
+    from clusterpolicy.study.data_overview import growth_ranking, ranking_text
+
+    ranking = growth_ranking({"north_west": 145.3, "north_east": 360.2, "centre": 302.1, "south": 312.3,
+                              "islands": float("nan")})
+    assert [label for label, _ in ranking] == ["North-East", "South", "Centre", "North-West"]
+    assert ranking_text(ranking[:2]) == "North-East +360 %, South +312 %"
+
+
+def test_data_page_glues_the_ranking_and_types_no_catch_up() -> None:
+    text = (ROOT / "book" / "data.md").read_text(encoding="utf-8")
+    assert "data-overview.ipynb::bes_growth_ranking" in text
+    assert "catches up" not in text and "catch-up" not in (ROOT / "book" / "analyses_italy.md").read_text()

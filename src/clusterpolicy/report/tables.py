@@ -26,7 +26,8 @@ def format_p_values(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in columns:
         numeric = pd.to_numeric(out[column], errors="coerce")
-        out[column] = [None if pd.isna(v) else p_text(float(v)) for v in numeric]
+        out[column] = pd.Series([float("nan") if pd.isna(v) else p_text(float(v)) for v in numeric], index=out.index,
+                                dtype=object)  # NaN, not None, so to_html writes its na_rep
     return out
 
 
