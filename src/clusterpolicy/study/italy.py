@@ -42,6 +42,7 @@ from clusterpolicy.estimate.diagnostics import LeaveOneOutResult, leave_one_out
 from clusterpolicy.estimate.inference import with_randomization
 from clusterpolicy.estimate.result import EstimationResult, quantile
 from clusterpolicy.estimate.sensitivity import Sensitivity, pretrend_test, sensitivity_analysis
+from clusterpolicy.study.context import MIUR_STRATUM_YEAR
 from clusterpolicy.study.panel import (
     CONTRASTS,
     H2020_OUTCOMES,
@@ -50,7 +51,7 @@ from clusterpolicy.study.panel import (
     is_count_outcome,
     outcome_label,
 )
-from clusterpolicy.study.treatments import DEFINITIONS, cohort_table
+from clusterpolicy.study.treatments import DEFINITIONS, cohort_table, miur_district_year
 from clusterpolicy.study.wording import (
     direction,
     direction_it,
@@ -72,6 +73,13 @@ EUROSTAT_WINDOW = (2007, 2019)
 EVENT_WINDOW = (5, 5)
 #: Randomisation strata: ISTAT macro-areas (adoption years are permuted only within a macro-area).
 RI_STRATA = "macro_area"
+#: Strata a run may choose for randomisation inference (``ri_strata``), with the label the page prints. The
+#: MIUR-district stratum is pre-period: whether the region had a dated national technology district by
+#: :data:`~clusterpolicy.study.context.MIUR_STRATUM_YEAR` (from the audited calendar), not a treatment.
+RI_STRATA_LABELS = {
+    "macro_area": "macro-areas",
+    "miur_district": f"MIUR-district strata (a dated technology district by {MIUR_STRATUM_YEAR} or not)",
+}
 DEFAULT_PERMUTATIONS = 999
 DEFAULT_SEED = 2024
 POWER = 0.8
@@ -246,19 +254,33 @@ class Analysis:
     sensitivity: Sensitivity | None
     loo: LeaveOneOutResult | None
     warnings: tuple[str, ...]
+    ri_strata: str = RI_STRATA
+
+
+def miur_stratum(nuts2: pd.Series) -> pd.Series:
+    """The pre-period MIUR-district stratum of each region code: ``district by <year>`` when the audited calendar
+    dates a national technology district to :data:`MIUR_STRATUM_YEAR` or earlier, else ``none by <year>`` (no
+    district found, undated or unchecked: none is *known* by then)."""
+    m = miur_district_year().set_index("nuts2")["miur_district_year"]
+    early = nuts2.map(m).fillna(MIUR_STRATUM_YEAR + 1).astype(int) <= MIUR_STRATUM_YEAR
+    return early.map({True: f"district by {MIUR_STRATUM_YEAR}", False: f"none by {MIUR_STRATUM_YEAR}"})
 
 
 def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutations: int = DEFAULT_PERMUTATIONS,
             seed: int = DEFAULT_SEED, rm_grid: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
             leave_out: bool = True, treated: Sequence[str] | None = None,
-            onsets: dict[str, int] | None = None) -> Analysis:
-    """Estimate one design: the headline with randomisation inference within macro-areas, the conventional
-    comparison (static TWFE or Poisson), the event studies, the pre-trend test and Rambachan-Roth bounds on the same
-    window, and leave-one-out over treated and control regions."""
+            onsets: dict[str, int] | None = None, ri_strata: str = RI_STRATA) -> Analysis:
+    """Estimate one design: the headline with randomisation inference within ``ri_strata`` (a key of
+    :data:`RI_STRATA_LABELS`; macro-areas by default), the conventional comparison (static TWFE or Poisson), the
+    event studies, the pre-trend test and Rambachan-Roth bounds on the same window, and leave-one-out over treated
+    and control regions."""
+    if ri_strata not in RI_STRATA_LABELS:
+        raise UserInputError(f"unknown ri_strata {ri_strata!r}; use one of {', '.join(RI_STRATA_LABELS)}.")
     panel = analysis_panel(decision.outcome, transform=decision.transform, definition=decision.definition,  # type: ignore[arg-type]
                            controls=decision.controls, first_year=decision.first_year,  # type: ignore[arg-type]
                            last_year=decision.last_year, treated=treated, onsets=onsets)
-    data = panel.data.assign(south=(panel.data["macro_group"] == "south").astype(float))
+    data = panel.data.assign(south=(panel.data["macro_group"] == "south").astype(float),
+                             miur_district=miur_stratum(panel.data["nuts2"]))
     msgs: list[str] = []
     kwargs: dict[str, Any] = {"estimator": decision.estimator}
     if decision.estimator in ("cs", "etwfe"):
@@ -275,7 +297,7 @@ def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutation
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ClusterPolicyWarning)
                 main = with_randomization(main, data, unit="nuts2", time="year", cohort="cohort",
-                                          n_permutations=n_permutations, seed=seed, strata=RI_STRATA, outcome="y",
+                                          n_permutations=n_permutations, seed=seed, strata=ri_strata, outcome="y",
                                           **kwargs)
         except (EstimationError, UserInputError) as err:
             msgs.append(f"randomisation inference not computed: {err}")
@@ -309,7 +331,8 @@ def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutation
             msgs.append(f"leave-one-out not computed: {err}")
     return Analysis(panel=panel, decision=decision, main=main, comparison=comparison, robust_es=robust.event_study,
                     comparison_es=comparison_es, robust_label=robust_label, comparison_label=comparison_label,
-                    sensitivity=sens, loo=loo, warnings=tuple(dict.fromkeys([*reader_warnings(panel, sens), *msgs])))
+                    sensitivity=sens, loo=loo, warnings=tuple(dict.fromkeys([*reader_warnings(panel, sens), *msgs])),
+                    ri_strata=ri_strata)
 
 
 def reader_warnings(panel: AnalysisPanel, sens: Sensitivity | None) -> list[str]:
@@ -412,6 +435,8 @@ class Published:
     df: int | None
     ri_p_value: float | None
     ri_p_text: str
+    ri_strata: str
+    ri_strata_label: str
     ri_n_permutations: int | None
     ri_mean_placebo: float | None
     mde: float | None
@@ -501,6 +526,7 @@ def published(analysis: Analysis) -> Published:
         p_value=_num(main.p_value), p_text=p_text(main.p_value), inference_method=main.inference.method,
         se_type=main.inference.se_type, critical_value=_num(main.inference.critical_value), df=main.inference.df,
         ri_p_value=_num(ri.get("p_value")), ri_p_text=p_text(ri.get("p_value")),
+        ri_strata=analysis.ri_strata, ri_strata_label=RI_STRATA_LABELS[analysis.ri_strata],
         ri_n_permutations=ri.get("n_permutations"), ri_mean_placebo=_num(ri.get("mean")),
         mde=mde_value, mde_percent=to_percent([mde_value], panel, main)[0] if mde_value is not None else None,
         percent=pct[0], percent_ci_low=pct[1], percent_ci_high=pct[2],
@@ -559,6 +585,6 @@ def event_study_labels(values: Published, *, lang: str = "en") -> tuple[str, str
             effect_axis(values.transform, lang))
 
 
-__all__ = ["Analysis", "Decision", "PRIMARY_OUTCOME", "Published", "analyse", "choose_definition", "choose_scale",
+__all__ = ["Analysis", "Decision", "PRIMARY_OUTCOME", "Published", "RI_STRATA_LABELS", "analyse", "choose_definition", "choose_scale",
            "decide", "default_window", "event_study_labels", "event_study_series", "event_study_window", "mde",
-           "published"]
+           "miur_stratum", "published"]
