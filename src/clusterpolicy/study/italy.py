@@ -168,9 +168,12 @@ def choose_scale(outcome: str, definition: str, window: tuple[int, int], control
         try:
             panel = analysis_panel(outcome, transform=transform, definition=definition, controls=controls,  # type: ignore[arg-type]
                                    first_year=window[0], last_year=window[1])
-            test = pretrend_test(_pretrend_result(panel), window=EVENT_WINDOW)
+            fit = _pretrend_result(panel)
+            test = pretrend_test(fit, window=EVENT_WINDOW)
             row.update(pretrend_chi2=test.chi2, pretrend_df=test.df, pretrend_p_value=test.p_value,
                        pretrend_f_p_value=test.f_p_value)
+            # what the fit had to leave out (e.g. separated Poisson cohorts) qualifies the test, so it is shown
+            row["note"] = "; ".join(w for w in fit.warnings if "dropped" in w)
         except (EstimationError, UserInputError) as err:
             row["note"] = f"not computable: {str(err).splitlines()[0]}"
         rows.append(row)
@@ -463,6 +466,9 @@ class Published:
     scale_p_level: float | None
     scale_p_per_capita: float | None
     scale_p_log: float | None
+    scale_note_level: str
+    scale_note_per_capita: str
+    scale_note_log: str
     n_definitions_usable: int
     sample: pd.DataFrame = field(metadata={"publish": False}, repr=False)
     cohorts: pd.DataFrame = field(metadata={"publish": False}, repr=False)
@@ -494,6 +500,14 @@ def published(analysis: Analysis) -> Published:
 
     def scale_p(name: str) -> float | None:
         return _num(scales.get(name)) if name in scales.index else None
+
+    notes = d.scales_table.set_index("transform")["note"]
+
+    def scale_note(name: str) -> str:
+        """Why a scale's test is missing or qualified: the rule's note, or 'not admissible' for the outcome."""
+        if name not in notes.index:
+            return "not admissible for this outcome (counts have zeros; contrasts are log ratios)"
+        return str(notes[name]) or ("" if scale_p(name) is not None else "not computable")
 
     sens_rows = []
     if sens is not None:
@@ -545,6 +559,8 @@ def published(analysis: Analysis) -> Published:
         comparison_estimate=analysis.comparison.estimate,
         comparison_estimator=ESTIMATOR_NAMES.get(analysis.comparison.estimator, analysis.comparison.estimator),
         scale_p_level=scale_p("level"), scale_p_per_capita=scale_p("per_capita"), scale_p_log=scale_p("log"),
+        scale_note_level=scale_note("level"), scale_note_per_capita=scale_note("per_capita"),
+        scale_note_log=scale_note("log"),
         n_definitions_usable=int((d.definitions_table["n_treated_in_window"] > 0).sum()),
         sample=panel.sample_table(), cohorts=panel.cohort_table(), definitions=d.definitions_table,
         scales=d.scales_table,
