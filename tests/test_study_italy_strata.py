@@ -1,4 +1,5 @@
-"""The MIUR technology districts as a pre-period randomisation stratum of the Italian study (``ri_strata``)."""
+"""The Italian study's comparison designs: MIUR technology districts as a pre-period randomisation stratum
+(``ri_strata``) and the macro-area-by-year design (``macro_area_by_year``)."""
 
 from __future__ import annotations
 
@@ -32,3 +33,27 @@ def test_ri_within_miur_strata_is_published_with_its_label() -> None:
     assert v.ri_p_value is not None and 0 < v.ri_p_value <= 1
     with pytest.raises(UserInputError, match="ri_strata"):
         analyse(d, n_permutations=0, leave_out=False, ri_strata="miur")
+
+
+def test_macro_area_by_year_design_tests_pretrends_on_its_own_model() -> None:
+    import warnings
+
+    from clusterpolicy.errors import ClusterPolicyWarning
+    from clusterpolicy.estimate.sensitivity import pretrend_test
+    from clusterpolicy.study.italy import EVENT_WINDOW
+
+    d = decide(PRIMARY_OUTCOME, estimator="sa")
+    a = analyse(d, n_permutations=0, leave_out=False, macro_area_by_year=True)
+    v = published(a)
+    assert v.fixed_effects == "region and macro-area x year" and v.estimator == "sa"
+    assert "macro-area x year" in a.robust_label
+    # the published pre-trend test is the design model's own, not the default CS event study's
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ClusterPolicyWarning)
+        own = pretrend_test(a.main, window=EVENT_WINDOW)
+    assert v.pretrend_p_value == pytest.approx(own.p_value, rel=1e-9)
+    default = published(analyse(decide(PRIMARY_OUTCOME), n_permutations=0, leave_out=False))
+    assert v.pretrend_p_value != pytest.approx(default.pretrend_p_value, rel=1e-6)
+    assert default.fixed_effects == "region and year"
+    with pytest.raises(UserInputError, match="macro_area_by_year"):
+        analyse(decide(PRIMARY_OUTCOME, estimator="cs"), n_permutations=0, leave_out=False, macro_area_by_year=True)

@@ -230,9 +230,9 @@ def _fix_vcov(vcov: np.ndarray) -> np.ndarray:
     v = (vcov + vcov.T) / 2.0
     vals, vecs = np.linalg.eigh(v)
     if vals.min(initial=0.0) >= 0.0:
-        return v
+        return np.asarray(v, dtype=float)
     fixed = (vecs * np.clip(vals, 0.0, None)) @ vecs.T
-    return (fixed + fixed.T) / 2.0
+    return np.asarray((fixed + fixed.T) / 2.0, dtype=float)
 
 
 def etwfe_poisson(

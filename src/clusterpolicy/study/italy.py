@@ -258,6 +258,7 @@ class Analysis:
     loo: LeaveOneOutResult | None
     warnings: tuple[str, ...]
     ri_strata: str = RI_STRATA
+    fixed_effects: str = "region and year"
 
 
 def miur_stratum(nuts2: pd.Series) -> pd.Series:
@@ -272,11 +273,19 @@ def miur_stratum(nuts2: pd.Series) -> pd.Series:
 def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutations: int = DEFAULT_PERMUTATIONS,
             seed: int = DEFAULT_SEED, rm_grid: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
             leave_out: bool = True, treated: Sequence[str] | None = None,
-            onsets: dict[str, int] | None = None, ri_strata: str = RI_STRATA) -> Analysis:
+            onsets: dict[str, int] | None = None, ri_strata: str = RI_STRATA,
+            macro_area_by_year: bool = False) -> Analysis:
     """Estimate one design: the headline with randomisation inference within ``ri_strata`` (a key of
     :data:`RI_STRATA_LABELS`; macro-areas by default), the conventional comparison (static TWFE or Poisson), the
     event studies, the pre-trend test and Rambachan-Roth bounds on the same window, and leave-one-out over treated
-    and control regions."""
+    and control regions.
+
+    ``macro_area_by_year=True`` replaces the common year effects by macro-area-by-year effects (Centre-North and
+    Mezzogiorno each get their own year effects): Mezzogiorno x year dummies enter as regressors beside the region
+    and year effects, which spans exactly the macro-area x year fixed effects. The estimator must then take
+    covariates linearly (``sa``, ``twfe_es``); the design's own event study (Sun-Abraham with those effects) gives the
+    pre-trend test and the Rambachan-Roth bounds, so every number of the run comes from one model.
+    Assumption: parallel trends *within* each macro-area; no anticipation."""
     if ri_strata not in RI_STRATA_LABELS:
         raise UserInputError(f"unknown ri_strata {ri_strata!r}; use one of {', '.join(RI_STRATA_LABELS)}.")
     panel = analysis_panel(decision.outcome, transform=decision.transform, definition=decision.definition,  # type: ignore[arg-type]
@@ -288,12 +297,24 @@ def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutation
     kwargs: dict[str, Any] = {"estimator": decision.estimator}
     if decision.estimator in ("cs", "etwfe"):
         kwargs["control"] = decision.control
+    fixed_effects = "region and year"
+    if macro_area_by_year:
+        if decision.estimator not in ("sa", "twfe_es"):
+            raise UserInputError(f"macro_area_by_year needs an estimator that adds covariates linearly (sa or "
+                                 f"twfe_es), not {decision.estimator!r}; set estimator='sa'.")
+        years = sorted(int(y) for y in data["year"].unique())[1:]  # the first year is the base of the year effects
+        dummies = {f"south_x_{y}": data["south"] * (data["year"] == y) for y in years}
+        data = data.assign(**dummies)
+        covariates = (*covariates, *dummies)
+        fixed_effects = "region and macro-area x year"
     if covariates:
-        # outcome regression: trends may differ with the (binary, time-invariant) covariates; no propensity score,
-        # which a handful of regions per group cannot support
         kwargs["covariates"] = tuple(covariates)
-        kwargs["method"] = "reg"
+        if decision.estimator == "cs":
+            # outcome regression: trends may differ with the (binary, time-invariant) covariates; no propensity
+            # score, which a handful of regions per group cannot support
+            kwargs["method"] = "reg"
     main = _quiet(data, **kwargs)
+    design_fit = main  # the design's own event study (before randomisation inference is attached)
     msgs.extend(f"{decision.estimator}: {w}" for w in main.warnings)
     if n_permutations and panel.n_treated > 1:
         try:
@@ -304,23 +325,27 @@ def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutation
                                           **kwargs)
         except (EstimationError, UserInputError) as err:
             msgs.append(f"randomisation inference not computed: {err}")
+    linear_cov = {"covariates": tuple(covariates)} if macro_area_by_year else {}
     if panel.is_count and panel.transform == "level":
         comparison = _quiet(data, estimator="poisson")
         comparison_label = "Poisson with relative-time dummies (TWFE-style)"
     else:
-        comparison = _quiet(data, estimator="twfe")
+        comparison = _quiet(data, estimator="twfe", **linear_cov)
         comparison_label = "TWFE event study"
     comparison_es = comparison.event_study if comparison.event_study is not None else _quiet(
-        data, estimator="twfe_es").event_study
+        data, estimator="twfe_es", **linear_cov).event_study
     robust = main if main.event_study is not None else _pretrend_result(panel)
-    robust_label = ("ETWFE Poisson" if robust.estimator == "etwfe" else "Callaway-Sant'Anna") + (
-        " (not-yet-treated controls)" if decision.control == "notyet" else " (never-treated controls)")
+    robust_label = ({"etwfe": "ETWFE Poisson", "sa": "Sun-Abraham"}.get(robust.estimator, "Callaway-Sant'Anna")
+                    + (" (never-treated controls)" if robust.estimator == "sa" or decision.control == "never"
+                       else " (not-yet-treated controls)")
+                    + (", macro-area x year effects" if macro_area_by_year else ""))
     sens = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ClusterPolicyWarning)
-            sens = sensitivity_analysis(_pretrend_result(panel), rm_grid=(0.0, *rm_grid), window=EVENT_WINDOW,
-                                        target="average")
+            # the pre-trend test and the bounds come from the design's own model when it is not the default one
+            sens = sensitivity_analysis(design_fit if macro_area_by_year else _pretrend_result(panel),
+                                        rm_grid=(0.0, *rm_grid), window=EVENT_WINDOW, target="average")
     except (EstimationError, UserInputError) as err:
         msgs.append(f"pre-trend test and sensitivity bounds not computed: {str(err).splitlines()[0]}")
     loo = None
@@ -334,11 +359,12 @@ def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutation
             msgs.append(f"leave-one-out not computed: {err}")
     return Analysis(panel=panel, decision=decision, main=main, comparison=comparison, robust_es=robust.event_study,
                     comparison_es=comparison_es, robust_label=robust_label, comparison_label=comparison_label,
-                    sensitivity=sens, loo=loo, warnings=tuple(dict.fromkeys([*reader_warnings(panel, sens), *msgs])),
-                    ri_strata=ri_strata)
+                    sensitivity=sens, loo=loo, warnings=tuple(dict.fromkeys([*reader_warnings(panel, sens, RI_STRATA_LABELS[ri_strata]), *msgs])),
+                    ri_strata=ri_strata, fixed_effects=fixed_effects)
 
 
-def reader_warnings(panel: AnalysisPanel, sens: Sensitivity | None) -> list[str]:
+def reader_warnings(panel: AnalysisPanel, sens: Sensitivity | None, ri_label: str = RI_STRATA_LABELS[RI_STRATA],
+                    ) -> list[str]:
     """Plain-language warnings about the design."""
     out = []
     n_t, n_c = panel.n_treated, panel.n_control
@@ -348,7 +374,7 @@ def reader_warnings(panel: AnalysisPanel, sens: Sensitivity | None) -> list[str]
                    "the policy to every comparison region in turn (placebos in space).")
     elif n_t < 10:
         out.append(f"Only {n_t} treated regions and {n_c} comparison regions: intervals use t({n_t + n_c - 1}) "
-                   "critical values, and randomisation inference within macro-areas is reported beside them.")
+                   f"critical values, and randomisation inference within {ri_label} is reported beside them.")
     table = panel.cohort_table()
     thin = table[table["pre years"] < 2]
     if not thin.empty:
@@ -440,6 +466,7 @@ class Published:
     ri_p_text: str
     ri_strata: str
     ri_strata_label: str
+    fixed_effects: str
     ri_n_permutations: int | None
     ri_mean_placebo: float | None
     mde: float | None
@@ -541,6 +568,7 @@ def published(analysis: Analysis) -> Published:
         se_type=main.inference.se_type, critical_value=_num(main.inference.critical_value), df=main.inference.df,
         ri_p_value=_num(ri.get("p_value")), ri_p_text=p_text(ri.get("p_value")),
         ri_strata=analysis.ri_strata, ri_strata_label=RI_STRATA_LABELS[analysis.ri_strata],
+        fixed_effects=analysis.fixed_effects,
         ri_n_permutations=ri.get("n_permutations"), ri_mean_placebo=_num(ri.get("mean")),
         mde=mde_value, mde_percent=to_percent([mde_value], panel, main)[0] if mde_value is not None else None,
         percent=pct[0], percent_ci_low=pct[1], percent_ci_high=pct[2],
