@@ -94,6 +94,11 @@ def _edited(tmp_path: Path, index: int, column: str, value: str) -> Path:
     return _write(tmp_path / "cluster_policies.csv", header, rows)
 
 
+def _first_from(start: int, none_found: bool) -> int:
+    _, rows = _rows()
+    return next(i for i, r in enumerate(rows) if i >= start and (r["kind"] == "none_found") == none_found)
+
+
 def _first(kind_is_none_found: bool) -> int:
     _, rows = _rows()
     return next(i for i, r in enumerate(rows) if (r["kind"] == "none_found") == kind_is_none_found)
@@ -113,7 +118,7 @@ def _first(kind_is_none_found: bool) -> int:
     ],
 )
 def test_malformed_cell_names_file_line_and_column(tmp_path, column, value, none_found_row):
-    index = 5 if not none_found_row else _first(True)
+    index = _first_from(5, none_found=False) if not none_found_row else _first(True)
     path = _edited(tmp_path, index, column, value)
     with pytest.raises(DataValidationError) as err:
         load_cluster_policies(path)
@@ -246,3 +251,79 @@ def test_codebook_table_is_current(calendar):
     )
     for code in ITALIAN_NUTS2:
         assert re.search(rf"\| {code} \|", block)
+
+
+# ------------------------------------------------------------------------------------------------ audit gaps
+
+
+def test_open_items_cover_every_missing_or_inferred_fact(calendar):
+    from clusterpolicy.data.calendar import needs_open_item
+    from clusterpolicy.study.treatments import open_items
+
+    flagged = calendar[calendar.apply(needs_open_item, axis=1)]
+    assert len(flagged) >= 30
+    assert (flagged["open_item"] != "").all()
+    # the audit's open items are among them
+    for pid in ("ith4-cbm-2005", "ith5-himech-2005", "itc3-siit-2005", "itc4-miur-dt-2004", "itf6-poli-2011",
+                "itg2-poli-cluster-2011", "itf5-cluster-lucani-2015", "iti3-clusters-2013"):
+        assert pid in set(flagged["policy_id"]), pid
+    items = open_items(calendar)
+    assert set(items["policy_id"]) == set(calendar.loc[calendar["open_item"] != "", "policy_id"])
+    block = CODEBOOK.read_text(encoding="utf-8").split(TABLE_START, 1)[1]
+    for row in items.itertuples():
+        assert f"(`{row.policy_id}`): {row.open_item}" in block, row.policy_id
+    # the effect column names the cohort cells that rest on a row
+    calabria = items.set_index("policy_id").loc["itf6-poli-2011", "effect"]
+    assert "T1 2011 (low)" in calabria
+
+
+def test_note_saying_not_retrieved_requires_open_item(tmp_path):
+    header, rows = _rows()
+    i = next(k for k, r in enumerate(rows) if r["policy_id"] == "ith4-cbm-2005")
+    rows[i]["open_item"] = ""
+    path = _write(tmp_path / "cluster_policies.csv", header, rows)
+    with pytest.raises(DataValidationError) as err:
+        load_cluster_policies(path)
+    msg = str(err.value)
+    assert "\n" not in msg and f"line {i + 2}," in msg and "column open_item" in msg
+
+
+def test_bolzano_has_a_search_row_and_a_dated_row(calendar, tables):
+    bz = calendar[calendar["nuts2"] == "ITH1"]
+    assert (bz["kind"] == "none_found").any()
+    assert bz.loc[bz["kind"] != "interreg", "start_year"].notna().any()
+    # the S3-era kinds were not searched, so Bolzano is never a control
+    for name, t in tables.items():
+        assert t.loc["ITH1", "status"] == "unknown", name
+
+
+def test_2014_20_generation_is_recorded_for_early_pole_regions(calendar, tables):
+    for code in ("ITC1", "ITI2", "ITF1"):
+        r = calendar[calendar["nuts2"] == code]
+        s3 = r["kind"].isin(["regional_clusters_2014_20", "s3_law_recognition"])
+        searched = r.loc[r["kind"] == "none_found", "searched_kinds"].str.contains("regional_clusters_2014_20")
+        assert s3.any() or searched.any(), code
+    # Piemonte's undated later generation leaves T2 unknown but cannot predate the 2009 T1 onset
+    assert tables["T2"].loc["ITC1", "status"] == "unknown"
+    assert tables["T1"].loc["ITC1", "cohort"] == 2009
+    # Umbria and Abruzzo are T2 controls only through low none_found rows
+    for code in ("ITI2", "ITF1"):
+        assert tables["T2"].loc[code, "status"] == "never" and tables["T2"].loc[code, "confidence"] == "low"
+        assert tables["T2_high_medium"].loc[code, "status"] == "unknown"
+
+
+def test_undated_s3_row_blocks_only_later_onsets(calendar):
+    # move Piemonte's 2009 poles to 2016: the undated 2014-20 row could now be earlier, so the onset is undatable
+    moved = calendar.copy()
+    moved.loc[moved["policy_id"] == "itc1-poli-2009", "start_year"] = 2016
+    t1 = cohort_table("T1", moved).set_index("nuts2")
+    assert t1.loc["ITC1", "status"] == "unknown"
+    assert "itc1-poli-reorganised" in t1.loc["ITC1", "unresolved"]
+
+
+def test_t2_high_medium(tables):
+    hm = tables["T2_high_medium"]
+    assert (hm["confidence"].where(hm["status"] != "unknown", "medium") != "low").all()
+    assert hm.loc["ITH3", "cohort"] == 2017  # Veneto's inferred 2016 falls to the January-2017 act
+    assert tables["T2"].loc["ITH3", "cohort"] == 2016
+    assert (hm.loc[hm["status"] == "treated", "cohort"] >= 2014).all()

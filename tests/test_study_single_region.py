@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -132,7 +133,8 @@ def test_centre_north_pool_excludes_every_treated_or_undated_region(er: sy.Analy
         for code in pool.donors:
             status, cohort = table.loc[code, "status"], table.loc[code, "cohort"]
             assert status != "unknown"
-            assert status == "never" or int(cohort) > sy.WINDOW[1]
+            # no programme starts in the band from QUIET_YEARS before the onset to the end of the window
+            assert status == "never" or not (er.onset.year - sy.QUIET_YEARS <= int(cohort) <= sy.WINDOW[1])
     excluded = pool.table[~pool.table["donor"]]
     assert excluded["reason"].str.len().gt(0).all()
     assert set(pool.donors) | set(excluded["nuts2"]) == set(pool.table["nuts2"])
@@ -189,3 +191,42 @@ def test_sdid_placebo_se_is_reproducible_with_a_seed(er: sy.Analysis) -> None:
 def test_every_method_on_every_pool(er: sy.Analysis) -> None:
     pairs = {(e.method, e.pool) for e in er.estimates}
     assert pairs == {(m, p) for m in sy.METHOD_NAMES for p in sy.POOLS}
+
+
+def test_centre_north_pool_allows_earlier_programmes_and_supports_sdid_placebos(er: sy.Analysis) -> None:
+    pool = er.pools["centre_north"]
+    t1 = cohort_table("T1").set_index("nuts2")
+    earlier = [c for c in pool.donors if t1.loc[c, "status"] == "treated"]
+    assert earlier, "the rule admits donors with programmes before the band, like the treated region's own"
+    assert all(int(t1.loc[c, "cohort"]) < er.onset.year - sy.QUIET_YEARS for c in earlier)
+    assert str(er.onset.year - sy.QUIET_YEARS) in pool.rule
+    sdid = next(e for e in er.estimates if e.method == "sdid" and e.pool == "centre_north")
+    assert len(pool.donors) >= 3 and sdid.p_value is not None and sdid.n_placebos == len(pool.donors)
+
+
+def test_sdid_placebo_is_studentised() -> None:
+    # one donor is far noisier than the others: its placebo estimate is large in raw size but not once divided by
+    # its pre-onset gap SD, so the studentised p-value differs from the unstudentised one
+    rng = np.random.default_rng(5)
+    years = np.arange(2007, 2020)
+    rows = []
+    shift = {0: 0.3, 3: 0.6}  # the treated region's effect; the noisy donor's post-onset jump
+    for j, scale in enumerate([0.01, 0.012, 0.011, 1.0, 0.009]):
+        noise = rng.normal(0, scale, years.size)
+        for y, e in zip(years, noise, strict=True):
+            rows.append({"nuts2": f"X{j}", "year": int(y), "y": e + (shift.get(j, 0.0) if y >= 2017 else 0.0),
+                         "cohort": 0})
+    panel = pd.DataFrame(rows)
+    pool = sy.DonorPool("centre_north", "test", "test", ("X1", "X2", "X3", "X4"), pd.DataFrame())
+    est = sy.run_sdid(panel, "X0", pool, 2017, replications=5)[0]
+    assert est.p_value is not None and est.p_value_unstudentised is not None
+    assert est.p_value < est.p_value_unstudentised
+    assert "studentised" in est.p_rule
+
+
+def test_published_range_is_synthetic_methods_only_and_did_apart(er: sy.Analysis) -> None:
+    p = sy.published(er)
+    synth = [e.estimate for e in er.estimates if e.method in sy.RANGE_METHODS]
+    did = [e.estimate for e in er.estimates if e.method == "did"]
+    assert p.range_low == min(synth) and p.range_high == max(synth) and p.n_estimates == len(synth)
+    assert p.did_low == min(did) and p.did_high == max(did)

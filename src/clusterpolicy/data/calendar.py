@@ -71,8 +71,14 @@ YES_NO = ("yes", "no", "unknown")
 COLUMNS = (
     "policy_id", "nuts2", "region", "macro_area", "kind", "policy", "start_year", "end_year", "legal_act",
     "legal_act_year", "selects_named_clusters", "dedicated_funding", "confidence", "source_url", "searched_kinds",
-    "checked", "note",
+    "checked", "note", "open_item",
 )
+#: Wording in ``note`` (and, except on ``none_found`` rows, in ``legal_act``) that marks a fact as missing,
+#: inferred or unverified. Such a row, and every low-confidence row, must say in ``open_item`` what is open, so the
+#: codebook's generated "Open items" list cannot miss it.
+OPEN_WORDING = re.compile(
+    r"not (?:retrieved|found|established|identified|confirmed|proven|verified)|inferred|unverified|upper bound|"
+    r"unclear|unresolved|unconfirmed", re.IGNORECASE)
 YEAR_COLUMNS = ("start_year", "end_year", "legal_act_year")
 YEAR_RANGE = (1990, 2035)
 URL_SEPARATOR = " ; "
@@ -178,11 +184,21 @@ def _check_record(path: Path, line: int, rec: dict[str, str]) -> None:
                  f"give the source address(es), separated by '{URL_SEPARATOR.strip()}'.")
         if rec["searched_kinds"]:
             fail("searched_kinds", "is set on a row that is not none_found", "leave it empty.")
+    if not rec["open_item"] and needs_open_item(rec):
+        fail("open_item", "is empty although the row is low-confidence or its note/legal_act says a fact is not "
+             "found, inferred or unverified", "say in one line what is still open (it is listed in CALENDAR.md).")
     if rec["source_url"]:
         for url in rec["source_url"].split(URL_SEPARATOR):
             if not re.match(r"https?://\S+$", url.strip()):
                 fail("source_url", f"has an entry that is not an http(s) address: {url.strip()!r}",
                      f"write full addresses separated by '{URL_SEPARATOR}'.")
+
+
+def needs_open_item(rec: dict[str, str] | pd.Series) -> bool:
+    """Whether a calendar row must name an open item: it is low-confidence, or its ``note`` (and, except on
+    ``none_found`` rows, whose ``legal_act`` is always 'not found', its ``legal_act``) uses :data:`OPEN_WORDING`."""
+    text = rec["note"] if rec["kind"] == "none_found" else f"{rec['legal_act']} {rec['note']}"
+    return rec["confidence"] == "low" or bool(OPEN_WORDING.search(text))
 
 
 def validate_cluster_policies(records: list[tuple[int, dict[str, str]]], path: Path) -> pd.DataFrame:

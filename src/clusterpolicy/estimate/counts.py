@@ -221,6 +221,20 @@ def negbin(
 
 
 # ------------------------------------------------------------------------------------------------ ETWFE
+def _fix_vcov(vcov: np.ndarray) -> np.ndarray:
+    """Symmetrise a sandwich covariance and set negative eigenvalues to zero, as R fixest does by default
+    (``vcov_fix = TRUE``, after Cameron, Gelbach and Miller 2011): rounding in the sandwich of a poorly
+    conditioned Poisson fit leaves a matrix that is asymmetric at ~1e-7 and has eigenvalues of about -1e-13, which
+    would give square roots of negative variances. A positive semi-definite matrix is returned unchanged up to
+    rounding."""
+    v = (vcov + vcov.T) / 2.0
+    vals, vecs = np.linalg.eigh(v)
+    if vals.min(initial=0.0) >= 0.0:
+        return np.asarray(v, dtype=float)
+    fixed = (vecs * np.clip(vals, 0.0, None)) @ vecs.T
+    return np.asarray((fixed + fixed.T) / 2.0, dtype=float)
+
+
 def etwfe_poisson(
     request: Request,
     *,
@@ -276,6 +290,32 @@ def etwfe_poisson(
         cells = [(c, s) for c in cohorts for s in times if s != times[times < c].max(initial=-np.inf)]
         cells = [(c, s) for c, s in cells if (times < c).any()]
     cells = [(c, s) for c, s in cells if ((g == c) & (t == s)).any()]
+    # Poisson separation: a cohort whose baseline observations (those no interaction covers) are all zero has a
+    # cohort effect of -infinity, its interactions diverge and the sandwich is numerically singular (asymmetric,
+    # negative variances). Its effects are not identified, so the cohort is dropped, as fixest drops separated
+    # observations, and the fit says so.
+    y_all = data["_y"].to_numpy()
+    covered = np.zeros(g.size, dtype=bool)
+    for c, s in cells:
+        covered |= (g == c) & (t == s)
+    separated = [c for c in cohorts if y_all[(g == c) & ~covered].sum() == 0]
+    if separated:
+        warn(f"cohort(s) {', '.join(f'{c:g}' for c in separated)} dropped: their baseline observations (outside "
+             "the cohort x period interactions) are all zero counts, so their effects are not identified "
+             "(Poisson separation)", msgs)
+        keep = ~np.isin(g, separated)
+        data = data.loc[keep].reset_index(drop=True)
+        g, t = data["_g"].to_numpy(), data["_t"].to_numpy()
+        cohorts = np.array([c for c in cohorts if c not in separated])
+        if cohorts.size == 0:
+            raise EstimationError("every treated cohort is separated (its baseline observations are all zero "
+                                  "counts), so the ETWFE Poisson model has no identified effect. Fix: use a linear "
+                                  "estimator or a longer window.")
+        cells = [(c, s) for c, s in cells if c not in separated]
+        cols = [np.ones(g.size)]
+        cols += [(g == c).astype(float) for c in cohorts]
+        cols += [(t == s).astype(float) for s in times[1:]]
+        n_base = len(cols)
     cols += [((g == c) & (t == s)).astype(float) for c, s in cells]
     x = np.column_stack(cols)
     y = data["_y"].to_numpy()
@@ -293,7 +333,7 @@ def etwfe_poisson(
         raise EstimationError("the ETWFE Poisson model cannot be fitted: a cohort x period cell has only zero counts "
                               "(or a dummy is collinear). Fix: drop that cohort or use a linear estimator.")
     beta = fit.coef().to_numpy(dtype=float)
-    vcov = np.asarray(fit._vcov, dtype=float)
+    vcov = _fix_vcov(np.asarray(fit._vcov, dtype=float))
     # ATT(g,t) on the level scale and its gradient with respect to all parameters
     rows, grads, counts = [], [], []
     for j, (c, s) in enumerate(cells):
@@ -328,6 +368,7 @@ def etwfe_poisson(
     agg_grad = w @ grads_arr
     agg_est = w @ gt["estimate"].to_numpy()
     agg_cov = agg_grad @ vcov @ agg_grad.T
+    agg_cov = (agg_cov + agg_cov.T) / 2.0  # exact symmetry for the Wald test and the honest-DiD bounds
     agg_se = np.sqrt(np.diag(agg_cov))
     w_post = np.where(post, counts_arr, 0.0)
     base_mean = float(w_post @ gt["mean_untreated"].to_numpy() / w_post.sum())

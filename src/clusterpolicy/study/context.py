@@ -215,6 +215,9 @@ class PolicyHistory:
     t1_high_medium_treated: int
     t1_high_medium_never: int
     t1_high_medium_unknown: int
+    t2_high_medium_treated: int
+    t2_high_medium_never: int
+    t2_high_medium_unknown: int
     n_interreg_italian_regions: int
     n_partner_rows: int
     national_call_year: int

@@ -42,6 +42,7 @@ from clusterpolicy.estimate.diagnostics import LeaveOneOutResult, leave_one_out
 from clusterpolicy.estimate.inference import with_randomization
 from clusterpolicy.estimate.result import EstimationResult, quantile
 from clusterpolicy.estimate.sensitivity import Sensitivity, pretrend_test, sensitivity_analysis
+from clusterpolicy.study.context import MIUR_STRATUM_YEAR
 from clusterpolicy.study.panel import (
     CONTRASTS,
     H2020_OUTCOMES,
@@ -51,7 +52,7 @@ from clusterpolicy.study.panel import (
     outcome_label,
     outcome_unit,
 )
-from clusterpolicy.study.treatments import DEFINITIONS, cohort_table
+from clusterpolicy.study.treatments import DEFINITIONS, cohort_table, miur_district_year
 from clusterpolicy.study.wording import (
     direction,
     direction_it,
@@ -73,6 +74,13 @@ EUROSTAT_WINDOW = (2007, 2019)
 EVENT_WINDOW = (5, 5)
 #: Randomisation strata: ISTAT macro-areas (adoption years are permuted only within a macro-area).
 RI_STRATA = "macro_area"
+#: Strata a run may choose for randomisation inference (``ri_strata``), with the label the page prints. The
+#: MIUR-district stratum is pre-period: whether the region had a dated national technology district by
+#: :data:`~clusterpolicy.study.context.MIUR_STRATUM_YEAR` (from the audited calendar), not a treatment.
+RI_STRATA_LABELS = {
+    "macro_area": "macro-areas",
+    "miur_district": f"MIUR-district strata (a dated technology district by {MIUR_STRATUM_YEAR} or not)",
+}
 DEFAULT_PERMUTATIONS = 999
 DEFAULT_SEED = 2024
 POWER = 0.8
@@ -161,9 +169,12 @@ def choose_scale(outcome: str, definition: str, window: tuple[int, int], control
         try:
             panel = analysis_panel(outcome, transform=transform, definition=definition, controls=controls,  # type: ignore[arg-type]
                                    first_year=window[0], last_year=window[1])
-            test = pretrend_test(_pretrend_result(panel), window=EVENT_WINDOW)
+            fit = _pretrend_result(panel)
+            test = pretrend_test(fit, window=EVENT_WINDOW)
             row.update(pretrend_chi2=test.chi2, pretrend_df=test.df, pretrend_p_value=test.p_value,
                        pretrend_f_p_value=test.f_p_value)
+            # what the fit had to leave out (e.g. separated Poisson cohorts) qualifies the test, so it is shown
+            row["note"] = "; ".join(w for w in fit.warnings if "dropped" in w)
         except (EstimationError, UserInputError) as err:
             row["note"] = f"not computable: {str(err).splitlines()[0]}"
         rows.append(row)
@@ -247,56 +258,95 @@ class Analysis:
     sensitivity: Sensitivity | None
     loo: LeaveOneOutResult | None
     warnings: tuple[str, ...]
+    ri_strata: str = RI_STRATA
+    fixed_effects: str = "region and year"
+
+
+def miur_stratum(nuts2: pd.Series) -> pd.Series:
+    """The pre-period MIUR-district stratum of each region code: ``district by <year>`` when the audited calendar
+    dates a national technology district to :data:`MIUR_STRATUM_YEAR` or earlier, else ``none by <year>`` (no
+    district found, undated or unchecked: none is *known* by then)."""
+    m = miur_district_year().set_index("nuts2")["miur_district_year"]
+    early = nuts2.map(m).fillna(MIUR_STRATUM_YEAR + 1).astype(int) <= MIUR_STRATUM_YEAR
+    return early.map({True: f"district by {MIUR_STRATUM_YEAR}", False: f"none by {MIUR_STRATUM_YEAR}"})
 
 
 def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutations: int = DEFAULT_PERMUTATIONS,
             seed: int = DEFAULT_SEED, rm_grid: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
             leave_out: bool = True, treated: Sequence[str] | None = None,
-            onsets: dict[str, int] | None = None) -> Analysis:
-    """Estimate one design: the headline with randomisation inference within macro-areas, the conventional
-    comparison (static TWFE or Poisson), the event studies, the pre-trend test and Rambachan-Roth bounds on the same
-    window, and leave-one-out over treated and control regions."""
+            onsets: dict[str, int] | None = None, ri_strata: str = RI_STRATA,
+            macro_area_by_year: bool = False) -> Analysis:
+    """Estimate one design: the headline with randomisation inference within ``ri_strata`` (a key of
+    :data:`RI_STRATA_LABELS`; macro-areas by default), the conventional comparison (static TWFE or Poisson), the
+    event studies, the pre-trend test and Rambachan-Roth bounds on the same window, and leave-one-out over treated
+    and control regions.
+
+    ``macro_area_by_year=True`` replaces the common year effects by macro-area-by-year effects (Centre-North and
+    Mezzogiorno each get their own year effects): Mezzogiorno x year dummies enter as regressors beside the region
+    and year effects, which spans exactly the macro-area x year fixed effects. The estimator must then take
+    covariates linearly (``sa``, ``twfe_es``); the design's own event study (Sun-Abraham with those effects) gives the
+    pre-trend test and the Rambachan-Roth bounds, so every number of the run comes from one model.
+    Assumption: parallel trends *within* each macro-area; no anticipation."""
+    if ri_strata not in RI_STRATA_LABELS:
+        raise UserInputError(f"unknown ri_strata {ri_strata!r}; use one of {', '.join(RI_STRATA_LABELS)}.")
     panel = analysis_panel(decision.outcome, transform=decision.transform, definition=decision.definition,  # type: ignore[arg-type]
                            controls=decision.controls, first_year=decision.first_year,  # type: ignore[arg-type]
                            last_year=decision.last_year, treated=treated, onsets=onsets)
-    data = panel.data.assign(south=(panel.data["macro_group"] == "south").astype(float))
+    data = panel.data.assign(south=(panel.data["macro_group"] == "south").astype(float),
+                             miur_district=miur_stratum(panel.data["nuts2"]))
     msgs: list[str] = []
     kwargs: dict[str, Any] = {"estimator": decision.estimator}
     if decision.estimator in ("cs", "etwfe"):
         kwargs["control"] = decision.control
+    fixed_effects = "region and year"
+    if macro_area_by_year:
+        if decision.estimator not in ("sa", "twfe_es"):
+            raise UserInputError(f"macro_area_by_year needs an estimator that adds covariates linearly (sa or "
+                                 f"twfe_es), not {decision.estimator!r}; set estimator='sa'.")
+        years = sorted(int(y) for y in data["year"].unique())[1:]  # the first year is the base of the year effects
+        dummies = {f"south_x_{y}": data["south"] * (data["year"] == y) for y in years}
+        data = data.assign(**dummies)
+        covariates = (*covariates, *dummies)
+        fixed_effects = "region and macro-area x year"
     if covariates:
-        # outcome regression: trends may differ with the (binary, time-invariant) covariates; no propensity score,
-        # which a handful of regions per group cannot support
         kwargs["covariates"] = tuple(covariates)
-        kwargs["method"] = "reg"
+        if decision.estimator == "cs":
+            # outcome regression: trends may differ with the (binary, time-invariant) covariates; no propensity
+            # score, which a handful of regions per group cannot support
+            kwargs["method"] = "reg"
     main = _quiet(data, **kwargs)
+    design_fit = main  # the design's own event study (before randomisation inference is attached)
     msgs.extend(f"{decision.estimator}: {w}" for w in main.warnings)
     if n_permutations and panel.n_treated > 1:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ClusterPolicyWarning)
                 main = with_randomization(main, data, unit="nuts2", time="year", cohort="cohort",
-                                          n_permutations=n_permutations, seed=seed, strata=RI_STRATA, outcome="y",
+                                          n_permutations=n_permutations, seed=seed, strata=ri_strata, outcome="y",
                                           **kwargs)
         except (EstimationError, UserInputError) as err:
             msgs.append(f"randomisation inference not computed: {err}")
+    linear_cov = {"covariates": tuple(covariates)} if macro_area_by_year else {}
     if panel.is_count and panel.transform == "level":
         comparison = _quiet(data, estimator="poisson")
         comparison_label = "Poisson with relative-time dummies (TWFE-style)"
     else:
-        comparison = _quiet(data, estimator="twfe")
+        comparison = _quiet(data, estimator="twfe", **linear_cov)
         comparison_label = "TWFE event study"
     comparison_es = comparison.event_study if comparison.event_study is not None else _quiet(
-        data, estimator="twfe_es").event_study
+        data, estimator="twfe_es", **linear_cov).event_study
     robust = main if main.event_study is not None else _pretrend_result(panel)
-    robust_label = ("ETWFE Poisson" if robust.estimator == "etwfe" else "Callaway-Sant'Anna") + (
-        " (not-yet-treated controls)" if decision.control == "notyet" else " (never-treated controls)")
+    robust_label = ({"etwfe": "ETWFE Poisson", "sa": "Sun-Abraham"}.get(robust.estimator, "Callaway-Sant'Anna")
+                    + (" (never-treated controls)" if robust.estimator == "sa" or decision.control == "never"
+                       else " (not-yet-treated controls)")
+                    + (", macro-area x year effects" if macro_area_by_year else ""))
     sens = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ClusterPolicyWarning)
-            sens = sensitivity_analysis(_pretrend_result(panel), rm_grid=(0.0, *rm_grid), window=EVENT_WINDOW,
-                                        target="average")
+            # the pre-trend test and the bounds come from the design's own model when it is not the default one
+            sens = sensitivity_analysis(design_fit if macro_area_by_year else _pretrend_result(panel),
+                                        rm_grid=(0.0, *rm_grid), window=EVENT_WINDOW, target="average")
     except (EstimationError, UserInputError) as err:
         msgs.append(f"pre-trend test and sensitivity bounds not computed: {str(err).splitlines()[0]}")
     loo = None
@@ -310,10 +360,12 @@ def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutation
             msgs.append(f"leave-one-out not computed: {err}")
     return Analysis(panel=panel, decision=decision, main=main, comparison=comparison, robust_es=robust.event_study,
                     comparison_es=comparison_es, robust_label=robust_label, comparison_label=comparison_label,
-                    sensitivity=sens, loo=loo, warnings=tuple(dict.fromkeys([*reader_warnings(panel, sens), *msgs])))
+                    sensitivity=sens, loo=loo, warnings=tuple(dict.fromkeys([*reader_warnings(panel, sens, RI_STRATA_LABELS[ri_strata]), *msgs])),
+                    ri_strata=ri_strata, fixed_effects=fixed_effects)
 
 
-def reader_warnings(panel: AnalysisPanel, sens: Sensitivity | None) -> list[str]:
+def reader_warnings(panel: AnalysisPanel, sens: Sensitivity | None, ri_label: str = RI_STRATA_LABELS[RI_STRATA],
+                    ) -> list[str]:
     """Plain-language warnings about the design."""
     out = []
     n_t, n_c = panel.n_treated, panel.n_control
@@ -323,7 +375,7 @@ def reader_warnings(panel: AnalysisPanel, sens: Sensitivity | None) -> list[str]
                    "the policy to every comparison region in turn (placebos in space).")
     elif n_t < 10:
         out.append(f"Only {n_t} treated regions and {n_c} comparison regions: intervals use t({n_t + n_c - 1}) "
-                   "critical values, and randomisation inference within macro-areas is reported beside them.")
+                   f"critical values, and randomisation inference within {ri_label} is reported beside them.")
     table = panel.cohort_table()
     thin = table[table["pre years"] < 2]
     if not thin.empty:
@@ -413,6 +465,9 @@ class Published:
     df: int | None
     ri_p_value: float | None
     ri_p_text: str
+    ri_strata: str
+    ri_strata_label: str
+    fixed_effects: str
     ri_n_permutations: int | None
     ri_mean_placebo: float | None
     mde: float | None
@@ -439,6 +494,9 @@ class Published:
     scale_p_level: float | None
     scale_p_per_capita: float | None
     scale_p_log: float | None
+    scale_note_level: str
+    scale_note_per_capita: str
+    scale_note_log: str
     n_definitions_usable: int
     sample: pd.DataFrame = field(metadata={"publish": False}, repr=False)
     cohorts: pd.DataFrame = field(metadata={"publish": False}, repr=False)
@@ -471,6 +529,14 @@ def published(analysis: Analysis) -> Published:
     def scale_p(name: str) -> float | None:
         return _num(scales.get(name)) if name in scales.index else None
 
+    notes = d.scales_table.set_index("transform")["note"]
+
+    def scale_note(name: str) -> str:
+        """Why a scale's test is missing or qualified: the rule's note, or 'not admissible' for the outcome."""
+        if name not in notes.index:
+            return "not admissible for this outcome (counts have zeros; contrasts are log ratios)"
+        return str(notes[name]) or ("" if scale_p(name) is not None else "not computable")
+
     sens_rows = []
     if sens is not None:
         sens_rows.append({"quantity": f"pre-trend Wald chi2({sens.pretrend.df})", "value": sens.pretrend.chi2,
@@ -502,6 +568,8 @@ def published(analysis: Analysis) -> Published:
         p_value=_num(main.p_value), p_text=p_text(main.p_value), inference_method=main.inference.method,
         se_type=main.inference.se_type, critical_value=_num(main.inference.critical_value), df=main.inference.df,
         ri_p_value=_num(ri.get("p_value")), ri_p_text=p_text(ri.get("p_value")),
+        ri_strata=analysis.ri_strata, ri_strata_label=RI_STRATA_LABELS[analysis.ri_strata],
+        fixed_effects=analysis.fixed_effects,
         ri_n_permutations=ri.get("n_permutations"), ri_mean_placebo=_num(ri.get("mean")),
         mde=mde_value, mde_percent=to_percent([mde_value], panel, main)[0] if mde_value is not None else None,
         percent=pct[0], percent_ci_low=pct[1], percent_ci_high=pct[2],
@@ -520,6 +588,8 @@ def published(analysis: Analysis) -> Published:
         comparison_estimate=analysis.comparison.estimate,
         comparison_estimator=ESTIMATOR_NAMES.get(analysis.comparison.estimator, analysis.comparison.estimator),
         scale_p_level=scale_p("level"), scale_p_per_capita=scale_p("per_capita"), scale_p_log=scale_p("log"),
+        scale_note_level=scale_note("level"), scale_note_per_capita=scale_note("per_capita"),
+        scale_note_log=scale_note("log"),
         n_definitions_usable=int((d.definitions_table["n_treated_in_window"] > 0).sum()),
         sample=panel.sample_table(), cohorts=panel.cohort_table(), definitions=d.definitions_table,
         scales=d.scales_table,
@@ -562,6 +632,6 @@ def event_study_labels(values: Published, *, lang: str = "en") -> tuple[str, str
             effect_axis_unit(unit, lang))
 
 
-__all__ = ["Analysis", "Decision", "PRIMARY_OUTCOME", "Published", "analyse", "choose_definition", "choose_scale",
+__all__ = ["Analysis", "Decision", "PRIMARY_OUTCOME", "Published", "RI_STRATA_LABELS", "analyse", "choose_definition", "choose_scale",
            "decide", "default_window", "event_study_labels", "event_study_series", "event_study_window", "mde",
-           "published"]
+           "miur_stratum", "published"]

@@ -285,7 +285,7 @@ def analysis_panel(
         per inhabitant for expenditure, per million inhabitants for project counts; needs population, 2011-2020)
         or ``"level"``. Contrasts take ``"log"`` only.
     definition
-        Treatment definition of :mod:`clusterpolicy.study.treatments` (``T1``, ``T2``, ``T1_high_medium``).
+        Treatment definition of :mod:`clusterpolicy.study.treatments` (``T1``, ``T2``, ``T1_high_medium``, ``T2_high_medium``).
     treated
         NUTS2 codes to keep as treated; the other treated regions are dropped. ``None`` or empty: all.
     onsets

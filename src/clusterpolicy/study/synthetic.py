@@ -11,11 +11,15 @@ The rules (applied by code here; the template ``notebooks/synthetic_control.md``
   mean (so that a large region can be matched by a convex combination of smaller ones; unit fixed effects make
   the demeaning irrelevant for DiD and synthetic DiD), 2007-2019, regions observed in every year.
 * **Onset.** The ``start_year`` of the cited calendar row (``policy_id``, default ``ith5-clust-er-2017``).
-* **Donor pool "centre_north"** (:func:`centre_north_pool`): Centre-North Italian regions that no treatment
-  definition of the calendar treats before or during the window: status ``never`` or a first treated year after
-  the window under *every* definition (:data:`POOL_DEFINITIONS`). A region with status ``unknown`` under any
-  definition is excluded (its start cannot be dated), as is any region treated in the window. Every excluded
-  Centre-North region is listed with its reason.
+* **Donor pool "centre_north"** (:func:`centre_north_pool`): Centre-North Italian regions that start no regional
+  cluster programme from :data:`QUIET_YEARS` years before the onset to the end of the window under *every*
+  definition (:data:`POOL_DEFINITIONS`): status ``never``, or a first treated year before that band or after the
+  window. Why earlier programmes are allowed: Emilia-Romagna itself carries earlier programmes (the High
+  Technology Network, the Tecnopoli), so the estimand is what Clust-ER added on top of earlier policies, and a donor
+  with its own earlier programme (Umbria's poles of 2011) is in the same position; a donor whose programme starts
+  in the last pre-onset years or after the onset would move its path exactly where the comparison is made. A
+  region with status ``unknown`` under any definition is excluded (its start cannot be dated, so it may fall in
+  the band). Every excluded Centre-North region is listed with its reason.
 * **Donor pool "eu_similar"** (:func:`eu_similar_pool`): regions of other European countries observed in every
   year, the :data:`EU_NEIGHBOURS` nearest to the treated region on two pre-onset structural features, each
   standardised over the candidates: mean business R&D intensity (business R&D expenditure, per cent of GDP) and
@@ -23,10 +27,14 @@ The rules (applied by code here; the template ``notebooks/synthetic_control.md``
   cluster policies are not audited: they are "similar in R&D structure", not "untreated".
 * **Methods.** Synthetic control (Abadie, Diamond and Hainmueller 2010; matched on every pre-onset outcome),
   synthetic difference-in-differences (Arkhangelsky et al. 2021) and plain DiD (equal weights), each on each
-  pool. Each publishes its estimate and a placebo p-value (SC: rank of the post/pre RMSPE ratio; DiD and
-  synthetic DiD: placebos in space), never an analytic interval.
-* **Result.** The estimates are reported as a range across methods and pools: minimum, maximum and whether the
-  sign flips. No single number is "the" effect.
+  pool. Each publishes its estimate and a placebo p-value, never an analytic interval. SC: rank of the post/pre
+  RMSPE ratio (a studentised statistic by construction). DiD: placebos in space studentised by each region's
+  pre-period residual SD (Ferman and Pinto 2019). Synthetic DiD: the same studentisation, each estimate (actual and
+  placebo) divided by the SD of its own pre-onset gap to its synthetic comparison, so a noisy donor does not
+  dominate the ranking; the unstudentised rank is kept for comparison.
+* **Result.** The synthetic control and synthetic DiD estimates are reported as a range across methods and pools:
+  minimum, maximum and whether the sign flips. Plain DiD (equal donor weights, the weakest counterfactual of the
+  three) is reported separately, never inside that range. No single number is "the" effect.
 """
 
 from __future__ import annotations
@@ -59,14 +67,18 @@ from clusterpolicy.study.treatments import cohort_table
 OUTCOME = "rd_personnel_bes_fte"
 WINDOW = (2007, 2019)
 DEFAULT_POLICY = "ith5-clust-er-2017"
-#: Definitions under which a Centre-North donor must be untreated through the window.
+#: Definitions under which a Centre-North donor must start no programme in the band around the onset.
 POOL_DEFINITIONS = ("T1", "T2")
+#: Pre-onset years in which a Centre-North donor must start no programme (see the module docstring).
+QUIET_YEARS = 3
+#: Methods whose estimates form the reported range (plain DiD is reported beside it).
+RANGE_METHODS = ("sc", "sdid")
 #: Size of the EU pool: nearest neighbours on the structural features.
 EU_NEIGHBOURS = 15
 #: Structural features of the EU pool (pre-onset means).
 FEATURES = {"business_rd_intensity": "business R&D expenditure, % of GDP",
             "business_share_rd_personnel": "business share of R&D personnel"}
-POOLS = {"centre_north": "Centre-North Italian regions untreated through the window",
+POOLS = {"centre_north": "Centre-North Italian regions with no new programme around the onset",
          "eu_similar": "European regions with a similar R&D structure"}
 POOL_SHORT = {"centre_north": "Centre-North Italy", "eu_similar": "European, similar R&D"}
 METHOD_NAMES = {"sc": "synthetic control", "sdid": "synthetic DiD", "did": "DiD"}
@@ -105,37 +117,43 @@ class DonorPool:
     table: pd.DataFrame = field(repr=False)
 
 
-def centre_north_pool(panel: pd.DataFrame, treated: str, window: tuple[int, int] = WINDOW,
-                      definitions: tuple[str, ...] = POOL_DEFINITIONS) -> DonorPool:
-    """Centre-North Italian regions untreated through the window under every definition (module docstring).
+def centre_north_pool(panel: pd.DataFrame, treated: str, onset: int, window: tuple[int, int] = WINDOW,
+                      definitions: tuple[str, ...] = POOL_DEFINITIONS, quiet_years: int = QUIET_YEARS) -> DonorPool:
+    """Centre-North Italian regions that start no programme from ``onset - quiet_years`` to the end of the window
+    under every definition (module docstring).
 
     ``table``: every Centre-North region other than the treated one, ``nuts2, region, donor, reason``.
     """
     tables = {d: cohort_table(d).set_index("nuts2") for d in definitions}
     observed = set(panel["nuts2"])
+    band = (onset - quiet_years, window[1])
     rows = []
     for code, name in ITALIAN_NUTS2.items():
         if code == treated or macro_group(code) != "centre_north":
             continue
-        reasons = []
+        reasons, earlier = [], []
         for d, t in tables.items():
             status = str(t["status"].loc[code]) if code in t.index else "unknown"
             cohort = t["cohort"].loc[code] if code in t.index else None
             if status == "unknown":
                 reasons.append(f"start cannot be dated under {d}")
-            elif status == "treated" and not pd.isna(cohort) and int(cohort) <= window[1]:
-                reasons.append(f"treated under {d} from {int(cohort)}")
+            elif status == "treated" and not pd.isna(cohort) and band[0] <= int(cohort) <= band[1]:
+                reasons.append(f"starts a programme in {int(cohort)} under {d}")
+            elif status == "treated" and not pd.isna(cohort) and int(cohort) < band[0]:
+                earlier.append(f"earlier programme from {int(cohort)} under {d}")
         if code not in observed:
             reasons.append("business R&D personnel not observed in every year")
+        quiet = f"no programme starts in {band[0]}-{band[1]} under {' or '.join(definitions)}"
         rows.append({"nuts2": code, "region": name, "donor": not reasons,
-                     "reason": "; ".join(reasons) or f"never treated (or only after {window[1]}) under "
-                                                      f"{' and '.join(definitions)}"})
+                     "reason": "; ".join(reasons) or "; ".join([quiet, *earlier])})
     table = pd.DataFrame(rows)
     donors = tuple(sorted(table.loc[table["donor"], "nuts2"]))
     if len(donors) < 2:
         raise UserInputError(f"the Centre-North rule leaves {len(donors)} donor(s); a synthetic control needs two.")
-    rule = (f"Centre-North Italian regions that neither {' nor '.join(definitions)} treats before "
-            f"{window[1] + 1}; regions whose start cannot be dated are excluded")
+    rule = (f"Centre-North Italian regions that start no regional cluster programme from {band[0]} "
+            f"({quiet_years} years before the onset) to {band[1]} under {' or '.join(definitions)}; an earlier "
+            "programme is allowed, as the treated region had its own; regions whose start cannot be dated are "
+            "excluded")
     return DonorPool("centre_north", POOLS["centre_north"], rule, donors, table)
 
 
@@ -193,6 +211,7 @@ class MethodEstimate:
     pre_rmse: float | None
     weights: pd.Series = field(repr=False)
     placebo_se: float | None = None
+    p_value_unstudentised: float | None = None
 
 
 def _sub(panel: pd.DataFrame, treated: str, donors: tuple[str, ...], onset: int) -> pd.DataFrame:
@@ -249,7 +268,7 @@ def analyse(policy_id: str = DEFAULT_POLICY, *, k: int = EU_NEIGHBOURS, seed: in
     panel = synth_panel(rd, on.year)
     if on.nuts2 not in set(panel["nuts2"]):
         raise UserInputError(f"{on.nuts2}: business R&D personnel not observed in every year of {WINDOW}.")
-    pools = {"centre_north": centre_north_pool(panel, on.nuts2),
+    pools = {"centre_north": centre_north_pool(panel, on.nuts2, on.year),
              "eu_similar": eu_similar_pool(rd, panel, on.nuts2, on.year, k=k)}
     ests: list[MethodEstimate] = []
     sc: dict[str, SynthResult] = {}
@@ -264,9 +283,12 @@ def analyse(policy_id: str = DEFAULT_POLICY, *, k: int = EU_NEIGHBOURS, seed: in
 
 def run_sdid(panel: pd.DataFrame, treated: str, pool: DonorPool, onset: int, *, seed: int = DEFAULT_SEED,
              replications: int = DEFAULT_REPLICATIONS) -> list[MethodEstimate]:
-    """Synthetic DiD (Arkhangelsky et al. 2021). p-value: rank of ``|estimate|`` among the in-space placebos (each
-    donor treated in turn, fitted on the other donors; needs at least two donors left). ``placebo_se``: the
-    seeded placebo standard error of the method (Algorithm 4), reported beside it, never turned into an interval.
+    """Synthetic DiD (Arkhangelsky et al. 2021). p-value: rank of the studentised ``|estimate / pre SD|`` among
+    the in-space placebos (each donor treated in turn, fitted on the other donors; needs at least two donors left),
+    where ``pre SD`` is the root mean square of the unit's demeaned pre-onset gap to its synthetic comparison, as
+    the single-region pages studentise by the pre-period residual SD (Ferman and Pinto 2019).
+    ``p_value_unstudentised`` ranks ``|estimate|``. ``placebo_se``: the seeded placebo standard error of the method
+    (Algorithm 4), reported beside it, never turned into an interval.
     """
     data = _sub(panel, treated, pool.donors, onset)
     roles: dict[str, Any] = {"unit": "nuts2", "time": "year", "cohort": "cohort", "outcome": "y"}
@@ -278,27 +300,40 @@ def run_sdid(panel: pd.DataFrame, treated: str, pool: DonorPool, onset: int, *, 
     except EstimationError as err:
         se = None
         notes.append(f"placebo SE not computable: {str(err).splitlines()[0]}")
-    placebo_estimates = []
+    def pre_sd(paths: pd.DataFrame) -> float:
+        pre = paths[paths["time"] < onset]
+        gap = pre["treated"] - pre["synthetic"]
+        return float(np.sqrt(((gap - gap.mean()) ** 2).mean()))
+
+    placebo_estimates: list[float] = []
+    placebo_stats: list[float] = []
     for j in pool.donors:
         others = data[data["nuts2"] != treated]
         others = others.assign(cohort=np.where(others["nuts2"] == j, onset, 0))
         try:
-            placebo_estimates.append(float(synthetic_did(others, **roles, method="sdid", inference=None).estimate))
+            pf = synthetic_did(others, **roles, method="sdid", inference=None)
         except EstimationError as err:
             notes.append(f"placebos not computable: {str(err).splitlines()[0]}")
-            placebo_estimates = []
+            placebo_estimates, placebo_stats = [], []
             break
-    p = None
+        placebo_estimates.append(float(pf.estimate))
+        sd_j = pre_sd(pf.paths)
+        placebo_stats.append(float(pf.estimate) / sd_j if sd_j > 0 else math.inf)
+    own_sd = pre_sd(fit.paths)
+    p = p_raw = None
     if placebo_estimates:
-        ests = np.abs(np.array(placebo_estimates))
-        p = float((1 + np.sum(ests >= abs(fit.estimate) * (1 - 1e-12))) / (ests.size + 1))
-    paths = fit.paths
-    pre = paths[paths["time"] < onset]
-    gap = pre["treated"] - pre["synthetic"]
+        def rank(stats: list[float], observed: float) -> float:
+            arr = np.abs(np.array(stats))
+            return float((1 + np.sum(arr >= abs(observed) * (1 - 1e-12))) / (arr.size + 1))
+
+        observed = float(fit.estimate) / own_sd if own_sd > 0 else math.inf
+        p = rank(placebo_stats, observed)
+        p_raw = rank(placebo_estimates, float(fit.estimate))
     w = fit.unit_weights.set_index("unit")["weight"].rename_axis("nuts2").rename("weight")
-    rule = "rank of |estimate| among in-space placebos" + (f" ({'; '.join(dict.fromkeys(notes))})" if notes else "")
-    return [MethodEstimate("sdid", pool.name, float(fit.estimate), p, rule, len(placebo_estimates),
-                           float(np.sqrt(((gap - gap.mean()) ** 2).mean())), w, placebo_se=se)]
+    rule = ("rank of |estimate / pre-onset gap SD| among in-space placebos (studentised, Ferman-Pinto)"
+            + (f" ({'; '.join(dict.fromkeys(notes))})" if notes else ""))
+    return [MethodEstimate("sdid", pool.name, float(fit.estimate), p, rule, len(placebo_estimates), own_sd, w,
+                           placebo_se=se, p_value_unstudentised=p_raw)]
 
 
 def percent(log_points: float | None) -> float | None:
@@ -377,6 +412,12 @@ class Published:
     sign_flips: bool
     sign_text: str
     n_estimates: int
+    range_methods: str
+    did_low: float
+    did_high: float
+    did_low_percent: float | None
+    did_high_percent: float | None
+    did_sign_text: str
     sdid_available: bool
     values: dict[str, Any] = field(default_factory=dict, metadata={"publish": False}, repr=False)
     estimates: pd.DataFrame = field(default_factory=pd.DataFrame, metadata={"publish": False}, repr=False)
@@ -418,14 +459,15 @@ def published(a: Analysis) -> Published:
         hit = earlier[earlier["policy_id"].str.contains(pattern)]
         return int(hit["start_year"].iloc[0]) if not hit.empty else None
 
-    rng = EstimateRange.of(a.estimates)
+    rng = EstimateRange.of(tuple(e for e in a.estimates if e.method in RANGE_METHODS))
+    did = EstimateRange.of(tuple(e for e in a.estimates if e.method == "did"))
     cn, eu = a.pools["centre_north"], a.pools["eu_similar"]
     excl = cn.table[~cn.table["donor"]]
     table = pd.DataFrame([{
         "method": METHOD_NAMES[e.method], "pool": POOL_SHORT[e.pool], "estimate": e.estimate,
         "percent": percent(e.estimate), "placebo p-value": e.p_value, "placebos": e.n_placebos,
         "pre-period RMSE": e.pre_rmse,
-        "placebo SE (synthetic DiD)": e.placebo_se, "largest weights": _top(e.weights, names), "p-value rule": e.p_rule}
+        "placebo p (unstudentised)": e.p_value_unstudentised, "placebo SE (synthetic DiD)": e.placebo_se, "largest weights": _top(e.weights, names), "p-value rule": e.p_rule}
         for e in a.estimates])
     return Published(
         policy_id=on.policy_id, region=ITALIAN_NUTS2.get(on.nuts2, on.region), policy=on.policy,
@@ -443,11 +485,16 @@ def published(a: Analysis) -> Published:
         range_low=rng.low, range_high=rng.high, range_low_percent=percent(rng.low),
         range_high_percent=percent(rng.high), range_low_label=rng.low_label, range_high_label=rng.high_label,
         sign_flips=rng.sign_flips,
-        sign_text=("the sign flips: some methods or pools put the region above its counterfactual, others below"
-                   if rng.sign_flips else
-                   "every method and pool puts the region " + ("above" if rng.low > 0 else "below")
-                   + " its counterfactual"),
-        n_estimates=rng.n_estimates, sdid_available=any(e.method == "sdid" for e in a.estimates),
+        sign_text=("the sign flips: some synthetic-control or synthetic-DiD estimates put the region above its "
+                   "counterfactual, others below" if rng.sign_flips else
+                   "every synthetic-control and synthetic-DiD estimate puts the region "
+                   + ("above" if rng.low > 0 else "below") + " its counterfactual"),
+        n_estimates=rng.n_estimates, range_methods=" and ".join(METHOD_NAMES[m] for m in RANGE_METHODS),
+        did_low=did.low, did_high=did.high, did_low_percent=percent(did.low), did_high_percent=percent(did.high),
+        did_sign_text=("the sign differs between the pools" if did.sign_flips else
+                       "both pools put the region " + ("above" if did.low > 0 else "below")
+                       + " its equal-weight comparison"),
+        sdid_available=any(e.method == "sdid" for e in a.estimates),
         values=method_keys(a.estimates), estimates=table,
         centre_north_table=cn.table, eu_similar_table=eu.table,
     )
@@ -471,5 +518,6 @@ def placebo_gaps(a: Analysis, pool: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-__all__ = ["Analysis", "DonorPool", "EstimateRange", "MethodEstimate", "Published", "analyse", "centre_north_pool",
+__all__ = ["QUIET_YEARS", "RANGE_METHODS", "Analysis", "DonorPool", "EstimateRange", "MethodEstimate", "Published",
+           "analyse", "centre_north_pool",
            "eu_similar_pool", "method_keys", "placebo_gaps", "published", "synth_panel"]

@@ -117,6 +117,8 @@ ITALIAN: dict[str, str] = {
     "Callaway-Sant'Anna (never-treated controls)": "Callaway-Sant'Anna (controlli mai trattati)",
     "ETWFE Poisson (not-yet-treated controls)": "ETWFE Poisson (controlli non ancora trattati)",
     "ETWFE Poisson (never-treated controls)": "ETWFE Poisson (controlli mai trattati)",
+    "Sun-Abraham (never-treated controls), macro-area x year effects":
+        "Sun-Abraham (controlli mai trattati), effetti macro-area x anno",
     "TWFE event study": "Event study TWFE",
     "Poisson with relative-time dummies (TWFE-style)": "Poisson con dummy di tempo relativo (stile TWFE)",
     # scales (transform) as the axis titles name them
