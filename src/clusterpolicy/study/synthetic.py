@@ -16,7 +16,7 @@ The rules (applied by code here; the template ``notebooks/synthetic_control.md``
   definition (:data:`POOL_DEFINITIONS`): status ``never``, or a first treated year before that band or after the
   window. Why earlier programmes are allowed: Emilia-Romagna itself carries earlier programmes (the High
   Technology Network, the Tecnopoli), so the estimand is what Clust-ER added on top of earlier policies, and a donor
-  with its own earlier programme (Umbria's poles of 2011) is in the same position; a donor whose programme starts
+  with its own earlier programme is in the same position; a donor whose programme starts
   in the last pre-onset years or after the onset would move its path exactly where the comparison is made. A
   region with status ``unknown`` under any definition is excluded (its start cannot be dated, so it may fall in
   the band). Every excluded Centre-North region is listed with its reason.
