@@ -221,6 +221,100 @@ def negbin(
 
 
 # ------------------------------------------------------------------------------------------------ ETWFE
+def _etwfe_design(panel: Panel, control: ControlGroup, msgs: list[str]) -> tuple[
+        pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[tuple[Any, Any]], int]:
+    """The ETWFE Poisson regressors of ``panel``: ``(data, g, t, x, y, cells, n_base)`` with ``x`` the intercept,
+    cohort and period dummies (``n_base`` columns) then one dummy per treated cell in ``cells``. Shared by the full
+    fit and the estimate-only refit so both estimate the same model."""
+    data = panel.data
+    g, t = data["_g"].to_numpy(), data["_t"].to_numpy()
+    has_never = bool((g == 0).any())
+    if control == "never" and not has_never:
+        raise EstimationError(f"no never-treated units in {panel.cohort!r} for control='never'. Fix: use "
+                              "control='notyet'.")
+    if not has_never:
+        last = g.max()
+        keep = t < last
+        warn(f"no never-treated units: periods from {last:g} on are dropped (no untreated comparison)", msgs)
+        data = data.loc[keep].reset_index(drop=True)
+        g, t = data["_g"].to_numpy(), data["_t"].to_numpy()
+    times = np.sort(np.unique(t))
+    cohorts = np.sort(np.unique(g[g > 0]))
+    cols = [np.ones(g.size)]
+    cols += [(g == c).astype(float) for c in cohorts]
+    cols += [(t == s).astype(float) for s in times[1:]]
+    n_base = len(cols)
+    if control == "notyet":
+        cells = [(c, s) for c in cohorts for s in times if s >= c]
+    else:
+        cells = [(c, s) for c in cohorts for s in times if s != times[times < c].max(initial=-np.inf)]
+        cells = [(c, s) for c, s in cells if (times < c).any()]
+    cells = [(c, s) for c, s in cells if ((g == c) & (t == s)).any()]
+    cols += [((g == c) & (t == s)).astype(float) for c, s in cells]
+    x = np.column_stack(cols)
+    y = data["_y"].to_numpy()
+    if x.shape[1] >= y.size:
+        raise EstimationError(f"the ETWFE model has {x.shape[1]} parameters for {y.size} observations (saturated). "
+                              "Fix: use a longer window or more comparison units.")
+    return data, g, t, x, y, cells, n_base
+
+
+def _poisson_irls(x: np.ndarray, y: np.ndarray, *, tol: float = 1e-10, maxiter: int = 25) -> np.ndarray:
+    """Pooled Poisson QMLE coefficients by IRLS, step for step pyfixest's ``fepois`` without fixed effects (its
+    start ``mu = (y + mean(y)) / 2``, fixest's deviance criterion, ``tol``, and at most ``maxiter`` updates, the
+    last one kept if it has not converged, as pyfixest does), so the estimates agree to rounding."""
+    def deviance(mu: np.ndarray) -> float:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(2 * np.sum(np.where(y == 0, 0.0, y * np.log(y / mu)) - (y - mu)))
+
+    mu = (y + y.mean()) / 2
+    eta = np.log(mu)
+    last = deviance(mu)
+    beta = np.zeros(x.shape[1])
+    for _ in range(maxiter):
+        z = eta + y / mu - 1
+        wx = x * mu[:, None]
+        try:
+            beta = np.linalg.solve(x.T @ wx, wx.T @ z)
+        except np.linalg.LinAlgError as err:
+            raise EstimationError("the ETWFE Poisson model cannot be fitted (singular information matrix). Fix: "
+                                  "drop that cohort or use a linear estimator.") from err
+        eta = x @ beta
+        mu = np.exp(eta)
+        dev = deviance(mu)
+        crit = abs(dev - last) / (0.1 + abs(last))
+        last = dev
+        if crit < tol:
+            break
+    return beta
+
+
+def etwfe_estimate(request: Request, *, control: ControlGroup = "notyet") -> float:
+    """The headline ``estimate`` of :func:`etwfe_poisson` only (same model, same ATT aggregation), without its
+    standard errors, event study or the pyfixest fit: randomisation inference refits it once per assignment, and
+    building a formula model matrix per refit costs ten times the fit. Raises :class:`EstimationError` where
+    :func:`etwfe_poisson` does (a saturated or collinear design)."""
+    check_literal(control, ControlGroup, "control")
+    panel, msgs = request.start()
+    _, g, t, x, y, cells, n_base = _etwfe_design(panel, control, msgs)
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        raise EstimationError("the ETWFE Poisson model cannot be fitted: a cohort x period cell has only zero counts "
+                              "(or a dummy is collinear). Fix: drop that cohort or use a linear estimator.")
+    beta = _poisson_irls(x.astype(float), y.astype(float))
+    eta = x @ beta
+    total = weight = 0.0
+    for j, (c, s) in enumerate(cells):
+        if s < c:
+            continue  # pre-onset placebo cells (control="never") do not enter the ATT
+        m = (g == c) & (t == s)
+        mu1 = np.exp(eta[m])
+        total += float(np.sum(mu1 - mu1 * np.exp(-beta[n_base + j])))
+        weight += float(m.sum())
+    if weight == 0:
+        raise EstimationError("the ETWFE Poisson model has no treated post-onset cell.")
+    return total / weight
+
+
 def etwfe_poisson(
     request: Request,
     *,
@@ -252,36 +346,7 @@ def etwfe_poisson(
     """
     check_literal(control, ControlGroup, "control")
     panel, msgs = request.start()
-    data = panel.data
-    g, t = data["_g"].to_numpy(), data["_t"].to_numpy()
-    has_never = bool((g == 0).any())
-    if control == "never" and not has_never:
-        raise EstimationError(f"no never-treated units in {panel.cohort!r} for control='never'. Fix: use "
-                              "control='notyet'.")
-    if not has_never:
-        last = g.max()
-        keep = t < last
-        warn(f"no never-treated units: periods from {last:g} on are dropped (no untreated comparison)", msgs)
-        data = data.loc[keep].reset_index(drop=True)
-        g, t = data["_g"].to_numpy(), data["_t"].to_numpy()
-    times = np.sort(np.unique(t))
-    cohorts = np.sort(np.unique(g[g > 0]))
-    cols = [np.ones(g.size)]
-    cols += [(g == c).astype(float) for c in cohorts]
-    cols += [(t == s).astype(float) for s in times[1:]]
-    n_base = len(cols)
-    if control == "notyet":
-        cells = [(c, s) for c in cohorts for s in times if s >= c]
-    else:
-        cells = [(c, s) for c in cohorts for s in times if s != times[times < c].max(initial=-np.inf)]
-        cells = [(c, s) for c, s in cells if (times < c).any()]
-    cells = [(c, s) for c, s in cells if ((g == c) & (t == s)).any()]
-    cols += [((g == c) & (t == s)).astype(float) for c, s in cells]
-    x = np.column_stack(cols)
-    y = data["_y"].to_numpy()
-    if x.shape[1] >= y.size:
-        raise EstimationError(f"the ETWFE model has {x.shape[1]} parameters for {y.size} observations (saturated). "
-                              "Fix: use a longer window or more comparison units.")
+    data, g, t, x, y, cells, n_base = _etwfe_design(panel, control, msgs)
     clusters = pd.factorize(data["_cl"], sort=True)[0]
     n_cl = int(clusters.max()) + 1
     # The one Poisson fit of the package (pyfixest fepois): the dummies are explicit regressors, so the fixest
@@ -348,4 +413,4 @@ def etwfe_poisson(
     )
 
 
-__all__ = ["etwfe_poisson", "negbin", "pearson_dispersion", "poisson"]
+__all__ = ["etwfe_estimate", "etwfe_poisson", "negbin", "pearson_dispersion", "poisson"]
