@@ -272,9 +272,10 @@ class BoundEstimate:
 
         * ``twfe`` (fixest convention, no covariates): new cohorts and new outcomes
           (:class:`~clusterpolicy.estimate.twfe.TwfeRefit`);
-        * ``cs`` and ``imputation``: new cohorts; the panel is prepared once and only its timing columns are
+        * ``cs``, ``imputation`` and ``etwfe``: new cohorts; the panel is prepared once and only its timing columns are
           replaced (:func:`~clusterpolicy.estimate._panel.with_cohorts`), then the estimator runs as usual, or only
-          up to its headline estimate when that is all the caller needs.
+          up to its headline estimate when that is all the caller needs (for ``etwfe``, a numpy IRLS of the same
+          Poisson model, :func:`~clusterpolicy.estimate.counts.etwfe_estimate`).
 
         ``df`` is fitted once in full first, so invalid arguments fail here exactly as in :func:`estimate`.
         """
@@ -291,7 +292,7 @@ class BoundEstimate:
         covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
         control, method = kw.pop("control", None), kw.pop("method", "dr")
         pretrends = kw.pop("pretrends", None) if name == "imputation" else None
-        if name not in ("twfe", "cs", "imputation") or kw.pop("ssc", "fixest") != "fixest" or kw.pop("bootstrap", None):
+        if name not in ("twfe", "cs", "imputation", "etwfe") or kw.pop("ssc", "fixest") != "fixest" or kw.pop("bootstrap", None):
             return None
         if kw or any(roles[k] is None for k in ("unit", "time", "cohort", "outcome")):
             return None  # options no prepared refit knows, or a missing role: estimate() reports it
@@ -326,6 +327,18 @@ class BoundEstimate:
                     return cs_estimate(req, control=ctrl, method=method)
 
                 impl = _PanelRefit(request, run_cs, estimate_cs, quiet=self.quiet)
+            elif name == "etwfe":
+                from clusterpolicy.estimate.counts import etwfe_estimate, etwfe_poisson
+
+                ctrl_e = cast(ControlGroup, control or ESTIMATORS["etwfe"].default_control)
+
+                def run_etwfe(req: Request) -> EstimationResult:
+                    return etwfe_poisson(req, control=ctrl_e)
+
+                def estimate_etwfe(req: Request) -> float:
+                    return etwfe_estimate(req, control=ctrl_e)
+
+                impl = _PanelRefit(request, run_etwfe, estimate_etwfe, quiet=self.quiet)
             else:
                 from clusterpolicy.estimate.imputation import imputation, imputation_estimate
 

@@ -235,37 +235,11 @@ def _fix_vcov(vcov: np.ndarray) -> np.ndarray:
     return np.asarray((fixed + fixed.T) / 2.0, dtype=float)
 
 
-def etwfe_poisson(
-    request: Request,
-    *,
-    control: ControlGroup = "notyet",
-) -> EstimationResult:
-    """Wooldridge's (2023) extended two-way fixed effects with an exponential mean (ETWFE Poisson).
-
-    Model (pooled Poisson QMLE): ``E[y_it] = exp(a + c_g + b_t + sum_{(g,s)} delta_{g,s} 1[G_i = g, t = s])``
-    with cohort effects ``c_g``, period effects ``b_t`` and one interaction per treated cohort x post-onset period
-    (``control="notyet"``: all untreated cells form the baseline) or per cohort x period other than ``g - 1``
-    (``control="never"``: only never-treated units are the baseline; pre-onset cells give placebo effects).
-
-    Estimand
-        ``group_time``: ATT(g,t) on the level (count) scale, the average partial effect
-        ``E[exp(eta) - exp(eta - delta_{g,t})]`` over the cell's units. ``estimate``: the observation-weighted
-        average of post-onset ATT(g,t) (R ``etwfe::emfx(type = "simple")``); ``event_study`` by event time.
-    Assumptions
-        Parallel trends in the log of the untreated mean (ratio parallel trends), no anticipation; effects may
-        vary by cohort and period. Identification needs never-treated units for ``control="never"``.
-    Standard errors
-        Cluster-robust sandwich by unit (or ``cluster``) with R fixest's default small-sample correction
-        ``G/(G-1) * (n-1)/(n-K)`` (``K``: cohort, period and interaction parameters), as R ``etwfe`` (which fits
-        with fixest); delta method for the ATT(g,t) and aggregates; t(G-1) critical values (the package's rule).
-
-    References
-    ----------
-    Wooldridge, J. M. (2023). Simple approaches to nonlinear difference-in-differences with panel data.
-    *The Econometrics Journal* 26(3), C31-C66.
-    """
-    check_literal(control, ControlGroup, "control")
-    panel, msgs = request.start()
+def _etwfe_design(panel: Panel, control: ControlGroup, msgs: list[str]) -> tuple[
+        pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[tuple[Any, Any]], int]:
+    """The ETWFE Poisson regressors of ``panel``: ``(data, g, t, x, y, cells, n_base)`` with ``x`` the intercept,
+    cohort and period dummies (``n_base`` columns) then one dummy per treated cell in ``cells``. Shared by the full
+    fit and the estimate-only refit so both estimate the same model."""
     data = panel.data
     g, t = data["_g"].to_numpy(), data["_t"].to_numpy()
     has_never = bool((g == 0).any())
@@ -322,6 +296,97 @@ def etwfe_poisson(
     if x.shape[1] >= y.size:
         raise EstimationError(f"the ETWFE model has {x.shape[1]} parameters for {y.size} observations (saturated). "
                               "Fix: use a longer window or more comparison units.")
+    return data, g, t, x, y, cells, n_base
+
+
+def _poisson_irls(x: np.ndarray, y: np.ndarray, *, tol: float = 1e-10, maxiter: int = 25) -> np.ndarray:
+    """Pooled Poisson QMLE coefficients by IRLS, step for step pyfixest's ``fepois`` without fixed effects (its
+    start ``mu = (y + mean(y)) / 2``, fixest's deviance criterion, ``tol``, and at most ``maxiter`` updates, the
+    last one kept if it has not converged, as pyfixest does), so the estimates agree to rounding."""
+    def deviance(mu: np.ndarray) -> float:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(2 * np.sum(np.where(y == 0, 0.0, y * np.log(y / mu)) - (y - mu)))
+
+    mu = (y + y.mean()) / 2
+    eta = np.log(mu)
+    last = deviance(mu)
+    beta = np.zeros(x.shape[1])
+    for _ in range(maxiter):
+        z = eta + y / mu - 1
+        wx = x * mu[:, None]
+        try:
+            beta = np.linalg.solve(x.T @ wx, wx.T @ z)
+        except np.linalg.LinAlgError as err:
+            raise EstimationError("the ETWFE Poisson model cannot be fitted (singular information matrix). Fix: "
+                                  "drop that cohort or use a linear estimator.") from err
+        eta = x @ beta
+        mu = np.exp(eta)
+        dev = deviance(mu)
+        crit = abs(dev - last) / (0.1 + abs(last))
+        last = dev
+        if crit < tol:
+            break
+    return beta
+
+
+def etwfe_estimate(request: Request, *, control: ControlGroup = "notyet") -> float:
+    """The headline ``estimate`` of :func:`etwfe_poisson` only (same model, same ATT aggregation), without its
+    standard errors, event study or the pyfixest fit: randomisation inference refits it once per assignment, and
+    building a formula model matrix per refit costs ten times the fit. Raises :class:`EstimationError` where
+    :func:`etwfe_poisson` does (a saturated or collinear design)."""
+    check_literal(control, ControlGroup, "control")
+    panel, msgs = request.start()
+    _, g, t, x, y, cells, n_base = _etwfe_design(panel, control, msgs)
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        raise EstimationError("the ETWFE Poisson model cannot be fitted: a cohort x period cell has only zero counts "
+                              "(or a dummy is collinear). Fix: drop that cohort or use a linear estimator.")
+    beta = _poisson_irls(x.astype(float), y.astype(float))
+    eta = x @ beta
+    total = weight = 0.0
+    for j, (c, s) in enumerate(cells):
+        if s < c:
+            continue  # pre-onset placebo cells (control="never") do not enter the ATT
+        m = (g == c) & (t == s)
+        mu1 = np.exp(eta[m])
+        total += float(np.sum(mu1 - mu1 * np.exp(-beta[n_base + j])))
+        weight += float(m.sum())
+    if weight == 0:
+        raise EstimationError("the ETWFE Poisson model has no treated post-onset cell.")
+    return total / weight
+
+
+def etwfe_poisson(
+    request: Request,
+    *,
+    control: ControlGroup = "notyet",
+) -> EstimationResult:
+    """Wooldridge's (2023) extended two-way fixed effects with an exponential mean (ETWFE Poisson).
+
+    Model (pooled Poisson QMLE): ``E[y_it] = exp(a + c_g + b_t + sum_{(g,s)} delta_{g,s} 1[G_i = g, t = s])``
+    with cohort effects ``c_g``, period effects ``b_t`` and one interaction per treated cohort x post-onset period
+    (``control="notyet"``: all untreated cells form the baseline) or per cohort x period other than ``g - 1``
+    (``control="never"``: only never-treated units are the baseline; pre-onset cells give placebo effects).
+
+    Estimand
+        ``group_time``: ATT(g,t) on the level (count) scale, the average partial effect
+        ``E[exp(eta) - exp(eta - delta_{g,t})]`` over the cell's units. ``estimate``: the observation-weighted
+        average of post-onset ATT(g,t) (R ``etwfe::emfx(type = "simple")``); ``event_study`` by event time.
+    Assumptions
+        Parallel trends in the log of the untreated mean (ratio parallel trends), no anticipation; effects may
+        vary by cohort and period. Identification needs never-treated units for ``control="never"``.
+    Standard errors
+        Cluster-robust sandwich by unit (or ``cluster``) with R fixest's default small-sample correction
+        ``G/(G-1) * (n-1)/(n-K)`` (``K``: cohort, period and interaction parameters), as R ``etwfe`` (which fits
+        with fixest); delta method for the ATT(g,t) and aggregates; t(G-1) critical values (the package's rule).
+
+    References
+    ----------
+    Wooldridge, J. M. (2023). Simple approaches to nonlinear difference-in-differences with panel data.
+    *The Econometrics Journal* 26(3), C31-C66.
+    """
+    check_literal(control, ControlGroup, "control")
+    panel, msgs = request.start()
+    data, g, t, x, y, cells, n_base = _etwfe_design(panel, control, msgs)
     clusters = pd.factorize(data["_cl"], sort=True)[0]
     n_cl = int(clusters.max()) + 1
     # The one Poisson fit of the package (pyfixest fepois): the dummies are explicit regressors, so the fixest
@@ -389,4 +454,4 @@ def etwfe_poisson(
     )
 
 
-__all__ = ["etwfe_poisson", "negbin", "pearson_dispersion", "poisson"]
+__all__ = ["etwfe_estimate", "etwfe_poisson", "negbin", "pearson_dispersion", "poisson"]

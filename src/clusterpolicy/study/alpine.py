@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -175,7 +175,7 @@ class AlpineStudy:
     """Published keys of the Alpine benchmark run (tables and frames are exhibits, not glued).
 
     ``relative`` holds ``<code>_<indicator>_rel`` for every region and indicator with a latest value; the template
-    publishes it with :func:`clusterpolicy.report.glue.publish_many`-style names (see the template).
+    publishes it as the fields of :class:`AlpineRelative` (:func:`relative_values`).
     """
 
     n_partner_codes: int
@@ -275,3 +275,55 @@ def alpine_study(*, rd: pd.DataFrame, countries: pd.DataFrame, italy: pd.DataFra
         benchmark_title=title, relative=relative, rel=rel, labels=labels, italian=italian, latest=table, h2020=h,
         partners=partners,
     )
+
+
+@dataclass(frozen=True)
+class AlpineRelative:
+    """Published keys of every partner's latest value relative to the partner median (median = 100), one field per
+    ``<code>_<indicator>_rel`` so a number on a page greps to its field here. ``None``: no latest value (the
+    partner does not publish that indicator, or is excluded by the run's parameters)."""
+
+    AT31_bes_rd_intensity_rel: float | None = None
+    AT31_bes_researchers_per_1000_rel: float | None = None
+    AT31_rd_personnel_per_1000_rel: float | None = None
+    AT32_bes_rd_intensity_rel: float | None = None
+    AT32_bes_researchers_per_1000_rel: float | None = None
+    AT32_rd_personnel_per_1000_rel: float | None = None
+    DE2_bes_rd_intensity_rel: float | None = None
+    DE2_bes_researchers_per_1000_rel: float | None = None
+    DE2_rd_personnel_per_1000_rel: float | None = None
+    FR43_bes_rd_intensity_rel: float | None = None
+    FR43_bes_researchers_per_1000_rel: float | None = None
+    FR43_rd_personnel_per_1000_rel: float | None = None
+    ITC1_bes_rd_intensity_rel: float | None = None
+    ITC1_bes_researchers_per_1000_rel: float | None = None
+    ITC1_rd_personnel_per_1000_rel: float | None = None
+    ITC4_bes_rd_intensity_rel: float | None = None
+    ITC4_bes_researchers_per_1000_rel: float | None = None
+    ITC4_rd_personnel_per_1000_rel: float | None = None
+    ITH2_bes_rd_intensity_rel: float | None = None
+    ITH2_bes_researchers_per_1000_rel: float | None = None
+    ITH2_rd_personnel_per_1000_rel: float | None = None
+    ITH3_bes_rd_intensity_rel: float | None = None
+    ITH3_bes_researchers_per_1000_rel: float | None = None
+    ITH3_rd_personnel_per_1000_rel: float | None = None
+    SI_bes_rd_intensity_rel: float | None = None
+    SI_bes_researchers_per_1000_rel: float | None = None
+    SI_rd_personnel_per_1000_rel: float | None = None
+
+
+def relative_values(study: AlpineStudy) -> AlpineRelative:
+    """The partners' relative positions of ``study`` as a frozen dataclass (published whole by the template).
+
+    Raises
+    ------
+    UserInputError
+        If the partner set has a region this class has no field for (a partner added to the Interreg exposure
+        table): add a field ``<code>_<indicator>_rel`` for it.
+    """
+    names = {f.name for f in fields(AlpineRelative)}
+    unknown = sorted(set(study.relative) - names)
+    if unknown:
+        raise UserInputError(f"alpine benchmark: no published field for {unknown}; add them to AlpineRelative in "
+                             "src/clusterpolicy/study/alpine.py.")
+    return AlpineRelative(**study.relative)

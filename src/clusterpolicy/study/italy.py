@@ -410,16 +410,31 @@ def sign_verdict(main: EstimationResult, sens: Sensitivity | None) -> str:
 
 
 def to_percent(values: Sequence[float | None], panel: AnalysisPanel, main: EstimationResult) -> list[float | None]:
-    """Effects on a per-cent scale: log outcomes ``100 (exp(b) - 1)``; ETWFE ``100 b / counterfactual mean``;
-    levels and per-capita outcomes ``100 b / m`` with ``m`` the treated regions' mean in the year before adoption."""
+    """Effects on a per-cent scale, relative to what the treated regions would have had without the policy.
+
+    Log outcomes: ``100 (exp(b) - 1)``. ETWFE: ``100 b / m0`` with ``m0`` its model's counterfactual mean over the
+    treated post-onset cells. Linear estimators on levels and per-capita outcomes: ``100 b / m0`` with ``m0`` the
+    treated regions' observed mean over their post-onset years in the window minus the estimate ``b`` (the
+    counterfactual mean the ATT implies: the ATT of ``cs`` and ``imputation`` averages these treated post-onset
+    observations, less any cell without a comparison region; cohorts adopting in or before the window's first year
+    are left out as they have no pre-period).
+
+    Why not the treated regions' level in the year before adoption: an additive effect measured against a
+    pre-period level can exceed 100 per cent in absolute value when the comparison regions grow from a larger base
+    (a small region whose controls gained twice its level would "lose" 200 per cent); against the
+    counterfactual mean a non-negative outcome cannot fall by more than 100 per cent. The same base divides every
+    value (estimate, interval ends, detectable effect).
+    """
     out: list[float | None] = []
     base: float | None = None
     if main.estimator == "etwfe":
         base = main.details.get("mean_untreated_counterfactual")
     elif panel.transform != "log":
         data = panel.data
-        pre = data[(data["cohort"] > 0) & (data["year"] == data["cohort"] - 1)]
-        base = float(pre["y"].mean()) if not pre.empty else None
+        first = data["year"].min()
+        post = data[(data["cohort"] > first) & (data["year"] >= data["cohort"])]
+        b = main.estimate
+        base = float(post["y"].mean()) - b if not post.empty and b is not None and math.isfinite(b) else None
     for v in values:
         if v is None or not math.isfinite(v):
             out.append(None)
