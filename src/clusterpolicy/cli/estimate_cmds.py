@@ -157,7 +157,12 @@ def estimate_command(
         if message not in result.warnings:  # the summary below prints the result's own warnings
             typer.echo(f"warning: {message}", err=True)
     payload = result.to_dict()
-    if bootstrap and estimator == "twfe":
+    if bootstrap and estimator == "twfe" and result.inference.method != "analytic":
+        # the one-treated-unit (or cluster) rule replaced the analytic interval; a wild cluster bootstrap
+        # resamples the same single treated score and is no more valid, so it is not run
+        typer.echo("warning: --bootstrap ignored: with one treated unit or cluster no bootstrap interval is valid; "
+                   "the p-value comes from placebos in space.", err=True)
+    elif bootstrap and estimator == "twfe":
         from clusterpolicy.estimate.inference import wild_cluster_bootstrap
 
         wcb = wild_cluster_bootstrap(frame.assign(_d=_treated(frame, time, cohort)), outcome=outcome, term="_d",

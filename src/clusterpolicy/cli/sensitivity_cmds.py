@@ -2,7 +2,7 @@
 
 Reads the ``clusterpolicy estimate --json`` format -- a top-level ``event_study`` list of rows
 ``{event_time, estimate, se, ...}`` and a top-level ``event_study_vcov`` ``{"event_time": [...], "matrix":
-[[...]]}`` (reference period excluded; ``details.event_study_vcov`` is accepted too) -- and writes the robust
+[[...]]}`` (reference period excluded) -- and writes the robust
 confidence sets of :mod:`clusterpolicy.estimate.honestdid` over a grid of ``M``/``Mbar``, the breakdown value, and
 the joint pre-trend Wald test on the same pre-periods (with its F version on ``G - 1`` denominator degrees of
 freedom when the JSON has ``inference.n_clusters``).
@@ -75,8 +75,6 @@ def load_event_study(path: Path, reference: int = -1, window: tuple[int, int] | 
         raise UserInputError(f"--from {path}: no 'event_study' rows; estimate with an event-study estimator "
                              "(e.g. --estimator twfe_es).")
     vc = data.get("event_study_vcov")
-    if vc is None and isinstance(data.get("details"), dict):
-        vc = data["details"].get("event_study_vcov")
     if not isinstance(vc, dict) or "event_time" not in vc or "matrix" not in vc:
         raise UserInputError(f"--from {path}: no 'event_study_vcov' with 'event_time' and 'matrix'; the bounds need "
                              "the covariance of the event-study estimates.")
@@ -103,8 +101,7 @@ def load_event_study(path: Path, reference: int = -1, window: tuple[int, int] | 
         raise UserInputError(f"--from {path}: event times {missing} are in 'event_study_vcov' but have no estimate "
                              "in 'event_study'.")
     estimates = [est[t] for t in vc_times]
-    details: dict[str, Any] = data["details"] if isinstance(data.get("details"), dict) else {}
-    if details.get("base_period") == "varying":
+    if data.get("base_period") == "varying":
         # Callaway-Sant'Anna's pre-period rows are one-period placebo changes: re-express them relative to e = -1
         # exactly as the library does (clusterpolicy.estimate.sensitivity.to_universal_base)
         import pandas as pd

@@ -104,7 +104,7 @@ def universal_event_study(
     if not np.all(np.isfinite(vcov.to_numpy(dtype=float))):
         raise EstimationError(f"the {result.estimator!r} event-study covariance has missing values (e.g. cells with "
                               "only zero counts); the pre-trend test and bounds cannot be computed on this scale.")
-    if result.details.get("base_period") == "varying":
+    if result.base_period == "varying":
         es, vcov = to_universal_base(es, vcov)
     if window is not None:
         pre, post = window

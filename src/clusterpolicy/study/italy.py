@@ -362,7 +362,7 @@ def to_percent(values: Sequence[float | None], panel: AnalysisPanel, main: Estim
     out: list[float | None] = []
     base: float | None = None
     if main.estimator == "etwfe":
-        base = main.details.get("mean_untreated_counterfactual")
+        base = main.counterfactual_mean
     elif panel.transform != "log":
         data = panel.data
         pre = data[(data["cohort"] > 0) & (data["year"] == data["cohort"] - 1)]
