@@ -106,3 +106,17 @@ def test_cli_sensitivity_errors(case: str, fragment: str, tmp_path: Path,
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("option, value", [("--restriction", "xx"), ("--target", "last")])
+def test_cli_sensitivity_choices_come_from_the_literals(option: str, value: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from clusterpolicy.estimate.literals import SensitivityRestriction, SensitivityTarget, choices
+
+    src = _estimate_json(tmp_path / "est.json")
+    args = {"--restriction": "sd", "--target": "first", option: value}
+    code, _, err = _run(["sensitivity", "--from", str(src), "--grid", "0,0.01", "--json", str(tmp_path / "o.json"),
+                         *[x for kv in args.items() for x in kv]], capsys)
+    allowed = choices(SensitivityRestriction if option == "--restriction" else SensitivityTarget)
+    assert code == 2 and f"'{value}' is not one of" in err
+    assert all(a in err for a in allowed)

@@ -207,7 +207,7 @@ def test_user_errors(prop99):
         synthetic_did(prop99.drop(index=5), **kw)
     with pytest.raises(UserInputError, match=r"column\(s\) \['nope'\] not found"):
         synthetic_did(prop99, unit="nope", time="Year", cohort="cohort", outcome="PacksPerCapita")
-    with pytest.raises(UserInputError, match="method='x' must be"):
+    with pytest.raises(UserInputError, match="method='x' is not a valid option"):
         synthetic_did(prop99, method="x", **kw)
     with pytest.raises(EstimationError, match="no never-treated"):
         synthetic_did(prop99.assign(cohort=1989), **kw)

@@ -14,12 +14,22 @@ import json
 import math
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from clusterpolicy.cli.estimate_cmds import _value, choice
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
+from clusterpolicy.estimate.literals import SensitivityRestriction, SensitivityTarget
 from clusterpolicy.fsutil import atomic_write_json, json_safe
+
+if TYPE_CHECKING:
+    # run-time enums built from the literals (see clusterpolicy.cli.estimate_cmds.choice)
+    RestrictionChoice = SensitivityRestriction
+    TargetChoice = SensitivityTarget
+else:
+    RestrictionChoice = choice(SensitivityRestriction, "RestrictionChoice")
+    TargetChoice = choice(SensitivityTarget, "TargetChoice")
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
@@ -130,10 +140,10 @@ def load_event_study(path: Path, reference: int = -1, window: tuple[int, int] | 
 
 def sensitivity_command(
     source: Path = typer.Option(..., "--from", help="Estimate JSON (written by 'clusterpolicy estimate --json')."),
-    restriction: str = typer.Option(..., "--restriction", help="rm (relative magnitudes, C-LF) or sd (smoothness, "
+    restriction: RestrictionChoice = typer.Option(..., "--restriction", help="rm (relative magnitudes, C-LF) or sd (smoothness, "
                                                                 "FLCI)."),
     grid: str = typer.Option(..., "--grid", help="Comma-separated Mbar (rm) or M (sd) values, e.g. 0,0.5,1."),
-    target: str = typer.Option("first", "--target", help="first (first post-period) or average (of post-periods)."),
+    target: TargetChoice = typer.Option("first", "--target", help="first (first post-period) or average (of post-periods)."),
     level: float = typer.Option(0.95, "--level", help="Confidence level, e.g. 0.95."),
     reference: int = typer.Option(-1, "--reference", help="The omitted (normalised) event time."),
     window: str = typer.Option("all", "--window", help="Event times used by the test and the bounds: PRE,POST "
@@ -143,12 +153,7 @@ def sensitivity_command(
     """Rambachan-Roth (2023) robust bounds for an event study, with the breakdown value and pre-trend test."""
     from clusterpolicy.estimate.honestdid import HONESTDID_VERSION, pretrend_wald, sensitivity_bounds
 
-    restriction = restriction.strip().lower()
-    if restriction not in ("rm", "sd"):
-        raise UserInputError(f"--restriction {restriction!r} is not valid; use rm or sd.")
-    target = target.strip().lower()
-    if target not in ("first", "average"):
-        raise UserInputError(f"--target {target!r} is not valid; use first or average.")
+    restriction, target = _value(restriction), _value(target)
     if not (0.5 <= level < 1):
         raise UserInputError(f"--level {level}: use a confidence level between 0.5 and 1, e.g. 0.95.")
     values = _parse_grid(grid)

@@ -74,6 +74,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
+from clusterpolicy.estimate.literals import SensitivityRestriction, SensitivityTarget, check_literal
 
 #: Version of the R package HonestDiD whose methods are ported here.
 HONESTDID_VERSION = "0.2.8"
@@ -127,14 +128,11 @@ def target_vector(target: str | Sequence[float], num_post: int) -> np.ndarray:
     """Weights ``l_vec`` for a named target: ``"first"`` (first post-period effect), ``"average"`` (mean of the
     post-period effects), or explicit weights (returned as an array)."""
     if isinstance(target, str):
-        name = target.strip().lower()
-        if name == "first":
+        if check_literal(target, SensitivityTarget, "target") == "first":
             out = np.zeros(num_post)
             out[0] = 1.0
             return out
-        if name == "average":
-            return np.full(num_post, 1.0 / num_post)
-        raise UserInputError(f"target {target!r} is not valid; use 'first', 'average' or a vector of weights.")
+        return np.full(num_post, 1.0 / num_post)
     out = np.asarray(target, dtype=float).reshape(-1)
     if out.size != num_post:
         raise UserInputError(f"target has {out.size} weights but there are {num_post} post-periods.")
@@ -885,8 +883,8 @@ def breakdown_value(bounds_at: Callable[[float], tuple[float, float]], grid: Seq
 
 
 def sensitivity_bounds(
-    betahat: Any, sigma: Any, num_pre: int, num_post: int, grid: Sequence[float], restriction: str = "rm",
-    target: str | Sequence[float] = "first", alpha: float = 0.05, refine_breakdown: bool = True,
+    betahat: Any, sigma: Any, num_pre: int, num_post: int, grid: Sequence[float], restriction: SensitivityRestriction = "rm",
+    target: SensitivityTarget | Sequence[float] = "first", alpha: float = 0.05, refine_breakdown: bool = True,
     **kwargs: Any,
 ) -> SensitivityBounds:
     """Robust confidence sets over a grid of ``Mbar`` (``restriction="rm"``, C-LF) or ``M`` (``"sd"``, FLCI), with
@@ -895,16 +893,13 @@ def sensitivity_bounds(
     ``kwargs`` go to :func:`conditional_lf_hybrid_delta_rm` (``grid_points``, ``lf_sims``, ``seed``, ...).
     With ``refine_breakdown=False`` the breakdown value is the first grid value whose set contains 0.
     """
-    restriction = restriction.strip().lower()
-    if restriction not in ("rm", "sd"):
-        raise UserInputError(f"restriction {restriction!r} is not valid; use 'rm' (relative magnitudes) or 'sd' "
-                             "(smoothness).")
+    check_literal(restriction, SensitivityRestriction, "restriction")
     values = [float(g) for g in grid]
     if not values or any(not math.isfinite(g) or g < 0 for g in values):
         raise UserInputError("the grid must be a non-empty list of numbers >= 0 (e.g. 0,0.5,1).")
     nps = int(num_post) if int(num_post) == num_post and num_post >= 1 else 1
     lv = target_vector(target, nps)
-    name = target.strip().lower() if isinstance(target, str) else "custom"
+    name = target if isinstance(target, str) else "custom"
     _as_inputs(betahat, sigma, num_pre, num_post, lv)
     open_at: list[float] = []
     if restriction == "rm":

@@ -51,14 +51,11 @@ from scipy import special
 from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate._panel import numeric_column, require_columns
 from clusterpolicy.estimate.bootstrap import draw_weights
-from clusterpolicy.estimate.literals import BootWeights
+from clusterpolicy.estimate.literals import BootWeights, PValueType, check_literal
 from clusterpolicy.estimate.result import EstimationResult, clean_float
 
 logger = logging.getLogger(__name__)
 
-PValueType = Literal["two-tailed", "equal-tailed"]
-_BOOT_WEIGHTS = ("rademacher", "webb", "mammen")
-_P_TYPES = ("two-tailed", "equal-tailed")
 # Bootstrap t-statistics within this relative distance of the original one count as ties, and ties do not count as
 # exceedances (fwildclusterboot's strict ``abs(t_stat) < abs(t_boot)``). Under the null-imposed bootstrap the
 # all-ones and all-minus-ones sign patterns reproduce the original |t| exactly; floating-point noise must not
@@ -407,10 +404,8 @@ def wild_cluster_bootstrap(
     >>> res.full_enumeration, res.n_boot
     (True, 4096)
     """
-    if weights not in _BOOT_WEIGHTS:
-        raise UserInputError(f"wild_cluster_bootstrap: weights={weights!r} is not one of {_BOOT_WEIGHTS}.")
-    if p_val_type not in _P_TYPES:
-        raise UserInputError(f"wild_cluster_bootstrap: p_val_type={p_val_type!r} is not one of {_P_TYPES}.")
+    check_literal(weights, BootWeights, "wild_cluster_bootstrap: weights")
+    check_literal(p_val_type, PValueType, "wild_cluster_bootstrap: p_val_type")
     if n_boot < 99:
         raise UserInputError(f"wild_cluster_bootstrap: n_boot={n_boot} is too small; use at least 99 (9999 typical).")
     if conf_level is not None and not 0 < conf_level < 1:

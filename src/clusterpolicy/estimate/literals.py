@@ -19,6 +19,10 @@ DFMode = Literal["t", "normal"]
 BootWeights = Literal["rademacher", "mammen", "webb"]
 #: Inference of the synthetic estimators.
 SynthInference = Literal["placebo", "jackknife", "bootstrap"]
+#: Estimators of the synthetic family sharing one weight solver (synthdid's ``sdid``, ``sc`` and plain ``did``).
+SynthMethod = Literal["sdid", "sc", "did"]
+#: p-value of the wild cluster bootstrap (fwildclusterboot's ``p_val_type``).
+PValueType = Literal["two-tailed", "equal-tailed"]
 SensitivityRestriction = Literal["rm", "sd"]
 SensitivityTarget = Literal["first", "average"]
 

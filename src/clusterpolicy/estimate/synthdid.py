@@ -51,12 +51,12 @@ from scipy import special
 
 from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate._panel import Request
+from clusterpolicy.estimate.literals import SynthInference, SynthMethod, check_literal
 from clusterpolicy.estimate.result import EstimationResult
 
-Method = Literal["sdid", "sc", "did"]
-Inference = Literal["placebo", "jackknife", "bootstrap"]
-_METHODS = ("sdid", "sc", "did")
-_INFERENCE = ("placebo", "jackknife", "bootstrap")
+# the option sets live in literals (one checker; the CLI's choices come from there)
+Method = SynthMethod
+Inference = SynthInference
 
 __all__ = [
     "FWSolution", "SynthDiDEstimate", "SynthDiDResult", "collapsed_form", "did_estimate", "sc_estimate",
@@ -504,8 +504,7 @@ def _refit(prob: _SingleProblem, rows: np.ndarray, g: np.ndarray, fixed: bool) -
 
 def _se_generic(prob: _SingleProblem, method: str, replications: int,
                 seed: int | np.random.Generator | None) -> float:
-    if method not in _INFERENCE:
-        raise UserInputError(f"synthdid: inference={method!r} must be one of {list(_INFERENCE)} or None.")
+    check_literal(method, SynthInference, "synthdid: inference")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     g = prob.g
     N = g.size
@@ -691,10 +690,9 @@ def synthetic_did(
     Assumptions: a latent factor model for untreated outcomes that the weights balance, no anticipation, no
     spillovers, and never-treated units comparable to every cohort.
     """
-    if method not in _METHODS:
-        raise UserInputError(f"synthetic_did: method={method!r} must be one of {list(_METHODS)}.")
-    if inference is not None and inference not in _INFERENCE:
-        raise UserInputError(f"synthetic_did: inference={inference!r} must be one of {list(_INFERENCE)} or None.")
+    check_literal(method, SynthMethod, "synthetic_did: method")
+    if inference is not None:
+        check_literal(inference, SynthInference, "synthetic_did: inference")
     if not 0 < level < 1:
         raise UserInputError(f"synthetic_did: level={level} must be strictly between 0 and 1.")
     if inference in ("placebo", "bootstrap") and int(replications) < 2:
