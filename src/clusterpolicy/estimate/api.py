@@ -90,10 +90,10 @@ ESTIMATORS: dict[str, EstimatorSpec] = {
                            _E + "counts:etwfe_poisson", uses_control=True, count=True, default_control="notyet"),
     "sc": EstimatorSpec("sc", "synthetic control with synthdid's weights, cohort by cohort (Abadie et al. 2010)",
                         _E + "synthdid:synth_estimator", uses_replications=True,
-                        options=("level", "df_mode", "replications", "seed", "method")),
+                        options=("level", "df_mode", "replications", "seed", "method", "synth_inference")),
     "sdid": EstimatorSpec("sdid", "synthetic difference-in-differences (Arkhangelsky et al. 2021), cohort by cohort",
                           _E + "synthdid:synth_estimator", uses_replications=True,
-                          options=("level", "df_mode", "replications", "seed", "method")),
+                          options=("level", "df_mode", "replications", "seed", "method", "synth_inference")),
     "negbin": EstimatorSpec("negbin", "negative binomial (NB2) with cohort and period effects; overdispersion tests",
                             _E + "counts:negbin", count=True),
 }
@@ -150,7 +150,8 @@ def estimate(
         ``twfe_es``); ``None`` for analytic standard errors.
     **options
         Estimator-specific: ``level`` (confidence level, all), ``df_mode`` (``"t"``, the default t(G-1) rule, or
-        ``"normal"``; all), ``pretrends`` (imputation), ``event_study`` (poisson).
+        ``"normal"``; all), ``pretrends`` (imputation), ``event_study`` (poisson), ``replications``, ``seed`` and
+        ``synth_inference`` (sc, sdid: see :func:`~clusterpolicy.estimate.synthdid.synth_estimator`).
 
     Returns
     -------
