@@ -120,3 +120,40 @@ def test_cli_sensitivity_choices_come_from_the_literals(option: str, value: str,
     allowed = choices(SensitivityRestriction if option == "--restriction" else SensitivityTarget)
     assert code == 2 and f"'{value}' is not one of" in err
     assert all(a in err for a in allowed)
+
+
+def test_cli_sensitivity_rm_long_window_names_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Delta-RM with 14 post-periods exceeds the dual-vertex enumeration: one line naming --window; with the
+    window cut the same file gives bounds."""
+    times = [t for t in range(-4, 14) if t != -1]
+    rng = np.random.default_rng(0)
+    beta = rng.normal(0, 0.01, len(times)).tolist()
+    cov = (np.diag(np.full(len(times), 1e-4)) + 2e-5).tolist()
+    rows = [{"event_time": t, "estimate": b, "se": 0.01} for t, b in zip(times, beta)]
+    src = tmp_path / "long.json"
+    src.write_text(json.dumps({"event_study": rows, "event_study_vcov": {"event_time": times, "matrix": cov}}))
+    out = tmp_path / "rm.json"
+    base = ["sensitivity", "--from", str(src), "--restriction", "rm", "--grid", "0,1", "--json", str(out)]
+    code, _, err = _run(base, capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "--window" in lines[0] and not out.exists()
+    code, _, err = _run([*base, "--window", "3,3"], capsys)
+    assert code == 0, err
+    assert json.loads(out.read_text())["post_times"] == [0, 1, 2, 3]
+
+
+def test_cli_sensitivity_from_imputation_names_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An imputation estimate JSON (leads from BJS's separate pre-trend test, vcov over post-periods only) gives
+    one line naming the estimators with a joint covariance."""
+    from clusterpolicy.data.synthetic import simulate_region_panel
+    from clusterpolicy.estimate import estimate
+
+    sim = simulate_region_panel(seed=3)
+    res = estimate(sim.data, estimator="imputation", unit="region", time="year", cohort="cohort", outcome="y")
+    assert res.event_study is not None and (res.event_study["event_time"] < 0).any()
+    src = tmp_path / "imp.json"
+    src.write_text(json.dumps(res.to_dict()))
+    code, _, err = _run(["sensitivity", "--from", str(src), "--restriction", "sd", "--grid", "0",
+                         "--json", str(tmp_path / "o.json")], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "separate pre-trend test" in lines[0] and "twfe_es" in lines[0]

@@ -111,6 +111,12 @@ def load_event_study(path: Path, reference: int = -1, window: tuple[int, int] | 
         raise UserInputError(f"--from {path}: event times {missing} are in 'event_study_vcov' but have no estimate "
                              "in 'event_study'.")
     estimates = [est[t] for t in vc_times]
+    if not any(t < reference for t in vc_times) and any(t < reference for t in est):
+        # e.g. imputation: its leads are Borusyak-Jaravel-Spiess's separate pre-trend regression on untreated rows,
+        # whose covariance with the post-period estimates is not estimated; the bounds need that joint covariance
+        raise UserInputError(f"--from {path}: the {data.get('estimator', 'estimate')!r} pre-period rows come from a "
+                             "separate pre-trend test and are not in 'event_study_vcov' (no joint covariance with "
+                             "the post-periods). Fix: estimate the event study with --estimator cs, sa or twfe_es.")
     if data.get("base_period") == "varying":
         # Callaway-Sant'Anna's pre-period rows are one-period placebo changes: re-express them relative to e = -1
         # exactly as the library does (clusterpolicy.estimate.sensitivity.to_universal_base)

@@ -531,8 +531,13 @@ def _dual_vertices(sd: np.ndarray, X: np.ndarray) -> np.ndarray:
     W = np.column_stack([sd, X])
     n_bases = math.comb(m, k + 1)
     if n_bases > MAX_DUAL_BASES:
-        raise UserInputError(f"too many moments for the exact ARP test ({m} moments, {k} nuisance parameters); "
-                             "use fewer post-periods (at most about 10).")
+        # R HonestDiD solves one LP per grid point (with LP bisection for the conditioning interval); this port
+        # enumerates the LP's dual vertices instead, exact and fast while comb(m, k + 1) stays small. Porting the LP
+        # path for long post windows is open work; until then the event window must be cut, and we say so.
+        raise UserInputError(f"too many moments for the exact ARP test of Delta-RM ({m} moments, {k} nuisance "
+                             f"parameters, i.e. {k + 1} post-periods; this implementation handles about 10). Fix: "
+                             "restrict the event window (CLI: --window PRE,POST, e.g. --window 5,5; library: drop "
+                             "event times before calling), or use the smoothness bounds (--restriction sd).")
     bases = np.array(list(itertools.combinations(range(m), k + 1)), dtype=int)
     WB = W[bases]  # (n, k+1, k+1): rows B of W
     e1 = np.zeros(k + 1)

@@ -49,7 +49,7 @@ import scipy.sparse as sp
 from scipy import special
 
 from clusterpolicy.errors import EstimationError, UserInputError
-from clusterpolicy.estimate._panel import numeric_column, require_columns
+from clusterpolicy.estimate._panel import nested_in, numeric_column, require_columns
 from clusterpolicy.estimate.bootstrap import draw_weights
 from clusterpolicy.estimate.literals import BootWeights, PValueType, check_literal
 from clusterpolicy.estimate.result import EstimationResult, clean_float
@@ -137,12 +137,6 @@ class _Absorber:
         return resid
 
 
-def _nested_in(fe_codes: np.ndarray, cluster_codes: np.ndarray) -> bool:
-    """True when every level of the fixed effect lies inside a single cluster."""
-    frame = pd.DataFrame({"fe": fe_codes, "cl": cluster_codes})
-    return bool((frame.groupby("fe")["cl"].nunique() == 1).all())
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Fixed-effects OLS with fixest-style cluster-robust standard errors
 # ----------------------------------------------------------------------------------------------------------------
@@ -187,7 +181,7 @@ def _build_design(
     absorber = _Absorber.build(codes, levels, n)
     fe_k = 0
     for i, (c, k) in enumerate(zip(codes, levels)):
-        nested = cl_codes is not None and _nested_in(c, cl_codes)
+        nested = cl_codes is not None and nested_in(c, cl_codes)
         fe_k += 1 if nested else k
         if i > 0:
             fe_k -= 1  # one level of every further fixed effect is redundant with the first

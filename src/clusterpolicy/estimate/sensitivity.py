@@ -97,6 +97,10 @@ def universal_event_study(
     if es is None or vcov is None:
         raise EstimationError(f"estimator {result.estimator!r} reports no event study with a covariance; use cs, sa, "
                               "twfe_es, poisson or etwfe for pre-trend tests and sensitivity bounds.")
+    if not (vcov.index < 0).any() and (es["event_time"] < 0).any():
+        raise EstimationError(f"the {result.estimator!r} pre-period coefficients come from a separate pre-trend "
+                              "test without a joint covariance with the post-periods; use cs, sa or twfe_es for "
+                              "sensitivity bounds.")
     es = es[es["event_time"].isin(vcov.index)][["event_time", "estimate", "se"]].reset_index(drop=True)
     if not (es["event_time"] < -1).any() and not (es["event_time"] == -1).any():
         raise EstimationError(f"the {result.estimator!r} event study has no pre-period coefficients with a joint "
