@@ -42,6 +42,7 @@ from clusterpolicy.estimate.honestdid import (
     event_study_inputs,
     pretrend_wald,
     sensitivity_bounds,
+    target_vector,
 )
 from clusterpolicy.estimate.literals import SensitivityRestriction, SensitivityTarget, check_literal
 from clusterpolicy.estimate.result import EstimationResult
@@ -164,6 +165,9 @@ class Sensitivity:
         Joint Wald test of the pre-period coefficients.
     relative_magnitudes, smoothness
         Robust sets (``None`` when not requested).
+    sd_unit
+        With ``sd_relative=True``: the unit of the smoothness grid, the standard error of the target under exact
+        parallel trends, ``sqrt(l' Sigma_post l)`` (``smoothness.rows`` hold ``M`` in outcome units).
     pre_times, post_times
         The event times used by all three.
     """
@@ -173,6 +177,7 @@ class Sensitivity:
     smoothness: SensitivityBounds | None
     pre_times: tuple[int, ...]
     post_times: tuple[int, ...]
+    sd_unit: float | None = None
 
 
 def sensitivity_analysis(
@@ -183,10 +188,22 @@ def sensitivity_analysis(
     target: SensitivityTarget = "average",
     window: tuple[int, int] | None = DEFAULT_WINDOW,
     level: float = 0.95,
+    sd_relative: bool = False,
     **kwargs: Any,
 ) -> Sensitivity:
-    """Pre-trend test, relative-magnitudes and (with ``sd_grid``) smoothness sets on the same window."""
+    """Pre-trend test, relative-magnitudes and (with ``sd_grid``) smoothness sets on the same window.
+
+    ``Delta^SD(M)`` bounds the change in the slope of the differential trend by ``M`` outcome units per period
+    squared. ``M`` has no scale-free meaning, so with ``sd_relative=True`` the ``sd_grid`` values are multiples of
+    the target's standard error under exact parallel trends (``Sensitivity.sd_unit``) and are converted to outcome
+    units before the FLCI is computed.
+    """
     betahat, sigma, num_pre, num_post, pre, post = _inputs(result, window)
+    sd_unit = None
+    if sd_grid is not None and sd_relative:
+        lv = target_vector(target, num_post)
+        sd_unit = float(np.sqrt(lv @ sigma[num_pre:, num_pre:] @ lv))
+        sd_grid = [float(g) * sd_unit for g in sd_grid]
     wald = pretrend_wald(betahat[:num_pre], sigma[:num_pre, :num_pre], result.inference.n_clusters or None)
     rm = sd = None
     if rm_grid is not None:
@@ -196,4 +213,4 @@ def sensitivity_analysis(
         sd = sensitivity_bounds(betahat, sigma, num_pre, num_post, list(sd_grid), restriction="sd", target=target,
                                 alpha=1 - level)
     return Sensitivity(pretrend=wald, relative_magnitudes=rm, smoothness=sd,
-                       pre_times=tuple(int(t) for t in pre), post_times=tuple(int(t) for t in post))
+                       pre_times=tuple(int(t) for t in pre), post_times=tuple(int(t) for t in post), sd_unit=sd_unit)
