@@ -21,7 +21,6 @@ scaled to ``--draws`` (its cost is linear in the draws).
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import sys
 import warnings
@@ -32,7 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_cs import interleaved, machine_note, report  # noqa: E402
+from bench_cs import interleaved, machine_note, panel_parser, report  # noqa: E402
 
 
 def simulate(units: int, periods: int, seed: int = 1) -> pd.DataFrame:
@@ -47,20 +46,18 @@ def simulate(units: int, periods: int, seed: int = 1) -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--units", type=int, default=200)
-    parser.add_argument("--periods", type=int, default=12)
+    parser = panel_parser(__doc__)
+    # a small panel by default: the shared bootstrap path refits once per draw
+    parser.set_defaults(units=200, periods=12, repeat=3)
     parser.add_argument("--draws", type=int, default=999)
     parser.add_argument("--shared-draws", type=int, default=99)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
     from clusterpolicy.estimate.api import BoundEstimate, estimate
     from clusterpolicy.estimate.few_treated import twfe_matrix
     from clusterpolicy.estimate.inference import wild_cluster_bootstrap
 
-    data = simulate(args.units, args.periods)
+    data = simulate(args.units, args.periods, seed=args.seed)
     roles = {"unit": "id", "time": "t", "cohort": "g", "outcome": "y"}
     warnings.simplefilter("ignore")
 
@@ -121,7 +118,7 @@ def main() -> None:
             f"{fit['ratio_shared_over_specialised']:.3g} |", "",
             f"Same static estimate from both paths: {fit['same_estimate']}.", ""])
 
-    md = args.json.with_suffix(".md") if args.json else None
+    md = args.md or (args.json.with_suffix(".md") if args.json else None)
     report(summary, args.json, md, to_markdown)
 
 

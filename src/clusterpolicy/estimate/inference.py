@@ -94,7 +94,7 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
 # ----------------------------------------------------------------------------------------------------------------
 # Why not the package's one TWFE fit (estimate/twfe.py): the wild bootstrap demeans the design once and then
 # draws every bootstrap t-statistic by linear algebra on G cluster sums, while the shared path refits (one demeaning)
-# per draw. benchmarks/bench_twfe_paths.py measures both in one run: 999 draws cost about 30 times more through the
+# per draw. benchmarks/bench_twfe_paths.py measures both in one run: 999 draws cost 30-40 times more through the
 # shared TwfeRefit (benchmarks/results/twfe_paths.md). The fixed-effect counting uses _panel.nested_in as twfe does.
 @dataclass(frozen=True)
 class _Absorber:
