@@ -122,24 +122,22 @@ def test_cli_sensitivity_choices_come_from_the_literals(option: str, value: str,
     assert all(a in err for a in allowed)
 
 
-def test_cli_sensitivity_rm_long_window_names_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Delta-RM with 14 post-periods exceeds the dual-vertex enumeration: one line naming --window; with the
-    window cut the same file gives bounds."""
-    times = [t for t in range(-4, 14) if t != -1]
-    rng = np.random.default_rng(0)
-    beta = rng.normal(0, 0.01, len(times)).tolist()
-    cov = (np.diag(np.full(len(times), 1e-4)) + 2e-5).tolist()
-    rows = [{"event_time": t, "estimate": b, "se": 0.01} for t, b in zip(times, beta)]
-    src = tmp_path / "long.json"
-    src.write_text(json.dumps({"event_study": rows, "event_study_vcov": {"event_time": times, "matrix": cov}}))
-    out = tmp_path / "rm.json"
-    base = ["sensitivity", "--from", str(src), "--restriction", "rm", "--grid", "0,1", "--json", str(out)]
-    code, _, err = _run(base, capsys)
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and "--window" in lines[0] and not out.exists()
-    code, _, err = _run([*base, "--window", "3,3"], capsys)
-    assert code == 0, err
-    assert json.loads(out.read_text())["post_times"] == [0, 1, 2, 3]
+def test_cli_sensitivity_rm_by_linear_programs_equals_vertex_enumeration(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long post windows are solved by linear programs (as R HonestDiD does) instead of enumerating the dual
+    vertices; forcing that path on the Medicaid event study gives the same Delta-RM sets and breakdown."""
+    import clusterpolicy.estimate.honestdid as honestdid
+
+    src = _estimate_json(tmp_path / "est.json")
+    outs = []
+    for name, max_bases in (("verts.json", honestdid.MAX_DUAL_BASES), ("lp.json", 0)):
+        monkeypatch.setattr(honestdid, "MAX_DUAL_BASES", max_bases)
+        out = tmp_path / name
+        code, _, err = _run(["sensitivity", "--from", str(src), "--restriction", "rm", "--grid", "0,0.5,1",
+                             "--json", str(out)], capsys)
+        assert code == 0, err
+        outs.append(json.loads(out.read_text()))
+    assert outs[0]["rows"] == outs[1]["rows"] and outs[0]["breakdown"] == outs[1]["breakdown"]
 
 
 def test_cli_sensitivity_from_imputation_names_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
