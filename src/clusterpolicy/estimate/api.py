@@ -500,8 +500,8 @@ def single_treated_inference(
     else:
         low, high = placebo.ci_low, placebo.ci_high
         se_type += "interval: inverting the placebo test under a constant effect"
-    inference = replace(cleared, method="placebo-in-space",
-                        se_type=se_type + "; the analytic SE is shown for reference only")
+    shown = "the multiplier bootstrap's SE" if result.inference.n_boot else "the analytic SE"
+    inference = replace(cleared, method="placebo-in-space", se_type=se_type + f"; {shown} is shown for reference only")
     return replace(result, ci_low=low, ci_high=high, p_value=placebo.p_value, inference=inference, event_study=es,
                    placebo=summary, conley_taber=ct_interval,
                    warnings=(*result.warnings, *placebo.warnings, *notes))

@@ -39,7 +39,7 @@ import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,7 @@ from scipy import special
 from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate._panel import nested_in, numeric_column, require_columns
 from clusterpolicy.estimate.bootstrap import draw_weights
-from clusterpolicy.estimate.literals import BootWeights, PValueType, check_literal
+from clusterpolicy.estimate.literals import BootWeights, PValueType, RIAlternative, RIStatistic, check_literal
 from clusterpolicy.estimate.result import EstimationResult, clean_float
 
 logger = logging.getLogger(__name__)
@@ -638,8 +638,8 @@ def randomization_inference(
     time: str | None = None,
     treatment: str | None = None,
     strata: str | None = None,
-    statistic: Literal["estimate", "t"] = "estimate",
-    alternative: Literal["two-sided", "greater", "less"] = "two-sided",
+    statistic: RIStatistic = "estimate",
+    alternative: RIAlternative = "two-sided",
     n_permutations: int = 999,
     exact: bool | None = None,
     seed: int | None = None,
@@ -691,12 +691,8 @@ def randomization_inference(
     test of no effect at all, not of a zero average effect with heterogeneous effects.
     """
     _require_columns(df, [unit, cohort] + [c for c in (time, treatment, strata) if c], "randomization_inference")
-    if statistic not in ("estimate", "t"):
-        raise UserInputError(f"randomization_inference: statistic={statistic!r} must be 'estimate' or 't'.")
-    if alternative not in ("two-sided", "greater", "less"):
-        raise UserInputError(
-            f"randomization_inference: alternative={alternative!r} must be 'two-sided', 'greater' or 'less'."
-        )
+    check_literal(statistic, RIStatistic, "randomization_inference: statistic")
+    check_literal(alternative, RIAlternative, "randomization_inference: alternative")
     if not isinstance(n_permutations, int) or n_permutations < 1:
         raise UserInputError(f"randomization_inference: n_permutations={n_permutations!r} must be a positive integer.")
     checked = [cohort] + ([strata] if strata else [])

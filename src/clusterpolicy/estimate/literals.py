@@ -23,6 +23,9 @@ SynthInference = Literal["placebo", "jackknife", "bootstrap"]
 SynthMethod = Literal["sdid", "sc", "did"]
 #: p-value of the wild cluster bootstrap (fwildclusterboot's ``p_val_type``).
 PValueType = Literal["two-tailed", "equal-tailed"]
+#: Statistic and alternative of randomisation inference (``inference.randomization_inference``).
+RIStatistic = Literal["estimate", "t"]
+RIAlternative = Literal["two-sided", "greater", "less"]
 SensitivityRestriction = Literal["rm", "sd"]
 SensitivityTarget = Literal["first", "average"]
 
