@@ -89,3 +89,17 @@ def test_published_results_of_italy_main_hold_the_design() -> None:
     assert values["outcome"] == PRIMARY_OUTCOME
     for key in ("estimate", "ci_low", "ci_high", "ri_p_value", "mde", "treatment_definition"):
         assert key in values
+
+
+def test_smoothness_bounds_are_published(primary) -> None:
+    """Delta-SD (FLCI) rows sit in the sensitivity table beside the RM ones; the published M = 1 SE bounds are the
+    table's last smoothness row, and larger M never shortens the interval."""
+    from clusterpolicy.study.italy import SD_GRID
+
+    table = primary.sensitivity
+    rows = table[table["quantity"].str.startswith("Delta-SD")]
+    assert len(rows) == len(SD_GRID)
+    assert (primary.sd_lb_m1, primary.sd_ub_m1) == pytest.approx((rows.iloc[-1]["low"], rows.iloc[-1]["high"]))
+    widths = (rows["high"] - rows["low"]).to_numpy()
+    assert all(b >= a - 1e-12 for a, b in zip(widths, widths[1:]))
+    assert "breakdown M" in set(table["quantity"])

@@ -148,7 +148,7 @@ def test_a_count_cannot_fall_by_more_than_100_per_cent(seed):
 def test_log_and_etwfe_conversions():
     log = to_percent([math.log(1.5)], _panel("log"), SimpleNamespace(estimator="cs", estimate=0.4, details={}))
     assert log[0] == pytest.approx(50.0)
-    etwfe = SimpleNamespace(estimator="etwfe", estimate=-2.0, details={"mean_untreated_counterfactual": 8.0})
+    etwfe = SimpleNamespace(estimator="etwfe", estimate=-2.0, counterfactual_mean=8.0, details={})
     assert to_percent([-2.0, None], _panel("level"), etwfe) == [pytest.approx(-25.0), None]
 
 # ----------------------------------------------------------------------------------- on the study's data

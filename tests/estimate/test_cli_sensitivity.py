@@ -106,3 +106,52 @@ def test_cli_sensitivity_errors(case: str, fragment: str, tmp_path: Path,
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("option, value", [("--restriction", "xx"), ("--target", "last")])
+def test_cli_sensitivity_choices_come_from_the_literals(option: str, value: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from clusterpolicy.estimate.literals import SensitivityRestriction, SensitivityTarget, choices
+
+    src = _estimate_json(tmp_path / "est.json")
+    args = {"--restriction": "sd", "--target": "first", option: value}
+    code, _, err = _run(["sensitivity", "--from", str(src), "--grid", "0,0.01", "--json", str(tmp_path / "o.json"),
+                         *[x for kv in args.items() for x in kv]], capsys)
+    allowed = choices(SensitivityRestriction if option == "--restriction" else SensitivityTarget)
+    assert code == 2 and f"'{value}' is not one of" in err
+    assert all(a in err for a in allowed)
+
+
+def test_cli_sensitivity_rm_by_linear_programs_equals_vertex_enumeration(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long post windows are solved by linear programs (as R HonestDiD does) instead of enumerating the dual
+    vertices; forcing that path on the Medicaid event study gives the same Delta-RM sets and breakdown."""
+    import clusterpolicy.estimate.honestdid as honestdid
+
+    src = _estimate_json(tmp_path / "est.json")
+    outs = []
+    for name, max_bases in (("verts.json", honestdid.MAX_DUAL_BASES), ("lp.json", 0)):
+        monkeypatch.setattr(honestdid, "MAX_DUAL_BASES", max_bases)
+        out = tmp_path / name
+        code, _, err = _run(["sensitivity", "--from", str(src), "--restriction", "rm", "--grid", "0,0.5,1",
+                             "--json", str(out)], capsys)
+        assert code == 0, err
+        outs.append(json.loads(out.read_text()))
+    assert outs[0]["rows"] == outs[1]["rows"] and outs[0]["breakdown"] == outs[1]["breakdown"]
+
+
+def test_cli_sensitivity_from_imputation_names_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An imputation estimate JSON (leads from BJS's separate pre-trend test, vcov over post-periods only) gives
+    one line naming the estimators with a joint covariance."""
+    from clusterpolicy.data.synthetic import simulate_region_panel
+    from clusterpolicy.estimate import estimate
+
+    sim = simulate_region_panel(seed=3)
+    res = estimate(sim.data, estimator="imputation", unit="region", time="year", cohort="cohort", outcome="y")
+    assert res.event_study is not None and (res.event_study["event_time"] < 0).any()
+    src = tmp_path / "imp.json"
+    src.write_text(json.dumps(res.to_dict()))
+    code, _, err = _run(["sensitivity", "--from", str(src), "--restriction", "sd", "--grid", "0",
+                         "--json", str(tmp_path / "o.json")], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "separate pre-trend test" in lines[0] and "twfe_es" in lines[0]

@@ -266,3 +266,20 @@ def test_rm_clf_vertex_terms_kept_across_the_grid_give_the_same_tests(ehec, monk
     for (lb, ub, grid), (lb0, ub0, grid0) in zip(cached, fresh, strict=True):
         assert (lb, ub) == (lb0, ub0)
         pd.testing.assert_frame_equal(grid, grid0, check_exact=True)
+
+
+def test_delta_rm_long_post_window_solves_linear_programs() -> None:
+    """14 post-periods: far more candidate dual bases than MAX_DUAL_BASES, so the test solves its LPs (as R does)
+    instead of raising; the C-LF set is a finite interval around the target's estimate (SIMULATED inputs)."""
+    import math
+
+    from clusterpolicy.estimate import honestdid
+
+    rng = np.random.default_rng(0)
+    beta = rng.normal(0, 0.01, 17)
+    beta[3:] += 0.03
+    cov = np.diag(np.full(17, 1e-4)) + 2e-5
+    lv = np.full(14, 1 / 14)
+    lb, ub = honestdid.conditional_lf_hybrid_delta_rm(beta, cov, 3, 14, mbar=0.25, l_vec=lv, grid_points=60,
+                                                      lf_sims=2000)
+    assert math.isfinite(lb) and math.isfinite(ub) and lb < float(lv @ beta[3:]) < ub

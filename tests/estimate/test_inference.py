@@ -153,7 +153,7 @@ def test_wcb_matches_brute_force_dummy_regression_with_covariate():
 
 
 def test_wcb_user_errors(panel):
-    with pytest.raises(UserInputError, match="weights='uniform' is not one of"):
+    with pytest.raises(UserInputError, match="weights='uniform' is not a valid option"):
         _wcb(panel, weights="uniform")
     with pytest.raises(UserInputError, match="column 'nope' given as"):
         wild_cluster_bootstrap(panel, outcome="y", term="nope", cluster="cluster")

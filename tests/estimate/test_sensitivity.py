@@ -84,3 +84,24 @@ def test_results_without_a_covariance_are_refused() -> None:
     with pytest.raises(EstimationError, match="no event study with a covariance") as info:
         pretrend_test(static)
     assert "\n" not in str(info.value)
+
+
+def test_smoothness_grid_in_standard_errors(es_result) -> None:
+    """``sd_relative=True``: the Delta-SD grid is in multiples of the target's SE under parallel trends, and the
+    sets equal those of ``rambachan_roth`` on the converted grid (same window, same target)."""
+    from clusterpolicy.estimate.honestdid import event_study_inputs, target_vector
+
+    grid = (0.0, 0.5, 1.0)
+    sens = sensitivity_analysis(es_result, rm_grid=None, sd_grid=grid, sd_relative=True, target="average")
+    es, vcov = universal_event_study(es_result)
+    _, sigma, num_pre, num_post, _, _ = event_study_inputs(es["event_time"].to_numpy(), es["estimate"].to_numpy(),
+                                                           vcov.to_numpy(), -1)
+    lv = target_vector("average", num_post)
+    assert sens.sd_unit == pytest.approx(float(np.sqrt(lv @ sigma[num_pre:, num_pre:] @ lv)), rel=1e-12)
+    assert sens.smoothness is not None
+    assert [r[0] for r in sens.smoothness.rows] == pytest.approx([g * sens.sd_unit for g in grid], rel=1e-12)
+    direct = rambachan_roth(es_result, restriction="sd", grid=[g * sens.sd_unit for g in grid], target="average")
+    assert [v for r in sens.smoothness.rows for v in r[1:3]] == pytest.approx(
+        [v for r in direct.rows for v in r[1:3]], rel=1e-10)
+    widths = [ub - lb for _, lb, ub, _ in sens.smoothness.rows]
+    assert all(b >= a - 1e-12 for a, b in zip(widths, widths[1:]))  # a larger M never shortens the FLCI

@@ -207,7 +207,7 @@ def test_user_errors(prop99):
         synthetic_did(prop99.drop(index=5), **kw)
     with pytest.raises(UserInputError, match=r"column\(s\) \['nope'\] not found"):
         synthetic_did(prop99, unit="nope", time="Year", cohort="cohort", outcome="PacksPerCapita")
-    with pytest.raises(UserInputError, match="method='x' must be"):
+    with pytest.raises(UserInputError, match="method='x' is not a valid option"):
         synthetic_did(prop99, method="x", **kw)
     with pytest.raises(EstimationError, match="no never-treated"):
         synthetic_did(prop99.assign(cohort=1989), **kw)
@@ -233,3 +233,40 @@ def test_monte_carlo_placebo_coverage_zero_effect():
         se = synthdid_se(est, "placebo", replications=20, seed=rng)
         cover += abs(est.estimate) <= 1.959963984540054 * se
     assert 0.85 <= cover / reps <= 1.0
+
+
+def test_front_door_default_seed_and_forced_inference(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SIMULATED. Without a seed the front door uses DEFAULT_SEED (same inputs, same SE, byte-identical JSON);
+    --bootstrap N forces the unit bootstrap with several treated units even where the jackknife is possible."""
+    import json
+
+    from clusterpolicy.cli.main import run_cli
+    from clusterpolicy.estimate import estimate
+    from clusterpolicy.estimate.synthdid import DEFAULT_SEED
+
+    roles = dict(unit="unit", time="time", cohort="cohort", outcome="y")
+    one = _factor_panel(seed=3, n_control=12, cohorts={8: 1}, T=10)
+    a = estimate(one, estimator="sdid", replications=20, **roles)
+    b = estimate(one, estimator="sdid", replications=20, seed=DEFAULT_SEED, **roles)
+    c = estimate(one, estimator="sdid", replications=20, seed=DEFAULT_SEED + 1, **roles)
+    assert a.se == b.se and a.se != c.se and a.inference.seed == DEFAULT_SEED
+    with pytest.raises(UserInputError, match="needs several treated units"):
+        estimate(one, estimator="sdid", synth_inference="jackknife", **roles)
+
+    several = _factor_panel(seed=4, n_control=12, cohorts={8: 4}, T=10)
+    assert estimate(several, estimator="sdid", **roles).inference.method == "jackknife"
+    data = tmp_path / "several.csv"
+    several.to_csv(data, index=False)
+    outs = []
+    for name in ("a.json", "b.json"):
+        out = tmp_path / name
+        with pytest.raises(SystemExit) as exc:
+            run_cli(["estimate", "--data", str(data), "--unit", "unit", "--time", "time", "--cohort", "cohort",
+                     "--outcome", "y", "--estimator", "sdid", "--bootstrap", "20", "--json", str(out)])
+        assert int(exc.value.code or 0) == 0
+        outs.append(out)
+    capsys.readouterr()
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    payload = json.loads(outs[0].read_text())
+    assert payload["inference"]["method"] == "bootstrap" and payload["inference"]["n_boot"] == 20
+    assert payload["inference"]["seed"] == DEFAULT_SEED

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
-from clusterpolicy.estimate.literals import SSC, BootWeights, ControlGroup, CSMethod, DFMode, EstimatorName, choices
+from clusterpolicy.estimate.literals import (
+    SSC,
+    BootWeights,
+    ControlGroup,
+    CSMethod,
+    DFMode,
+    EstimatorName,
+    SynthInference,
+    choices,
+)
 from clusterpolicy.fsutil import atomic_write_json, json_safe
 
 
@@ -35,6 +44,7 @@ if TYPE_CHECKING:
     SSCChoice = SSC
     DFChoice = DFMode
     WeightsChoice = BootWeights
+    SynthInferenceChoice = SynthInference
 else:
     EstimatorChoice = choice(EstimatorName, "EstimatorChoice")
     ControlChoice = choice(ControlGroup, "ControlChoice")
@@ -42,6 +52,7 @@ else:
     SSCChoice = choice(SSC, "SSCChoice")
     DFChoice = choice(DFMode, "DFChoice")
     WeightsChoice = choice(BootWeights, "WeightsChoice")
+    SynthInferenceChoice = choice(SynthInference, "SynthInferenceChoice")
 
 
 def _value(option: Any) -> Any:
@@ -95,7 +106,11 @@ def estimate_command(
         "did2s, twfe_es), the wild cluster bootstrap (twfe), the placebo/bootstrap replications (sc, sdid).")),
     boot_weights: WeightsChoice = typer.Option("rademacher", "--boot-weights",
                                                help="Bootstrap weights."),
-    seed: int | None = typer.Option(None, "--seed", help="Seed of the bootstrap and the randomisation inference."),
+    synth_inference: SynthInferenceChoice | None = typer.Option(
+        None, "--synth-inference", help="sc/sdid inference (default: placebo with one treated unit, else jackknife "
+                                        "where possible, else bootstrap; --bootstrap N alone means bootstrap)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the bootstrap and the randomisation inference "
+                                                          "(sc/sdid: a fixed default seed when not given)."),
     ri: int = typer.Option(0, "--ri", min=0, help="Randomisation inference: permutations of the adoption dates."),
     ri_strata: str | None = typer.Option(None, "--ri-strata", help="Permute adoption dates within this column."),
     bacon: bool = typer.Option(False, "--bacon", help="Goodman-Bacon decomposition of the static TWFE coefficient."),
@@ -108,7 +123,9 @@ def estimate_command(
     from clusterpolicy.estimate.bootstrap import BootstrapSpec
 
     estimator, method, ssc, df_mode = _value(estimator), _value(method), _value(ssc), _value(df_mode)
-    control, boot_weights = _value(control), _value(boot_weights)
+    control, boot_weights, synth_inference = _value(control), _value(boot_weights), _value(synth_inference)
+    if synth_inference is not None and not ESTIMATORS[estimator].uses_replications:
+        raise UserInputError(f"--synth-inference applies to --estimator sc or sdid, not {estimator}; drop it.")
     spec = ESTIMATORS[estimator]
     if bootstrap and not (spec.uses_bootstrap or estimator == "twfe" or spec.uses_replications):
         raise UserInputError(f"--bootstrap does not apply to --estimator {estimator}; it is available for "
@@ -127,7 +144,7 @@ def estimate_command(
     if bootstrap and spec.uses_bootstrap:
         boot = BootstrapSpec(n_boot=bootstrap, weights=boot_weights, seed=seed)
     if spec.uses_replications:
-        options.update(replications=bootstrap or 200, seed=seed)
+        options.update(replications=bootstrap or 200, seed=seed, synth_inference=synth_inference)
     # Project warnings are shown once as "warning: ..." lines instead of Python's file:line format.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ClusterPolicyWarning)
@@ -143,6 +160,12 @@ def estimate_command(
                     f"{estimator} models a non-negative count or rate. Fix: use the count itself, or a linear "
                     "estimator (twfe, cs, sa, imputation) for an outcome that can be negative."
                 )
+        if spec.uses_replications and bootstrap and synth_inference is None:
+            from clusterpolicy.estimate.api import _treated_clusters
+
+            # --bootstrap N asks for the unit bootstrap; with one treated unit only the placebo exists (N draws)
+            if _treated_clusters(frame, unit=unit, time=time, cohort=cohort, cluster=None) > 1:
+                options["synth_inference"] = "bootstrap"
         kwargs: dict[str, Any] = {"estimator": estimator, "outcome": outcome, "control": control,
                                   "covariates": covs, "method": method, "cluster": cluster, "ssc": ssc,
                                   "bootstrap": boot, **options}
@@ -157,7 +180,12 @@ def estimate_command(
         if message not in result.warnings:  # the summary below prints the result's own warnings
             typer.echo(f"warning: {message}", err=True)
     payload = result.to_dict()
-    if bootstrap and estimator == "twfe":
+    if bootstrap and estimator == "twfe" and result.inference.method != "analytic":
+        # the one-treated-unit (or cluster) rule replaced the analytic interval; a wild cluster bootstrap
+        # resamples the same single treated score and is no more valid, so it is not run
+        typer.echo("warning: --bootstrap ignored: with one treated unit or cluster no bootstrap interval is valid; "
+                   "the p-value comes from placebos in space.", err=True)
+    elif bootstrap and estimator == "twfe":
         from clusterpolicy.estimate.inference import wild_cluster_bootstrap
 
         wcb = wild_cluster_bootstrap(frame.assign(_d=_treated(frame, time, cohort)), outcome=outcome, term="_d",

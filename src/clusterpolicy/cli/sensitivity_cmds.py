@@ -2,7 +2,7 @@
 
 Reads the ``clusterpolicy estimate --json`` format -- a top-level ``event_study`` list of rows
 ``{event_time, estimate, se, ...}`` and a top-level ``event_study_vcov`` ``{"event_time": [...], "matrix":
-[[...]]}`` (reference period excluded; ``details.event_study_vcov`` is accepted too) -- and writes the robust
+[[...]]}`` (reference period excluded) -- and writes the robust
 confidence sets of :mod:`clusterpolicy.estimate.honestdid` over a grid of ``M``/``Mbar``, the breakdown value, and
 the joint pre-trend Wald test on the same pre-periods (with its F version on ``G - 1`` denominator degrees of
 freedom when the JSON has ``inference.n_clusters``).
@@ -14,12 +14,22 @@ import json
 import math
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from clusterpolicy.cli.estimate_cmds import _value, choice
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
+from clusterpolicy.estimate.literals import SensitivityRestriction, SensitivityTarget
 from clusterpolicy.fsutil import atomic_write_json, json_safe
+
+if TYPE_CHECKING:
+    # run-time enums built from the literals (see clusterpolicy.cli.estimate_cmds.choice)
+    RestrictionChoice = SensitivityRestriction
+    TargetChoice = SensitivityTarget
+else:
+    RestrictionChoice = choice(SensitivityRestriction, "RestrictionChoice")
+    TargetChoice = choice(SensitivityTarget, "TargetChoice")
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
@@ -75,8 +85,6 @@ def load_event_study(path: Path, reference: int = -1, window: tuple[int, int] | 
         raise UserInputError(f"--from {path}: no 'event_study' rows; estimate with an event-study estimator "
                              "(e.g. --estimator twfe_es).")
     vc = data.get("event_study_vcov")
-    if vc is None and isinstance(data.get("details"), dict):
-        vc = data["details"].get("event_study_vcov")
     if not isinstance(vc, dict) or "event_time" not in vc or "matrix" not in vc:
         raise UserInputError(f"--from {path}: no 'event_study_vcov' with 'event_time' and 'matrix'; the bounds need "
                              "the covariance of the event-study estimates.")
@@ -103,8 +111,13 @@ def load_event_study(path: Path, reference: int = -1, window: tuple[int, int] | 
         raise UserInputError(f"--from {path}: event times {missing} are in 'event_study_vcov' but have no estimate "
                              "in 'event_study'.")
     estimates = [est[t] for t in vc_times]
-    details: dict[str, Any] = data["details"] if isinstance(data.get("details"), dict) else {}
-    if details.get("base_period") == "varying":
+    if not any(t < reference for t in vc_times) and any(t < reference for t in est):
+        # e.g. imputation: its leads are Borusyak-Jaravel-Spiess's separate pre-trend regression on untreated rows,
+        # whose covariance with the post-period estimates is not estimated; the bounds need that joint covariance
+        raise UserInputError(f"--from {path}: the {data.get('estimator', 'estimate')!r} pre-period rows come from a "
+                             "separate pre-trend test and are not in 'event_study_vcov' (no joint covariance with "
+                             "the post-periods). Fix: estimate the event study with --estimator cs, sa or twfe_es.")
+    if data.get("base_period") == "varying":
         # Callaway-Sant'Anna's pre-period rows are one-period placebo changes: re-express them relative to e = -1
         # exactly as the library does (clusterpolicy.estimate.sensitivity.to_universal_base)
         import pandas as pd
@@ -133,10 +146,10 @@ def load_event_study(path: Path, reference: int = -1, window: tuple[int, int] | 
 
 def sensitivity_command(
     source: Path = typer.Option(..., "--from", help="Estimate JSON (written by 'clusterpolicy estimate --json')."),
-    restriction: str = typer.Option(..., "--restriction", help="rm (relative magnitudes, C-LF) or sd (smoothness, "
+    restriction: RestrictionChoice = typer.Option(..., "--restriction", help="rm (relative magnitudes, C-LF) or sd (smoothness, "
                                                                 "FLCI)."),
     grid: str = typer.Option(..., "--grid", help="Comma-separated Mbar (rm) or M (sd) values, e.g. 0,0.5,1."),
-    target: str = typer.Option("first", "--target", help="first (first post-period) or average (of post-periods)."),
+    target: TargetChoice = typer.Option("first", "--target", help="first (first post-period) or average (of post-periods)."),
     level: float = typer.Option(0.95, "--level", help="Confidence level, e.g. 0.95."),
     reference: int = typer.Option(-1, "--reference", help="The omitted (normalised) event time."),
     window: str = typer.Option("all", "--window", help="Event times used by the test and the bounds: PRE,POST "
@@ -146,12 +159,7 @@ def sensitivity_command(
     """Rambachan-Roth (2023) robust bounds for an event study, with the breakdown value and pre-trend test."""
     from clusterpolicy.estimate.honestdid import HONESTDID_VERSION, pretrend_wald, sensitivity_bounds
 
-    restriction = restriction.strip().lower()
-    if restriction not in ("rm", "sd"):
-        raise UserInputError(f"--restriction {restriction!r} is not valid; use rm or sd.")
-    target = target.strip().lower()
-    if target not in ("first", "average"):
-        raise UserInputError(f"--target {target!r} is not valid; use first or average.")
+    restriction, target = _value(restriction), _value(target)
     if not (0.5 <= level < 1):
         raise UserInputError(f"--level {level}: use a confidence level between 0.5 and 1, e.g. 0.95.")
     values = _parse_grid(grid)

@@ -90,10 +90,10 @@ ESTIMATORS: dict[str, EstimatorSpec] = {
                            _E + "counts:etwfe_poisson", uses_control=True, count=True, default_control="notyet"),
     "sc": EstimatorSpec("sc", "synthetic control with synthdid's weights, cohort by cohort (Abadie et al. 2010)",
                         _E + "synthdid:synth_estimator", uses_replications=True,
-                        options=("level", "df_mode", "replications", "seed", "method")),
+                        options=("level", "df_mode", "replications", "seed", "method", "synth_inference")),
     "sdid": EstimatorSpec("sdid", "synthetic difference-in-differences (Arkhangelsky et al. 2021), cohort by cohort",
                           _E + "synthdid:synth_estimator", uses_replications=True,
-                          options=("level", "df_mode", "replications", "seed", "method")),
+                          options=("level", "df_mode", "replications", "seed", "method", "synth_inference")),
     "negbin": EstimatorSpec("negbin", "negative binomial (NB2) with cohort and period effects; overdispersion tests",
                             _E + "counts:negbin", count=True),
 }
@@ -150,7 +150,8 @@ def estimate(
         ``twfe_es``); ``None`` for analytic standard errors.
     **options
         Estimator-specific: ``level`` (confidence level, all), ``df_mode`` (``"t"``, the default t(G-1) rule, or
-        ``"normal"``; all), ``pretrends`` (imputation), ``event_study`` (poisson).
+        ``"normal"``; all), ``pretrends`` (imputation), ``event_study`` (poisson), ``replications``, ``seed`` and
+        ``synth_inference`` (sc, sdid: see :func:`~clusterpolicy.estimate.synthdid.synth_estimator`).
 
     Returns
     -------
@@ -430,16 +431,25 @@ def single_treated_inference(
     result: EstimationResult, df: pd.DataFrame, *, unit: str, time: str, cohort: str, cluster: str | None,
     refit: Callable[[pd.DataFrame], EstimationResult],
 ) -> EstimationResult:
-    """The rule for one treated unit (or cluster): no analytic interval, placebo-in-space inference instead.
+    """The rule for one treated unit (or cluster): no analytic or bootstrap interval, placebo-in-space inference.
 
     Cluster-robust standard errors rest on the treated cluster's own score, which is zero (or one number) when a
     single cluster is treated, so analytic intervals under-cover badly (our Monte Carlo: 30 % coverage of nominal
-    95 %). With one treated *unit* the p-value and interval come from placebos in space, studentised by each
-    unit's pre-period residual standard deviation (Ferman and Pinto 2019; :func:`~clusterpolicy.estimate.
-    few_treated.placebo_in_space`), re-running the same estimator with the policy moved to every control unit, and
-    the interval inverts that test; with at least 10 controls the Conley-Taber (2011) interval of the static DiD
-    coefficient is added to ``details``. With one treated cluster of several units nothing valid is available: no
-    interval and no p-value. ``inference.method`` and ``inference.se_type`` say which.
+    95 %); the multiplier bootstrap resamples the same scores and inherits the failure, so its pointwise intervals,
+    uniform bands and sup-t critical value are removed too (the SE stays, for reference only).
+
+    With one treated *unit* the p-value comes from placebos in space, studentised by each unit's pre-period
+    residual standard deviation (Ferman and Pinto 2019; :func:`~clusterpolicy.estimate.few_treated.
+    placebo_in_space`), re-running the same estimator with the policy moved to every control unit
+    (:attr:`EstimationResult.placebo`). Assumption: the placebo units' statistics are exchangeable with the treated
+    unit's under no effect. With at least 10 controls the Conley-Taber (2011) interval of the static DiD
+    coefficient is computed (:attr:`EstimationResult.conley_taber`; assumption: the treated unit's error
+    distribution is that of the controls). It is the published interval when it is an interval for the result's
+    own estimate (static TWFE, whose coefficient is that static DiD coefficient); otherwise the interval inverts
+    the placebo test under a constant effect. ``inference.se_type`` names which.
+
+    With one treated cluster of several units neither placebo over units (units of a cluster are not
+    independent) nor a clustered interval is valid: no interval and no p-value, and a one-line warning says why.
     """
     import math
     import warnings
@@ -447,20 +457,26 @@ def single_treated_inference(
 
     from clusterpolicy.errors import ClusterPolicyWarning, EstimationError
     from clusterpolicy.estimate.few_treated import conley_taber, placebo_in_space
+    from clusterpolicy.estimate.result import ConleyTaberInterval, PlaceboSummary
 
     nan = float("nan")
     es = result.event_study
     if es is not None:
         es = es.assign(ci_low=nan, ci_high=nan)
-    notes = ["one treated unit: analytic standard errors and intervals are not valid; "
-             "the p-value and interval come from placebos in space"]
+        if "uniform_low" in es:
+            es = es.assign(uniform_low=nan, uniform_high=nan)
+    # nothing resampled from the treated cluster's scores is published: no bootstrap band or critical value
+    cleared = replace(result.inference, critical_value=nan, df=None, uniform_critical_value=None)
     if cluster is not None and cluster != unit and df.loc[pd.to_numeric(df[cohort], errors="coerce").fillna(0) > 0,
                                                          unit].nunique() > 1:
-        inference = replace(result.inference, method="none", critical_value=nan, df=None,
-                            se_type="one treated cluster: no valid interval or p-value")
-        return replace(result, ci_low=nan, ci_high=nan, p_value=None, inference=inference, event_study=es,
-                       warnings=(*result.warnings, "one treated cluster: no interval or p-value is valid"))
-    details = dict(result.details)
+        msg = (f"one treated cluster ({cluster!r}) holding several treated units: no interval or p-value is valid "
+               "(clustered SEs need several treated clusters; placebos over units ignore the clustering). Fix: "
+               "compare clusters (aggregate the panel to one row per cluster and period) to get placebo inference")
+        return replace(result, ci_low=nan, ci_high=nan, p_value=None, event_study=es,
+                       inference=replace(cleared, method="none", se_type=msg),
+                       warnings=(*result.warnings, msg))
+    notes = ["one treated unit: analytic and bootstrap standard errors and intervals are not valid; "
+             "the p-value comes from placebos in space"]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ClusterPolicyWarning)
@@ -469,26 +485,36 @@ def single_treated_inference(
                                        shift="multiplicative" if result.estimator in ("poisson", "negbin")
                                        else "additive")
     except (EstimationError, UserInputError) as err:
-        inference = replace(result.inference, method="none", critical_value=nan, df=None,
+        inference = replace(cleared, method="none",
                             se_type=f"one treated unit; placebo inference not possible: {err}")
         return replace(result, ci_low=nan, ci_high=nan, p_value=None, inference=inference, event_study=es,
                        warnings=(*result.warnings, notes[0].split(";")[0] + f"; placebos not possible ({err})"))
-    details["placebo_in_space"] = {
-        "p_value": placebo.p_value, "p_value_unstudentised": placebo.p_value_unstudentised,
-        "n_placebos": placebo.n_placebos, "statistic": placebo.statistic,
-        "ci_low": placebo.ci_low if math.isfinite(placebo.ci_low) else None,
-        "ci_high": placebo.ci_high if math.isfinite(placebo.ci_high) else None}
+    summary = PlaceboSummary(
+        p_value=placebo.p_value, p_value_unstudentised=placebo.p_value_unstudentised,
+        n_placebos=placebo.n_placebos, statistic=placebo.statistic,
+        ci_low=placebo.ci_low if math.isfinite(placebo.ci_low) else None,
+        ci_high=placebo.ci_high if math.isfinite(placebo.ci_high) else None)
+    ct_interval: ConleyTaberInterval | None = None
     if placebo.n_placebos >= 10:
         try:
             ct = conley_taber(df, unit=unit, time=time, cohort=cohort, outcome=result.outcome,
                               level=result.inference.level)
-            details["conley_taber"] = {"estimate": ct.estimate, "ci_low": ct.ci_low, "ci_high": ct.ci_high,
-                                       "n_controls": ct.n_controls, "note": "static DiD coefficient"}
+            # the CT interval is about the static DiD coefficient: publish it only where that is our estimate
+            same = result.estimator == "twfe" and math.isclose(ct.estimate, result.estimate, rel_tol=1e-8,
+                                                                 abs_tol=1e-10)
+            ct_interval = ConleyTaberInterval(estimate=ct.estimate, ci_low=ct.ci_low, ci_high=ct.ci_high,
+                                              n_controls=ct.n_controls, used=same)
         except (EstimationError, UserInputError) as err:
             notes.append(f"Conley-Taber interval not computed: {err}")
-    inference = replace(result.inference, method="placebo-in-space", critical_value=nan, df=None,
-                        se_type=placebo.method + "; interval by inverting the placebo test; the analytic SE is "
-                                                 "shown for reference only")
-    return replace(result, ci_low=placebo.ci_low, ci_high=placebo.ci_high, p_value=placebo.p_value,
-                   inference=inference, event_study=es, details=details,
+    se_type = placebo.method + "; p-value from the placebo ranks; "
+    if ct_interval is not None and ct_interval.used:
+        low, high = ct_interval.ci_low, ct_interval.ci_high
+        se_type += "interval: Conley-Taber (2011) from the controls' residuals"
+    else:
+        low, high = placebo.ci_low, placebo.ci_high
+        se_type += "interval: inverting the placebo test under a constant effect"
+    shown = "the multiplier bootstrap's SE" if result.inference.n_boot else "the analytic SE"
+    inference = replace(cleared, method="placebo-in-space", se_type=se_type + f"; {shown} is shown for reference only")
+    return replace(result, ci_low=low, ci_high=high, p_value=placebo.p_value, inference=inference, event_study=es,
+                   placebo=summary, conley_taber=ct_interval,
                    warnings=(*result.warnings, *placebo.warnings, *notes))

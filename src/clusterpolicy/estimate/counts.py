@@ -449,8 +449,8 @@ def etwfe_poisson(
         event_study_vcov=pd.DataFrame(agg_cov[1:, 1:], index=event_times, columns=event_times),
         group_time=gt[["group", "time", "estimate", "se"]], warnings=tuple(msgs),
         details={"control": control, "proportional_effect": est / base_mean if base_mean > 0 else None,
-                 "mean_untreated_counterfactual": base_mean,
                  "cells": gt.to_dict("records")},
+        counterfactual_mean=base_mean,
     )
 
 

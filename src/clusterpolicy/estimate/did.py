@@ -625,7 +625,7 @@ def callaway_santanna(
     es_cov = contributions[:, 1:].T @ contributions[:, 1:]
     es = dyn.table.rename(columns={"key": "event_time"})[["event_time", "estimate", "se"]]
     details: dict[str, Any] = {
-        "control": control, "method": method, "covariates": list(panel.covariates), "base_period": "varying",
+        "control": control, "method": method, "covariates": list(panel.covariates),
         "n_cells": int(fit.att.size),
     }
     for k, agg in aggs.items():
@@ -645,4 +645,5 @@ def callaway_santanna(
                   f"{method}, controls: {ctrl_txt})"),
         event_study_vcov=pd.DataFrame(es_cov, index=event_times, columns=event_times),
         group_time=fit.table()[["group", "time", "estimate", "se"]], warnings=fit.warnings, details=details,
+        base_period="varying",
     )

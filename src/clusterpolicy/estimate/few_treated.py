@@ -60,7 +60,8 @@ def twfe_matrix(y: np.ndarray, d: np.ndarray) -> _Fit:
 
     Same number as :func:`clusterpolicy.estimate.twfe.twfe` (pyfixest) with its default ``ssc="fixest"``
     (factor ``G/(G-1) * (n-1)/(n-K)``, ``K = 1 + n_periods``), without the pandas overhead, for the many refits
-    of placebo tests and Monte Carlo.
+    of placebo tests and Monte Carlo. It is kept beside the shared fit because one fit costs several hundred times
+    less (benchmarks/bench_twfe_paths.py, same run, same estimate; benchmarks/results/twfe_paths.md).
     """
     d_t = demean2(d)
     y_t = demean2(y)

@@ -74,6 +74,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
+from clusterpolicy.estimate.literals import SensitivityRestriction, SensitivityTarget, check_literal
 
 #: Version of the R package HonestDiD whose methods are ported here.
 HONESTDID_VERSION = "0.2.8"
@@ -81,7 +82,8 @@ HONESTDID_VERSION = "0.2.8"
 DEFAULT_SEED = 0
 #: Draws of the simulated least-favourable critical value (R uses 1,000; see the module notes).
 DEFAULT_LF_SIMS = 20_000
-#: Largest number of candidate dual bases enumerated by the ARP test.
+#: Largest number of candidate dual bases enumerated by the ARP test; beyond it (long post-period windows) the test
+#: solves its linear programs instead (:class:`_DualLP`), as R HonestDiD always does.
 MAX_DUAL_BASES = 250_000
 
 _TOL_LAMBDA = 1e-6  # R: tol_lambda, a dual weight above this marks a binding moment
@@ -127,14 +129,11 @@ def target_vector(target: str | Sequence[float], num_post: int) -> np.ndarray:
     """Weights ``l_vec`` for a named target: ``"first"`` (first post-period effect), ``"average"`` (mean of the
     post-period effects), or explicit weights (returned as an array)."""
     if isinstance(target, str):
-        name = target.strip().lower()
-        if name == "first":
+        if check_literal(target, SensitivityTarget, "target") == "first":
             out = np.zeros(num_post)
             out[0] = 1.0
             return out
-        if name == "average":
-            return np.full(num_post, 1.0 / num_post)
-        raise UserInputError(f"target {target!r} is not valid; use 'first', 'average' or a vector of weights.")
+        return np.full(num_post, 1.0 / num_post)
     out = np.asarray(target, dtype=float).reshape(-1)
     if out.size != num_post:
         raise UserInputError(f"target has {out.size} weights but there are {num_post} post-periods.")
@@ -533,8 +532,8 @@ def _dual_vertices(sd: np.ndarray, X: np.ndarray) -> np.ndarray:
     W = np.column_stack([sd, X])
     n_bases = math.comb(m, k + 1)
     if n_bases > MAX_DUAL_BASES:
-        raise UserInputError(f"too many moments for the exact ARP test ({m} moments, {k} nuisance parameters); "
-                             "use fewer post-periods (at most about 10).")
+        # _arp_accept_grid switches to the LP oracle (_DualLP) before this point; reaching it is a caller's bug
+        raise ValueError(f"{n_bases} candidate dual bases ({m} moments, {k} nuisance parameters): use _DualLP.")
     bases = np.array(list(itertools.combinations(range(m), k + 1)), dtype=int)
     WB = W[bases]  # (n, k+1, k+1): rows B of W
     e1 = np.zeros(k + 1)
@@ -552,26 +551,162 @@ def _dual_vertices(sd: np.ndarray, X: np.ndarray) -> np.ndarray:
     return out
 
 
-def _least_favorable_cv(verts: np.ndarray, sigma: np.ndarray, kappa: float, sims: int, seed: int) -> float:
+class _DualLP:
+    """``eta(y) = min {eta : y - X delta <= eta * sd} = max {lam' y : lam >= 0, [sd, X]' lam = e_1}`` by linear
+    programming, for problems whose dual vertices are too many to enumerate (R HonestDiD solves these LPs too).
+
+    Every LP solved leaves its optimal basis ``B`` (``k + 1`` moments) in a cache. A cached basis is optimal for a
+    new ``y`` exactly when its primal point ``z = W_B^{-1} y_B`` is feasible (its dual vertex is feasible by
+    construction), so most calls are one solve per cached basis and only new bases cost an LP (HiGHS).
+    """
+
+    def __init__(self, sd: np.ndarray, X: np.ndarray) -> None:
+        self.W = np.column_stack([sd, X])
+        self.bases: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (rows, inv(W_B), dual vertex)
+        self._keys: set[tuple[int, ...]] = set()
+
+    def _tol(self, Y: np.ndarray) -> np.ndarray:
+        tol: np.ndarray = 1e-9 * (1.0 + np.abs(Y).max(axis=0))
+        return tol
+
+    def _from_cache(self, Y: np.ndarray, start: int = 0, eta: np.ndarray | None = None,
+                    which: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Columns of ``Y`` solved by a cached basis (from number ``start`` on; columns already solved in
+        ``which`` are kept): ``eta`` and the basis index (-1 where none applies)."""
+        n = Y.shape[1]
+        eta = np.full(n, np.nan) if eta is None else eta
+        which = np.full(n, -1) if which is None else which
+        tol = self._tol(Y)
+        for b, (rows, winv, _) in enumerate(self.bases[start:], start=start):
+            todo = np.flatnonzero(which < 0)
+            if todo.size == 0:
+                break
+            Z = winv @ Y[np.ix_(rows, todo)]
+            ok = np.all(self.W @ Z >= Y[:, todo] - tol[todo], axis=0)
+            eta[todo[ok]], which[todo[ok]] = Z[0, ok], b
+        return eta, which
+
+    def _solve_lp(self, y: np.ndarray) -> tuple[float, np.ndarray, int]:
+        """One LP (HiGHS); caches the optimal basis when it can be read off. Returns eta, lam, basis index."""
+        m, k1 = self.W.shape
+        res = optimize.linprog(np.r_[1.0, np.zeros(k1 - 1)], A_ub=-self.W, b_ub=-y, bounds=[(None, None)] * k1,
+                               method="highs")
+        if res.status == 3:  # unbounded primal: no dual vertex, eta = -inf
+            return -math.inf, np.zeros(m), -1
+        if res.status != 0:  # pragma: no cover - HiGHS failing on a feasible bounded LP
+            raise UserInputError(f"the ARP linear program failed ({res.message}).")
+        lam = np.clip(-np.asarray(res.ineqlin.marginals, dtype=float), 0.0, None)
+        z = np.asarray(res.x, dtype=float)
+        # basis: the moments with positive dual weight, completed by active constraints up to k + 1 of full rank
+        slack = self.W @ z - y
+        order = [int(i) for i in np.argsort(-lam) if lam[i] > 1e-12]
+        order += [int(i) for i in np.argsort(np.abs(slack)) if int(i) not in order and abs(slack[i]) < 1e-8]
+        rows: list[int] = []
+        for i in order:
+            if len(rows) == k1:
+                break
+            if np.linalg.matrix_rank(self.W[[*rows, i]]) == len(rows) + 1:
+                rows.append(i)
+        if len(rows) == k1:
+            key = tuple(sorted(rows))
+            idx = np.array(key)
+            winv = np.linalg.inv(self.W[idx])
+            lam_b = np.linalg.solve(self.W[idx].T, np.eye(k1)[0])
+            if key not in self._keys and np.all(lam_b >= -1e-10):
+                vertex = np.zeros(m)
+                vertex[idx] = np.clip(lam_b, 0.0, None)
+                self.bases.append((idx, winv, vertex))
+                self._keys.add(key)
+                eta, which = self._from_cache(y[:, None])
+                if which[0] >= 0:
+                    return float(eta[0]), self.bases[int(which[0])][2], int(which[0])
+        return float(z[0]), lam, -1
+
+    def solve(self, Y: np.ndarray) -> np.ndarray:
+        """``eta`` of every column of ``Y`` (``m x n``)."""
+        eta, which = self._from_cache(Y)
+        while np.any(which < 0):
+            j = int(np.flatnonzero(which < 0)[0])
+            n_before = len(self.bases)
+            eta[j], _, b = self._solve_lp(Y[:, j])
+            which[j] = max(b, 0)  # marks the column solved (by a cached basis or by the LP itself)
+            if len(self.bases) > n_before:  # a new basis may solve other columns too
+                eta, which = self._from_cache(Y, start=n_before, eta=eta, which=which)
+        return eta
+
+    def solve_one(self, y: np.ndarray) -> tuple[float, np.ndarray, Any]:
+        """``eta``, an optimal dual vertex ``lam`` and a key naming it (for caches)."""
+        eta, which = self._from_cache(y[:, None])
+        if which[0] >= 0:
+            b = int(which[0])
+            return float(eta[0]), self.bases[b][2], b
+        e, lam, b = self._solve_lp(y)
+        return e, lam, (b if b >= 0 else tuple(np.round(lam, 12)))
+
+    def dual_interval(self, eta: float, s: np.ndarray, b: np.ndarray, sigma_b: float) -> tuple[float, float]:
+        """``[vlo, vup] = {c : eta(s + b c) <= c + tol}`` (R ``.vlo_vup_dual_fn``, ARP Appendix D). ``eta(s + b c)
+        - c`` is convex and piecewise linear, so R's secant step from the far end (the intersection of the current
+        optimal vertex's line with ``c``) reaches each end in finitely many LPs; bisection backs it up as in R."""
+        lo_init, hi_init = min(-100.0, eta - 20 * sigma_b), max(100.0, eta + 20 * sigma_b)
+
+        def honest(c: float) -> tuple[bool, np.ndarray]:
+            e, lam, _ = self.solve_one(s + b * c)
+            return abs(c - e) <= _TOL_EQUALITY, lam
+
+        if not honest(eta)[0]:
+            return eta, math.inf
+
+        def end(start: float) -> float:
+            ok, lam = honest(start)
+            if ok:
+                return math.inf if start > eta else -math.inf
+            c = start
+            for _ in range(100):
+                denom = 1.0 - float(lam @ b)
+                if abs(denom) < 1e-14:
+                    break
+                c_new = float(lam @ s) / denom
+                ok, lam = honest(c_new)
+                if ok:
+                    return c_new
+                if not (min(c, eta) < c_new < max(c, eta)):
+                    break
+                c = c_new
+            inner, outer = eta, c  # bisection between the honest eta and the last dishonest point
+            while abs(outer - inner) > 1e-6:
+                mid = 0.5 * (inner + outer)
+                if honest(mid)[0]:
+                    inner = mid
+                else:
+                    outer = mid
+            return inner
+
+        return end(lo_init), end(hi_init)
+
+
+def _least_favorable_cv(verts: np.ndarray | _DualLP, sigma: np.ndarray, kappa: float, sims: int,
+                        seed: int) -> float:
     """``1 - kappa`` quantile of ``eta(xi)``, ``xi ~ N(0, sigma)`` (R ``.compute_least_favorable_cv``, ARP
-    Section 6.2)."""
+    Section 6.2); ``verts`` are the dual vertices, or the LP oracle when they are too many."""
     rng = np.random.default_rng(seed)
     xi = rng.multivariate_normal(np.zeros(sigma.shape[0]), sigma, size=sims, method="eigh")
+    if isinstance(verts, _DualLP):
+        eta = verts.solve(xi.T)
+        return float(np.quantile(eta, 1 - kappa)) if np.all(np.isfinite(eta)) else -math.inf
     if verts.shape[0] == 0:  # unbounded LP: eta = -inf for every draw
         return -math.inf
     eta = (xi @ verts.T).max(axis=1)
     return float(np.quantile(eta, 1 - kappa))
 
 
-def _vertex_terms(j: int, X: np.ndarray, sigma: np.ndarray, verts: np.ndarray) -> dict[str, Any]:
-    """What the conditional test needs of the maximising dual vertex ``j`` that does not depend on ``y``.
+def _vertex_terms(lam: np.ndarray, X: np.ndarray, sigma: np.ndarray, verts: np.ndarray | None) -> dict[str, Any]:
+    """What the conditional test needs of the maximising dual vertex ``lam`` that does not depend on ``y``.
 
     A confidence set tests every theta of a grid, and the maximising vertex is one of few, so these terms (a rank,
     an inverse, projections) are computed once per vertex (:func:`_arp_accept_grid` keeps them) instead of once
     per theta; the arithmetic is the same, so the tests are too."""
     m, k = X.shape
     sd = np.sqrt(np.diag(sigma))
-    lam = verts[j]
     binding = lam > _TOL_LAMBDA
     degenerate = int(binding.sum()) != k + 1
     XB = X[binding]
@@ -583,6 +718,8 @@ def _vertex_terms(j: int, X: np.ndarray, sigma: np.ndarray, verts: np.ndarray) -
         if sigma_b < 1e-10:
             return {"dual": True, "sigma_b": sigma_b}
         b = sigma @ gamma / gsg
+        if verts is None:  # LP path: the conditioning interval comes from _DualLP.dual_interval
+            return {"dual": True, "sigma_b": sigma_b, "gamma": gamma, "b": b}
         slope = verts @ b - 1.0
         return {"dual": True, "sigma_b": sigma_b, "gamma": gamma, "b": b, "slope": slope,
                 "neg": slope < -1e-14, "pos": slope > 1e-14}
@@ -598,23 +735,31 @@ def _vertex_terms(j: int, X: np.ndarray, sigma: np.ndarray, verts: np.ndarray) -
             "rho": gamma_B @ sigma @ v_B / sigma2_b}
 
 
-def _lp_conditional_test(y: np.ndarray, X: np.ndarray, sigma: np.ndarray, verts: np.ndarray, alpha: float,
-                         kappa: float, lf_cv: float, vertex_cache: dict[int, dict[str, Any]] | None = None) -> bool:
+def _lp_conditional_test(y: np.ndarray, X: np.ndarray, sigma: np.ndarray, verts: np.ndarray | _DualLP,
+                         alpha: float, kappa: float, lf_cv: float,
+                         vertex_cache: dict[Any, dict[str, Any]] | None = None) -> bool:
     """ARP conditional test with the least-favourable hybrid of ``E[y - X delta] <= 0``; True = reject.
     Port of R ``.lp_conditional_test_fn(hybrid_flag = "LF")``. ``vertex_cache`` keeps :func:`_vertex_terms`
     between calls on the same ``X``, ``sigma`` and ``verts``."""
-    if verts.shape[0] == 0:
-        return False  # LP unbounded (eta = -inf): never reject
-    vals = verts @ y
-    j = int(np.argmax(vals))
-    eta = float(vals[j])
+    oracle = verts if isinstance(verts, _DualLP) else None
+    if oracle is not None:
+        eta, lam, key = oracle.solve_one(y)
+        if not math.isfinite(eta):
+            return False
+    else:
+        assert isinstance(verts, np.ndarray)
+        if verts.shape[0] == 0:
+            return False  # LP unbounded (eta = -inf): never reject
+        vals = verts @ y
+        key = int(np.argmax(vals))
+        eta, lam = float(vals[key]), verts[key]
     if eta > lf_cv:  # first stage of the hybrid
         return True
     mod_size = (alpha - kappa) / (1 - kappa)
     cache = {} if vertex_cache is None else vertex_cache
-    if j not in cache:
-        cache[j] = _vertex_terms(j, X, sigma, verts)
-    v = cache[j]
+    if key not in cache:
+        cache[key] = _vertex_terms(lam, X, sigma, verts if isinstance(verts, np.ndarray) else None)
+    v = cache[key]
     sigma_b = float(v["sigma_b"])
     if v["dual"]:
         # Dual approach: condition on the dual vertex gamma (ARP Appendix D); vlo/vup are the ends of
@@ -622,6 +767,14 @@ def _lp_conditional_test(y: np.ndarray, X: np.ndarray, sigma: np.ndarray, verts:
         if sigma_b < 1e-10:
             return eta > 0
         s = y - v["b"] * float(v["gamma"] @ y)
+        if oracle is not None:
+            vlo, vup = oracle.dual_interval(eta, s, v["b"], sigma_b)
+            if vup >= max(100.0, eta + 20 * sigma_b):
+                vup = math.inf
+            if vlo <= min(-100.0, eta - 20 * sigma_b):
+                vlo = -math.inf
+            return _truncated_reject(eta / sigma_b, vlo / sigma_b, min(vup, lf_cv) / sigma_b, mod_size)
+        assert isinstance(verts, np.ndarray)
         a_v, slope, neg, pos = verts @ s, v["slope"], v["neg"], v["pos"]
         lo_init, hi_init = min(-100.0, eta - 20 * sigma_b), max(100.0, eta + 20 * sigma_b)
         # constraint a_v + slope * c <= tol for every vertex
@@ -650,6 +803,11 @@ def _lp_conditional_test(y: np.ndarray, X: np.ndarray, sigma: np.ndarray, verts:
         zlo = vlo / sigma_b
         zup = min(vup, lf_cv) / sigma_b
         maxstat = eta / sigma_b
+    return _truncated_reject(maxstat, zlo, zup, mod_size)
+
+
+def _truncated_reject(maxstat: float, zlo: float, zup: float, mod_size: float) -> bool:
+    """Second stage: reject when the statistic exceeds the truncated-normal critical value on ``[zlo, zup]``."""
     if not (zlo <= maxstat <= zup):
         return False
     cval = max(0.0, _truncnorm_quantile(1 - mod_size, zlo, zup))
@@ -689,8 +847,11 @@ def _create_a_rm(num_pre: int, num_post: int, mbar: float, s: int, max_positive:
 
 def _arp_accept_grid(beta: np.ndarray, sig: np.ndarray, num_pre: int, num_post: int, A: np.ndarray,
                      lv: np.ndarray, alpha: float, kappa: float, grid: np.ndarray, rows: np.ndarray, sims: int,
-                     seed: int) -> np.ndarray:
-    """ARP C-LF test of every theta in ``grid`` (R ``.ARP_computeCI``); returns acceptance indicators."""
+                     seed: int, use_lp: bool | None = None) -> np.ndarray:
+    """ARP C-LF test of every theta in ``grid`` (R ``.ARP_computeCI``); returns acceptance indicators.
+
+    ``use_lp``: solve the ARP linear programs (:class:`_DualLP`) instead of enumerating the dual vertices; by
+    default only when there are more than :data:`MAX_DUAL_BASES` candidate bases. Both give the same test."""
     post = slice(num_pre, num_pre + num_post)
     gamma = _construct_gamma(lv)
     agi = A[:, post] @ np.linalg.inv(gamma)
@@ -698,10 +859,16 @@ def _arp_accept_grid(beta: np.ndarray, sig: np.ndarray, num_pre: int, num_post: 
     Y = A @ beta  # d = 0 for Delta^RM
     sigma_y = A @ sig @ A.T
     Xr, sr = X[rows], sigma_y[np.ix_(rows, rows)]
-    verts = _dual_vertices(np.sqrt(np.diag(sr)), Xr)
+    sd_r = np.sqrt(np.diag(sr))
+    m, k = Xr.shape
+    verts: np.ndarray | _DualLP
+    if use_lp is None:
+        use_lp = math.comb(m, k + 1) > MAX_DUAL_BASES
+    # few moments: enumerate the dual vertices (exact, fast); many (long post windows): solve LPs as R does
+    verts = _DualLP(sd_r, Xr) if use_lp else _dual_vertices(sd_r, Xr)
     lf_cv = _least_favorable_cv(verts, sr, kappa, sims, seed)
     accept = np.empty(grid.size, dtype=bool)
-    vertex_cache: dict[int, dict[str, Any]] = {}
+    vertex_cache: dict[Any, dict[str, Any]] = {}
     for i, theta in enumerate(grid):
         y = (Y - a_one * theta)[rows]
         accept[i] = not _lp_conditional_test(y, Xr, sr, verts, alpha, kappa, lf_cv, vertex_cache)
@@ -885,8 +1052,8 @@ def breakdown_value(bounds_at: Callable[[float], tuple[float, float]], grid: Seq
 
 
 def sensitivity_bounds(
-    betahat: Any, sigma: Any, num_pre: int, num_post: int, grid: Sequence[float], restriction: str = "rm",
-    target: str | Sequence[float] = "first", alpha: float = 0.05, refine_breakdown: bool = True,
+    betahat: Any, sigma: Any, num_pre: int, num_post: int, grid: Sequence[float], restriction: SensitivityRestriction = "rm",
+    target: SensitivityTarget | Sequence[float] = "first", alpha: float = 0.05, refine_breakdown: bool = True,
     **kwargs: Any,
 ) -> SensitivityBounds:
     """Robust confidence sets over a grid of ``Mbar`` (``restriction="rm"``, C-LF) or ``M`` (``"sd"``, FLCI), with
@@ -895,16 +1062,13 @@ def sensitivity_bounds(
     ``kwargs`` go to :func:`conditional_lf_hybrid_delta_rm` (``grid_points``, ``lf_sims``, ``seed``, ...).
     With ``refine_breakdown=False`` the breakdown value is the first grid value whose set contains 0.
     """
-    restriction = restriction.strip().lower()
-    if restriction not in ("rm", "sd"):
-        raise UserInputError(f"restriction {restriction!r} is not valid; use 'rm' (relative magnitudes) or 'sd' "
-                             "(smoothness).")
+    check_literal(restriction, SensitivityRestriction, "restriction")
     values = [float(g) for g in grid]
     if not values or any(not math.isfinite(g) or g < 0 for g in values):
         raise UserInputError("the grid must be a non-empty list of numbers >= 0 (e.g. 0,0.5,1).")
     nps = int(num_post) if int(num_post) == num_post and num_post >= 1 else 1
     lv = target_vector(target, nps)
-    name = target.strip().lower() if isinstance(target, str) else "custom"
+    name = target if isinstance(target, str) else "custom"
     _as_inputs(betahat, sigma, num_pre, num_post, lv)
     open_at: list[float] = []
     if restriction == "rm":

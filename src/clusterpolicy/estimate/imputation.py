@@ -151,7 +151,9 @@ def imputation(
         package's rule; R uses normal ones, ``df_mode="normal"``). With ``bootstrap``: the multiplier bootstrap on
         the same per-cluster contributions, with uniform bands over the post-treatment horizons. The
         ``event_study_vcov`` covers the post-treatment horizons only (the pre-trend coefficients come from a
-        separate regression).
+        separate regression). Rambachan-Roth bounds therefore refuse this estimator with a one-line message: its
+        leads are BJS test coefficients (relative to the other untreated observations, not to ``e = -1``) with no
+        joint covariance with the post-period effects; use ``cs``, ``sa`` or ``twfe_es`` for them.
 
     References
     ----------

@@ -39,7 +39,7 @@ import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,16 +49,13 @@ import scipy.sparse as sp
 from scipy import special
 
 from clusterpolicy.errors import EstimationError, UserInputError
-from clusterpolicy.estimate._panel import numeric_column, require_columns
+from clusterpolicy.estimate._panel import nested_in, numeric_column, require_columns
 from clusterpolicy.estimate.bootstrap import draw_weights
-from clusterpolicy.estimate.literals import BootWeights
+from clusterpolicy.estimate.literals import BootWeights, PValueType, RIAlternative, RIStatistic, check_literal
 from clusterpolicy.estimate.result import EstimationResult, clean_float
 
 logger = logging.getLogger(__name__)
 
-PValueType = Literal["two-tailed", "equal-tailed"]
-_BOOT_WEIGHTS = ("rademacher", "webb", "mammen")
-_P_TYPES = ("two-tailed", "equal-tailed")
 # Bootstrap t-statistics within this relative distance of the original one count as ties, and ties do not count as
 # exceedances (fwildclusterboot's strict ``abs(t_stat) < abs(t_boot)``). Under the null-imposed bootstrap the
 # all-ones and all-minus-ones sign patterns reproduce the original |t| exactly; floating-point noise must not
@@ -95,6 +92,10 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
 # ----------------------------------------------------------------------------------------------------------------
 # Fixed-effect projections (pyfixest's alternating projections)
 # ----------------------------------------------------------------------------------------------------------------
+# Why not the package's one TWFE fit (estimate/twfe.py): the wild bootstrap demeans the design once and then
+# draws every bootstrap t-statistic by linear algebra on G cluster sums, while the shared path refits (one demeaning)
+# per draw. benchmarks/bench_twfe_paths.py measures both in one run: 999 draws cost 30-40 times more through the
+# shared TwfeRefit (benchmarks/results/twfe_paths.md). The fixed-effect counting uses _panel.nested_in as twfe does.
 @dataclass(frozen=True)
 class _Absorber:
     """Projects columns off a set of fixed effects (and optional covariates) by alternating projections.
@@ -138,12 +139,6 @@ class _Absorber:
         coef, *_ = np.linalg.lstsq(self.covariates, out, rcond=None)
         resid: np.ndarray = out - self.covariates @ coef
         return resid
-
-
-def _nested_in(fe_codes: np.ndarray, cluster_codes: np.ndarray) -> bool:
-    """True when every level of the fixed effect lies inside a single cluster."""
-    frame = pd.DataFrame({"fe": fe_codes, "cl": cluster_codes})
-    return bool((frame.groupby("fe")["cl"].nunique() == 1).all())
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -190,7 +185,7 @@ def _build_design(
     absorber = _Absorber.build(codes, levels, n)
     fe_k = 0
     for i, (c, k) in enumerate(zip(codes, levels)):
-        nested = cl_codes is not None and _nested_in(c, cl_codes)
+        nested = cl_codes is not None and nested_in(c, cl_codes)
         fe_k += 1 if nested else k
         if i > 0:
             fe_k -= 1  # one level of every further fixed effect is redundant with the first
@@ -407,10 +402,8 @@ def wild_cluster_bootstrap(
     >>> res.full_enumeration, res.n_boot
     (True, 4096)
     """
-    if weights not in _BOOT_WEIGHTS:
-        raise UserInputError(f"wild_cluster_bootstrap: weights={weights!r} is not one of {_BOOT_WEIGHTS}.")
-    if p_val_type not in _P_TYPES:
-        raise UserInputError(f"wild_cluster_bootstrap: p_val_type={p_val_type!r} is not one of {_P_TYPES}.")
+    check_literal(weights, BootWeights, "wild_cluster_bootstrap: weights")
+    check_literal(p_val_type, PValueType, "wild_cluster_bootstrap: p_val_type")
     if n_boot < 99:
         raise UserInputError(f"wild_cluster_bootstrap: n_boot={n_boot} is too small; use at least 99 (9999 typical).")
     if conf_level is not None and not 0 < conf_level < 1:
@@ -645,8 +638,8 @@ def randomization_inference(
     time: str | None = None,
     treatment: str | None = None,
     strata: str | None = None,
-    statistic: Literal["estimate", "t"] = "estimate",
-    alternative: Literal["two-sided", "greater", "less"] = "two-sided",
+    statistic: RIStatistic = "estimate",
+    alternative: RIAlternative = "two-sided",
     n_permutations: int = 999,
     exact: bool | None = None,
     seed: int | None = None,
@@ -698,12 +691,8 @@ def randomization_inference(
     test of no effect at all, not of a zero average effect with heterogeneous effects.
     """
     _require_columns(df, [unit, cohort] + [c for c in (time, treatment, strata) if c], "randomization_inference")
-    if statistic not in ("estimate", "t"):
-        raise UserInputError(f"randomization_inference: statistic={statistic!r} must be 'estimate' or 't'.")
-    if alternative not in ("two-sided", "greater", "less"):
-        raise UserInputError(
-            f"randomization_inference: alternative={alternative!r} must be 'two-sided', 'greater' or 'less'."
-        )
+    check_literal(statistic, RIStatistic, "randomization_inference: statistic")
+    check_literal(alternative, RIAlternative, "randomization_inference: alternative")
     if not isinstance(n_permutations, int) or n_permutations < 1:
         raise UserInputError(f"randomization_inference: n_permutations={n_permutations!r} must be a positive integer.")
     checked = [cohort] + ([strata] if strata else [])

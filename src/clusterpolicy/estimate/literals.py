@@ -19,6 +19,13 @@ DFMode = Literal["t", "normal"]
 BootWeights = Literal["rademacher", "mammen", "webb"]
 #: Inference of the synthetic estimators.
 SynthInference = Literal["placebo", "jackknife", "bootstrap"]
+#: Estimators of the synthetic family sharing one weight solver (synthdid's ``sdid``, ``sc`` and plain ``did``).
+SynthMethod = Literal["sdid", "sc", "did"]
+#: p-value of the wild cluster bootstrap (fwildclusterboot's ``p_val_type``).
+PValueType = Literal["two-tailed", "equal-tailed"]
+#: Statistic and alternative of randomisation inference (``inference.randomization_inference``).
+RIStatistic = Literal["estimate", "t"]
+RIAlternative = Literal["two-sided", "greater", "less"]
 SensitivityRestriction = Literal["rm", "sd"]
 SensitivityTarget = Literal["first", "average"]
 

@@ -145,6 +145,57 @@ def vcov_from_dict(payload: dict[str, Any]) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class PlaceboSummary:
+    """Placebo-in-space inference of a result with one treated unit (Ferman and Pinto 2019 studentisation).
+
+    Attributes
+    ----------
+    p_value, p_value_unstudentised
+        Rank p-values of the studentised and the raw estimate among the treated unit and its placebos.
+    n_placebos
+        Control units the policy was moved to.
+    statistic
+        The studentised statistic's name (``"pre_sd"``, ``"t"`` or ``"estimate"``).
+    ci_low, ci_high
+        The set of constant effects the placebo test does not reject (``None`` when unbounded).
+    """
+
+    p_value: float
+    p_value_unstudentised: float
+    n_placebos: int
+    statistic: str
+    ci_low: float | None
+    ci_high: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"p_value": clean_float(self.p_value), "p_value_unstudentised": clean_float(self.p_value_unstudentised),
+                "n_placebos": int(self.n_placebos), "statistic": self.statistic,
+                "ci_low": clean_float(self.ci_low), "ci_high": clean_float(self.ci_high)}
+
+
+@dataclass(frozen=True)
+class ConleyTaberInterval:
+    """Conley-Taber (2011) interval of the static DiD coefficient, built from the controls' residuals.
+
+    ``estimate`` is the static DiD coefficient, which is the result's own estimate only for static TWFE: the
+    interval is the published one (``ci_low, ci_high`` of the result) exactly when ``used`` is true.
+    """
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    n_controls: int
+    used: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"estimate": clean_float(self.estimate), "ci_low": clean_float(self.ci_low),
+                "ci_high": clean_float(self.ci_high), "n_controls": int(self.n_controls), "used": self.used,
+                "note": "static DiD coefficient"}
+
+
+
+
+@dataclass(frozen=True)
 class EstimationResult:
     """An overall estimate with its uncertainty, plus optional event-study and group-time detail.
 
@@ -176,8 +227,18 @@ class EstimationResult:
         Randomisation-inference summary (``p_value``, permutations, strata, quantiles), or ``None``.
     warnings
         Messages about the data or inference (few clusters, dropped rows, ...).
+    placebo
+        Placebo-in-space inference under the one-treated-unit rule (:class:`PlaceboSummary`), or ``None``.
+    conley_taber
+        Conley-Taber interval under the one-treated-unit rule (:class:`ConleyTaberInterval`), or ``None``.
+    base_period
+        ``"varying"`` or ``"universal"``: how the pre-period event-study coefficients are built (R ``did``'s
+        ``base_period``), or ``None`` when every coefficient is relative to one reference period.
+    counterfactual_mean
+        Mean untreated (counterfactual) outcome of the treated post-onset cells (ETWFE), or ``None``: the
+        denominator of a proportional effect.
     details
-        Anything estimator-specific that is worth keeping (JSON-serialisable).
+        Anything estimator-specific that is worth keeping (JSON-serialisable). Nothing reads it as a contract.
     """
 
     estimator: str
@@ -197,6 +258,10 @@ class EstimationResult:
     randomization: dict[str, Any] | None = None
     warnings: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    placebo: PlaceboSummary | None = None
+    conley_taber: ConleyTaberInterval | None = None
+    base_period: str | None = None
+    counterfactual_mean: float | None = None
 
     @property
     def se_type(self) -> str:
@@ -251,6 +316,11 @@ class EstimationResult:
                 if inf.uniform_critical_value is not None else "")) if inf.n_boot else "",
             (f"Randomisation inference: p = {self.randomization['p_value']:.4g} "
              f"({self.randomization['n_permutations']} permutations)") if self.randomization else "",
+            (f"Placebos in space: p = {self.placebo.p_value:.4g} ({self.placebo.n_placebos} placebos, "
+             f"statistic {self.placebo.statistic})") if self.placebo else "",
+            (f"Conley-Taber {inf.level:.0%} interval of the static DiD coefficient: {self.conley_taber.ci_low:.6g} to "
+             f"{self.conley_taber.ci_high:.6g} ({self.conley_taber.n_controls} controls"
+             + ("; the published interval)" if self.conley_taber.used else ")")) if self.conley_taber else "",
             f"N obs: {self.n_obs}    N units: {self.n_units}",
         ]
         lines += [f"Warning: {w}" for w in self.warnings]
@@ -282,6 +352,11 @@ class EstimationResult:
         }
         if self.randomization is not None:
             overall["ri_p_value"] = clean_float(self.randomization.get("p_value"))
+        if self.placebo is not None:
+            overall["placebo_p_value"] = clean_float(self.placebo.p_value)
+        if self.conley_taber is not None:
+            overall["conley_taber_low"] = clean_float(self.conley_taber.ci_low)
+            overall["conley_taber_high"] = clean_float(self.conley_taber.ci_high)
         return {
             "estimator": self.estimator,
             "outcome": self.outcome,
@@ -293,6 +368,10 @@ class EstimationResult:
             "event_study_vcov": vcov_to_dict(self.event_study_vcov),
             "group_time": records(self.group_time, GROUP_TIME_COLUMNS),
             "randomization": self.randomization,
+            "placebo_in_space": None if self.placebo is None else self.placebo.to_dict(),
+            "conley_taber": None if self.conley_taber is None else self.conley_taber.to_dict(),
+            "base_period": self.base_period,
+            "counterfactual_mean": clean_float(self.counterfactual_mean),
             "n_obs": int(self.n_obs),
             "n_units": int(self.n_units),
             "warnings": list(self.warnings),

@@ -42,6 +42,7 @@ from clusterpolicy.estimate.honestdid import (
     event_study_inputs,
     pretrend_wald,
     sensitivity_bounds,
+    target_vector,
 )
 from clusterpolicy.estimate.literals import SensitivityRestriction, SensitivityTarget, check_literal
 from clusterpolicy.estimate.result import EstimationResult
@@ -97,6 +98,10 @@ def universal_event_study(
     if es is None or vcov is None:
         raise EstimationError(f"estimator {result.estimator!r} reports no event study with a covariance; use cs, sa, "
                               "twfe_es, poisson or etwfe for pre-trend tests and sensitivity bounds.")
+    if not (vcov.index < 0).any() and (es["event_time"] < 0).any():
+        raise EstimationError(f"the {result.estimator!r} pre-period coefficients come from a separate pre-trend "
+                              "test without a joint covariance with the post-periods; use cs, sa or twfe_es for "
+                              "sensitivity bounds.")
     es = es[es["event_time"].isin(vcov.index)][["event_time", "estimate", "se"]].reset_index(drop=True)
     if not (es["event_time"] < -1).any() and not (es["event_time"] == -1).any():
         raise EstimationError(f"the {result.estimator!r} event study has no pre-period coefficients with a joint "
@@ -104,7 +109,7 @@ def universal_event_study(
     if not np.all(np.isfinite(vcov.to_numpy(dtype=float))):
         raise EstimationError(f"the {result.estimator!r} event-study covariance has missing values (e.g. cells with "
                               "only zero counts); the pre-trend test and bounds cannot be computed on this scale.")
-    if result.details.get("base_period") == "varying":
+    if result.base_period == "varying":
         es, vcov = to_universal_base(es, vcov)
     if window is not None:
         pre, post = window
@@ -160,6 +165,9 @@ class Sensitivity:
         Joint Wald test of the pre-period coefficients.
     relative_magnitudes, smoothness
         Robust sets (``None`` when not requested).
+    sd_unit
+        With ``sd_relative=True``: the unit of the smoothness grid, the standard error of the target under exact
+        parallel trends, ``sqrt(l' Sigma_post l)`` (``smoothness.rows`` hold ``M`` in outcome units).
     pre_times, post_times
         The event times used by all three.
     """
@@ -169,6 +177,7 @@ class Sensitivity:
     smoothness: SensitivityBounds | None
     pre_times: tuple[int, ...]
     post_times: tuple[int, ...]
+    sd_unit: float | None = None
 
 
 def sensitivity_analysis(
@@ -179,10 +188,22 @@ def sensitivity_analysis(
     target: SensitivityTarget = "average",
     window: tuple[int, int] | None = DEFAULT_WINDOW,
     level: float = 0.95,
+    sd_relative: bool = False,
     **kwargs: Any,
 ) -> Sensitivity:
-    """Pre-trend test, relative-magnitudes and (with ``sd_grid``) smoothness sets on the same window."""
+    """Pre-trend test, relative-magnitudes and (with ``sd_grid``) smoothness sets on the same window.
+
+    ``Delta^SD(M)`` bounds the change in the slope of the differential trend by ``M`` outcome units per period
+    squared. ``M`` has no scale-free meaning, so with ``sd_relative=True`` the ``sd_grid`` values are multiples of
+    the target's standard error under exact parallel trends (``Sensitivity.sd_unit``) and are converted to outcome
+    units before the FLCI is computed.
+    """
     betahat, sigma, num_pre, num_post, pre, post = _inputs(result, window)
+    sd_unit = None
+    if sd_grid is not None and sd_relative:
+        lv = target_vector(target, num_post)
+        sd_unit = float(np.sqrt(lv @ sigma[num_pre:, num_pre:] @ lv))
+        sd_grid = [float(g) * sd_unit for g in sd_grid]
     wald = pretrend_wald(betahat[:num_pre], sigma[:num_pre, :num_pre], result.inference.n_clusters or None)
     rm = sd = None
     if rm_grid is not None:
@@ -192,4 +213,4 @@ def sensitivity_analysis(
         sd = sensitivity_bounds(betahat, sigma, num_pre, num_post, list(sd_grid), restriction="sd", target=target,
                                 alpha=1 - level)
     return Sensitivity(pretrend=wald, relative_magnitudes=rm, smoothness=sd,
-                       pre_times=tuple(int(t) for t in pre), post_times=tuple(int(t) for t in post))
+                       pre_times=tuple(int(t) for t in pre), post_times=tuple(int(t) for t in post), sd_unit=sd_unit)

@@ -51,12 +51,15 @@ from scipy import special
 
 from clusterpolicy.errors import EstimationError, UserInputError
 from clusterpolicy.estimate._panel import Request
+from clusterpolicy.estimate.literals import SynthInference, SynthMethod, check_literal
 from clusterpolicy.estimate.result import EstimationResult
 
-Method = Literal["sdid", "sc", "did"]
-Inference = Literal["placebo", "jackknife", "bootstrap"]
-_METHODS = ("sdid", "sc", "did")
-_INFERENCE = ("placebo", "jackknife", "bootstrap")
+# the option sets live in literals (one checker; the CLI's choices come from there)
+Method = SynthMethod
+Inference = SynthInference
+#: Seed of the placebo and bootstrap draws of :func:`synth_estimator` when none is given, so that the same inputs
+#: always give the same standard error (and a byte-identical ``--json``); pass ``seed`` to vary the draws.
+DEFAULT_SEED = 20211201
 
 __all__ = [
     "FWSolution", "SynthDiDEstimate", "SynthDiDResult", "collapsed_form", "did_estimate", "sc_estimate",
@@ -504,8 +507,7 @@ def _refit(prob: _SingleProblem, rows: np.ndarray, g: np.ndarray, fixed: bool) -
 
 def _se_generic(prob: _SingleProblem, method: str, replications: int,
                 seed: int | np.random.Generator | None) -> float:
-    if method not in _INFERENCE:
-        raise UserInputError(f"synthdid: inference={method!r} must be one of {list(_INFERENCE)} or None.")
+    check_literal(method, SynthInference, "synthdid: inference")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     g = prob.g
     N = g.size
@@ -691,10 +693,9 @@ def synthetic_did(
     Assumptions: a latent factor model for untreated outcomes that the weights balance, no anticipation, no
     spillovers, and never-treated units comparable to every cohort.
     """
-    if method not in _METHODS:
-        raise UserInputError(f"synthetic_did: method={method!r} must be one of {list(_METHODS)}.")
-    if inference is not None and inference not in _INFERENCE:
-        raise UserInputError(f"synthetic_did: inference={inference!r} must be one of {list(_INFERENCE)} or None.")
+    check_literal(method, SynthMethod, "synthetic_did: method")
+    if inference is not None:
+        check_literal(inference, SynthInference, "synthetic_did: inference")
     if not 0 < level < 1:
         raise UserInputError(f"synthetic_did: level={level} must be strictly between 0 and 1.")
     if inference in ("placebo", "bootstrap") and int(replications) < 2:
@@ -797,6 +798,7 @@ def synth_estimator(
     method: Method = "sdid",
     replications: int = 200,
     seed: int | None = None,
+    synth_inference: Inference | None = None,
 ) -> EstimationResult:
     """Synthetic DiD (``method="sdid"``) or synthetic control (``"sc"``) through the package's front door.
 
@@ -804,8 +806,11 @@ def synth_estimator(
         The ATT of the treated units over their post-treatment periods, cohort by cohort against never-treated
         units, averaged with treated-cell weights (Stata ``sdid``).
     Inference
-        Placebo with one treated unit; otherwise the jackknife when every cohort has at least two treated units,
-        else the unit bootstrap (R ``synthdid``'s ``vcov``; ``replications`` draws, seeded). Intervals follow the
+        ``synth_inference=None`` (default) chooses: placebo with one treated unit; otherwise the jackknife when
+        every cohort has at least two treated units, else the unit bootstrap (R ``synthdid``'s ``vcov``;
+        ``replications`` draws). ``"placebo"``, ``"jackknife"`` or ``"bootstrap"`` force one (an impossible choice
+        raises). Draws are seeded with ``seed``, or :data:`DEFAULT_SEED` when ``None``, so results are reproducible.
+        Intervals follow the
         package's rule (:mod:`clusterpolicy.estimate.result`): ``estimate +/- critical_value * se`` with t(G-1)
         critical values, ``G`` the number of units (``df_mode="normal"``: R synthdid's normal ones).
 
@@ -824,8 +829,15 @@ def synth_estimator(
     # the prepared panel: cohorts after the last period already recoded to never treated (column _g)
     first = panel.data.groupby("_u")["_g"].first()
     treated = first[first > 0]
-    if treated.size == 1:
-        how: Inference = "placebo"
+    seed = DEFAULT_SEED if seed is None else seed
+    how: Inference
+    if synth_inference is not None:
+        how = check_literal(synth_inference, SynthInference, "synth_inference")
+        if treated.size == 1 and how != "placebo":
+            raise UserInputError(f"synth_inference={how!r} needs several treated units and the panel has one; use "
+                                 "'placebo' (--synth-inference placebo).")
+    elif treated.size == 1:
+        how = "placebo"
     elif treated.value_counts().min() >= 2:
         how = "jackknife"
     else:

@@ -72,6 +72,8 @@ EUROSTAT_WINDOW = (2007, 2019)
 #: Event-time window of the pre-trend test and the sensitivity bounds (sparse horizons beyond it rest on one or
 #: two regions).
 EVENT_WINDOW = (5, 5)
+#: Delta-SD grid in multiples of the post-period average's standard error (M has no scale-free meaning otherwise).
+SD_GRID = (0.0, 0.25, 0.5, 1.0)
 #: Randomisation strata: ISTAT macro-areas (adoption years are permuted only within a macro-area).
 RI_STRATA = "macro_area"
 #: Strata a run may choose for randomisation inference (``ri_strata``), with the label the page prints. The
@@ -346,7 +348,8 @@ def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutation
             warnings.simplefilter("ignore", ClusterPolicyWarning)
             # the pre-trend test and the bounds come from the design's own model when it is not the default one
             sens = sensitivity_analysis(design_fit if macro_area_by_year else _pretrend_result(panel),
-                                        rm_grid=(0.0, *rm_grid), window=EVENT_WINDOW, target="average")
+                                        rm_grid=(0.0, *rm_grid), window=EVENT_WINDOW, target="average",
+                                        sd_grid=SD_GRID, sd_relative=True)
     except (EstimationError, UserInputError) as err:
         msgs.append(f"pre-trend test and sensitivity bounds not computed: {str(err).splitlines()[0]}")
     loo = None
@@ -428,7 +431,7 @@ def to_percent(values: Sequence[float | None], panel: AnalysisPanel, main: Estim
     out: list[float | None] = []
     base: float | None = None
     if main.estimator == "etwfe":
-        base = main.details.get("mean_untreated_counterfactual")
+        base = main.counterfactual_mean
     elif panel.transform != "log":
         data = panel.data
         first = data["year"].min()
@@ -500,6 +503,9 @@ class Published:
     breakdown_mbar: float | None
     rm_lb_mbar1: float | None
     rm_ub_mbar1: float | None
+    sd_breakdown_m: float | None
+    sd_lb_m1: float | None
+    sd_ub_m1: float | None
     loo_min: float | None
     loo_max: float | None
     loo_min_region: str
@@ -539,6 +545,9 @@ def published(analysis: Analysis) -> Published:
     loo = analysis.loo
     rm = sens.relative_magnitudes if sens is not None else None
     rm1 = next(((lb, ub) for m, lb, ub, _ in rm.rows if m == 1.0), (None, None)) if rm is not None else (None, None)
+    sd = sens.smoothness if sens is not None else None
+    # M = one standard error of the target (the last grid value): sd.rows hold M in outcome units
+    sd1 = (sd.rows[-1][1], sd.rows[-1][2]) if sd is not None and sd.rows else (None, None)
     scales = d.scales_table.set_index("transform")["pretrend_p_value"]
 
     def scale_p(name: str) -> float | None:
@@ -567,6 +576,11 @@ def published(analysis: Analysis) -> Published:
                                   "p": None})
             sens_rows.append({"quantity": "breakdown Mbar", "value": rm.breakdown, "low": None, "high": None,
                               "p": None})
+        if sd is not None:
+            for (m, lb, ub, _method), k in zip(sd.rows, SD_GRID):
+                sens_rows.append({"quantity": f"Delta-SD (FLCI), M = {k:g} SE = {m:.3g}", "value": None, "low": lb,
+                                  "high": ub, "p": None})
+            sens_rows.append({"quantity": "breakdown M", "value": sd.breakdown, "low": None, "high": None, "p": None})
     estimates = pd.DataFrame([
         {"estimator": ESTIMATOR_NAMES.get(r.estimator, r.estimator), "estimate": r.estimate, "se": r.se,
          "ci low": r.ci_low, "ci high": r.ci_high, "p": r.p_value, "inference": r.inference.method}
@@ -597,6 +611,7 @@ def published(analysis: Analysis) -> Published:
         pretrend_df=sens.pretrend.df if sens else None,
         breakdown_mbar=_num(rm.breakdown) if rm is not None else None,
         rm_lb_mbar1=_num(rm1[0]), rm_ub_mbar1=_num(rm1[1]),
+        sd_breakdown_m=_num(sd.breakdown) if sd is not None else None, sd_lb_m1=_num(sd1[0]), sd_ub_m1=_num(sd1[1]),
         loo_min=_num(loo.min) if loo else None, loo_max=_num(loo.max) if loo else None,
         loo_min_region=names.get(str(loo.argmin), str(loo.argmin)) if loo else "",
         loo_max_region=names.get(str(loo.argmax), str(loo.argmax)) if loo else "",

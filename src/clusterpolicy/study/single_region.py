@@ -221,7 +221,7 @@ def _outcome_keys(a: OutcomeAnalysis | None, reason: str) -> dict[str, Any]:
                 "conley_taber_high": None, "conley_taber_text": "not computed", "pre_years": None,
                 "post_years": None, "label": ""}
     r, pl = a.result, a.placebo
-    ct = r.details.get("conley_taber")
+    ct = r.conley_taber.to_dict() if r.conley_taber is not None else None
     table = a.panel.cohort_table().iloc[0]
     est = float(r.estimate)
     pct = 100 * math.expm1(est) if a.transform == "log" else None

@@ -235,7 +235,7 @@ def run_did(panel: pd.DataFrame, treated: str, pool: DonorPool, onset: int) -> M
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ClusterPolicyWarning)
         res = estimate(data, estimator="twfe", unit="nuts2", time="year", cohort="cohort", outcome="y")
-    pl = res.details.get("placebo_in_space", {})
+    pl = res.placebo.to_dict() if res.placebo is not None else {}
     wide = data.pivot(index="year", columns="nuts2", values="y")
     pre = wide.index < onset
     gap = wide[treated] - wide[list(pool.donors)].mean(axis=1)
