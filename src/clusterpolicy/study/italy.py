@@ -39,7 +39,7 @@ import pandas as pd
 from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInputError
 from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.diagnostics import LeaveOneOutResult, leave_one_out
-from clusterpolicy.estimate.inference import with_randomization
+from clusterpolicy.estimate.inference import NONLINEAR_ESTIMATORS, with_randomization
 from clusterpolicy.estimate.result import EstimationResult, quantile
 from clusterpolicy.estimate.sensitivity import Sensitivity, pretrend_test, sensitivity_analysis
 from clusterpolicy.study.panel import (
@@ -274,9 +274,11 @@ def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutation
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ClusterPolicyWarning)
+                # The randomisation interval (test of a constant effect, inverted) needs an estimator linear in
+                # the outcome; ETWFE's Poisson fit is not, so it keeps the p-value only.
                 main = with_randomization(main, data, unit="nuts2", time="year", cohort="cohort",
                                           n_permutations=n_permutations, seed=seed, strata=RI_STRATA, outcome="y",
-                                          **kwargs)
+                                          interval=decision.estimator not in NONLINEAR_ESTIMATORS, **kwargs)
         except (EstimationError, UserInputError) as err:
             msgs.append(f"randomisation inference not computed: {err}")
     if panel.is_count and panel.transform == "level":
@@ -414,6 +416,10 @@ class Published:
     ri_p_text: str
     ri_n_permutations: int | None
     ri_mean_placebo: float | None
+    #: Randomisation confidence interval (within macro-areas) for a constant effect; ``None`` when an end is
+    #: unbounded or the estimator is not linear in the outcome (ETWFE).
+    ri_ci_low: float | None
+    ri_ci_high: float | None
     mde: float | None
     mde_percent: float | None
     percent: float | None
@@ -502,6 +508,7 @@ def published(analysis: Analysis) -> Published:
         se_type=main.inference.se_type, critical_value=_num(main.inference.critical_value), df=main.inference.df,
         ri_p_value=_num(ri.get("p_value")), ri_p_text=p_text(ri.get("p_value")),
         ri_n_permutations=ri.get("n_permutations"), ri_mean_placebo=_num(ri.get("mean")),
+        ri_ci_low=_num(ri.get("ci_low")), ri_ci_high=_num(ri.get("ci_high")),
         mde=mde_value, mde_percent=to_percent([mde_value], panel, main)[0] if mde_value is not None else None,
         percent=pct[0], percent_ci_low=pct[1], percent_ci_high=pct[2],
         direction=direction(main.ci_low, main.ci_high),
