@@ -545,7 +545,9 @@ class RandomizationResult:
     n_assignments
         Number of distinct cohort assignments possible (product over strata of multinomial coefficients).
     n_failed
-        Assignments the estimator could not estimate (e.g. a cohort left without a pre-period); left out.
+        Assignments the estimator could not estimate (e.g. a cohort left without a pre-period); left out. With the
+        confidence set, also those where the fit with ``D`` as outcome fails, so the p-value and the set use the
+        same assignments.
     strata
         The column whose levels the permutations stay within, or ``None``.
     ci_level, ci_low, ci_high, ci_set
