@@ -8,8 +8,9 @@ Usage::
     python benchmarks/monte_carlo.py --reps 500 --seed 20240 --designs few_clusters --merge   # one design
 
 ``--merge`` replaces only the rows of the designs run and keeps the others from the existing ``--out`` (and its
-``.json``). Replication ``r`` has the same seed whichever designs run (the seeds depend only on ``--seed`` and the
-largest number of replications, 500 by default), so a merged table is byte-identical to the full run's.
+``.json``). Replication ``r`` has the same seed whichever designs run (the ``r``-th draw of
+``default_rng(--seed)``; a longer draw extends a shorter one), so a merged table is byte-identical to the full
+run's (``tests/estimate/test_power.py`` checks it).
 
 Inference follows the package's one rule (:mod:`clusterpolicy.estimate.result`): clustered standard errors and
 t(G-1) critical values by default. Row names say what differs from that default:
