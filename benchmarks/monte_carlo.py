@@ -5,6 +5,12 @@ Usage::
 
     python benchmarks/monte_carlo.py --reps 500 --seed 20240 --out data/simulation/monte_carlo.csv --workers 2
     python benchmarks/monte_carlo.py --reps 20 --out /tmp/mc.csv            # quick mode (tests)
+    python benchmarks/monte_carlo.py --reps 500 --seed 20240 --designs few_clusters --merge   # one design
+
+``--merge`` replaces only the rows of the designs run and keeps the others from the existing ``--out`` (and its
+``.json``). Replication ``r`` has the same seed whichever designs run (the ``r``-th draw of
+``default_rng(--seed)``; a longer draw extends a shorter one), so a merged table is byte-identical to the full
+run's (``tests/estimate/test_power.py`` checks it).
 
 Inference follows the package's one rule (:mod:`clusterpolicy.estimate.result`): clustered standard errors and
 t(G-1) critical values by default. Row names say what differs from that default:
@@ -22,6 +28,13 @@ t(G-1) critical values by default. Row names say what differs from that default:
     computed from the treated and untreated clusters' influence contributions (:func:`_welch_df_cs`);
 ``twfe_wcr``
     TWFE with the null-imposed wild cluster bootstrap interval (:mod:`clusterpolicy.estimate.inference`).
+``<estimator>_ri``
+    the randomisation confidence interval (:func:`~clusterpolicy.estimate.inference.randomization_inference` with
+    ``interval=True``): the test of a constant additive effect, which permutes adoption dates across regions,
+    inverted exactly; the interval is the hull of the confidence set (an unbounded end counts as covering, see
+    ``share_infinite_ci``). To keep the cost down it uses 199 random permutations seeded by the replication's seed
+    (of the 720 possible assignments in the few-cluster design), not the exact enumeration; the SE column is the
+    analytic one and plays no part in the interval.
 
 Designs (all data SIMULATED by :mod:`clusterpolicy.data.synthetic`):
 
@@ -35,7 +48,8 @@ Designs (all data SIMULATED by :mod:`clusterpolicy.data.synthetic`):
     10 regions, 3 treated (cohorts 2009, 2012, 2014), constant effect 0.10 (TWFE unbiased). Compares the
     conventional cluster-robust interval with the wild cluster bootstrap (WCR, all 1,024 Rademacher sign patterns,
     interval by test inversion), and CS with t(9), normal, Welch and multiplier-bootstrap intervals; ``sa_boot``
-    and ``imputation_boot`` add bands.
+    and ``imputation_boot`` add bands. ``twfe_ri`` and ``cs_never_ri`` give the randomisation intervals, which
+    are exact under random assignment of adoption dates to regions (as simulated) and a constant effect (as here).
 ``single_unit``
     30 regions, one treated from 2015, constant effect 0.10: synthetic control (no standard error; bias/RMSE only)
     versus TWFE through the package's single-treated rule (``estimate`` -> ``single_treated_inference``: placebo-
@@ -212,6 +226,28 @@ def run_region(rep: int, seed: int, boot: bool = True) -> list[dict[str, Any]]:
     return rows
 
 
+N_RI = 199
+
+
+def _ri_interval(d: pd.DataFrame, seed: int, **kw: Any) -> Any:
+    """The estimate with its interval replaced by the randomisation confidence set's hull (``N_RI`` random
+    permutations seeded by the replication's seed)."""
+    from dataclasses import replace
+
+    from clusterpolicy.estimate.api import estimate
+    from clusterpolicy.estimate.inference import with_randomization
+
+    roles = {k: kw.pop(k) for k in ("unit", "time", "cohort")}
+    res = with_randomization(estimate(d, **roles, **kw), d, n_permutations=N_RI, seed=seed, interval=True,
+                             **roles, **kw)
+    ri = res.randomization or {}
+    low = -math.inf if ri.get("ci_low_infinite") else ri.get("ci_low")
+    high = math.inf if ri.get("ci_high_infinite") else ri.get("ci_high")
+    if low is None or high is None:
+        raise ValueError("randomisation interval not computed")
+    return replace(res, ci_low=float(low), ci_high=float(high))
+
+
 def run_few_clusters(rep: int, seed: int, boot: bool = True) -> list[dict[str, Any]]:
     from clusterpolicy.data.synthetic import simulate_region_panel
     from clusterpolicy.estimate.api import estimate
@@ -236,6 +272,10 @@ def run_few_clusters(rep: int, seed: int, boot: bool = True) -> list[dict[str, A
              lambda: estimate(d, estimator="cs", control="never", df_mode="normal", **kw)),
         _row("few_clusters", rep, "cs_never_welch", "y", estimand, truth,
              lambda: _welch_df_cs(d, control="never", **kw)),
+        _row("few_clusters", rep, "twfe_ri", "y", estimand, truth,
+             lambda: _ri_interval(d, seed, estimator="twfe", **kw)),
+        _row("few_clusters", rep, "cs_never_ri", "y", estimand, truth,
+             lambda: _ri_interval(d, seed, estimator="cs", control="never", **kw)),
     ]
     if boot:
         rows += [
@@ -392,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--designs", default=",".join(DESIGNS), help=f"comma-separated subset of {DESIGNS}")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--raw", action="store_true", help="also write the per-replication rows (<out>_reps.csv)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other designs' rows of the existing --out (and .json); replace only these")
     args = parser.parse_args(argv)
     designs = tuple(d.strip() for d in args.designs.split(",") if d.strip())
     bad = [d for d in designs if d not in DESIGNS]
@@ -403,13 +445,25 @@ def main(argv: list[str] | None = None) -> int:
     single_reps = args.single_reps if args.single_reps is not None else min(args.reps, 100)
     reps = {d: {"firm": firm_reps, "single_unit": single_reps}.get(d, args.reps) for d in designs}
     raw, summary = run(reps, args.seed, args.workers, args.boot_reps)
-    atomic_write_text(args.out, summary.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
     errors = raw.loc[raw["error"] != "", ["design", "estimator", "error"]].drop_duplicates(["design", "estimator"])
+    first_errors = errors.to_dict("records")
+    all_reps = dict(reps)
+    if args.merge and args.out.exists():
+        old = pd.read_csv(args.out, keep_default_na=False, na_values=[""])
+        summary = pd.concat([old[~old["design"].isin(designs)], summary], ignore_index=True)
+        summary = summary.sort_values(["design", "estimator"], kind="stable").reset_index(drop=True)
+        old_meta = json.loads(args.out.with_suffix(".json").read_text())
+        if old_meta.get("seed") != args.seed or old_meta.get("boot_reps") != args.boot_reps:
+            parser.error(f"--merge: {args.out} was made with another --seed or --boot-reps; rerun every design")
+        all_reps = {**{d: n for d, n in old_meta["reps"].items() if d not in designs}, **reps}
+        first_errors = sorted([e for e in old_meta["first_error_per_estimator"] if e["design"] not in designs]
+                              + first_errors, key=lambda e: (e["design"], e["estimator"]))
+    atomic_write_text(args.out, summary.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
     meta = {
-        "data": "SIMULATED", "script": "benchmarks/monte_carlo.py", "reps": reps, "seed": args.seed,
-        "boot_reps": args.boot_reps, "n_boot": N_BOOT, "boot_weights": "rademacher",
-        "coverage_mcse_at_0.95": {d: round(math.sqrt(0.95 * 0.05 / n), 6) for d, n in reps.items()},
-        "first_error_per_estimator": errors.to_dict("records"),
+        "data": "SIMULATED", "script": "benchmarks/monte_carlo.py", "reps": all_reps, "seed": args.seed,
+        "boot_reps": args.boot_reps, "n_boot": N_BOOT, "boot_weights": "rademacher", "n_ri_permutations": N_RI,
+        "coverage_mcse_at_0.95": {d: round(math.sqrt(0.95 * 0.05 / n), 6) for d, n in all_reps.items()},
+        "first_error_per_estimator": first_errors,
     }
     atomic_write_text(args.out.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True) + "\n")
     if args.raw:

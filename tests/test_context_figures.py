@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from clusterpolicy.errors import DataValidationError, UserInputError  # noqa: E402
+from clusterpolicy.errors import UserInputError  # noqa: E402
 from clusterpolicy.report import context_figures as cf  # noqa: E402
 from clusterpolicy.study import alpine, clusterix  # noqa: E402
 
@@ -181,17 +181,10 @@ def test_alpine_indicators_and_relative_to_median():
 
 
 # ------------------------------------------------------------------------------------------------ Monte Carlo
-def test_check_monte_carlo_requires_simulated_label(tmp_path):
-    good = pd.DataFrame({c: [0.0] for c in cf.MC_COLUMNS}).assign(design="region", estimator="cs", data="SIMULATED")
-    assert cf.check_monte_carlo(good, "x.csv") is good
-    with pytest.raises(DataValidationError, match="row\\(s\\) 1 are not labelled SIMULATED"):
-        cf.check_monte_carlo(good.assign(data="REAL"), "x.csv")
-    with pytest.raises(DataValidationError, match="lacks column\\(s\\) bias"):
-        cf.check_monte_carlo(good.drop(columns="bias"), "x.csv")
-    with pytest.raises(DataValidationError, match="missing; produce it with `python benchmarks/monte_carlo.py"):
-        cf.load_monte_carlo(str(tmp_path / "absent.csv"))
-    good.to_csv(tmp_path / "mc.csv", index=False)
-    assert len(cf.load_monte_carlo(str(tmp_path / "mc.csv"))) == 1
+def test_mc_coverage_figure_labels_simulated_data():
+    from clusterpolicy.study.monte_carlo import MC_COLUMNS
+
+    good = pd.DataFrame({c: [0.0] for c in MC_COLUMNS}).assign(design="region", estimator="cs", data="SIMULATED")
     fig = cf.mc_coverage_figure(good.assign(coverage_95=0.9, coverage_mcse=0.01), title="SIMULATION")
     assert fig.axes[0].get_xlabel().endswith("(SIMULATED data)")
 

@@ -43,5 +43,9 @@ def test_readme_own_panel_commands_run(tmp_path: Path, monkeypatch: pytest.Monke
     estimate = json.loads((tmp_path / "cs.json").read_text())
     assert estimate["inference"]["method"] == "multiplier bootstrap"
     assert 0 < estimate["overall"]["ri_p_value"] <= 1
+    # as the README says: cs is linear in the outcome, so --ri also gives the randomisation interval
+    ri, overall = estimate["randomization"], estimate["overall"]
+    assert ri["ci_low_infinite"] or overall["ri_ci_low"] <= overall["estimate"]
+    assert ri["ci_high_infinite"] or overall["estimate"] <= overall["ri_ci_high"]
     bounds = json.loads((tmp_path / "rr.json").read_text())
     assert [r["m"] for r in bounds["rows"]] == [0.0, 0.5, 1.0] and bounds["pretrend"]["df_denom"] == 39

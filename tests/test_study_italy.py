@@ -58,6 +58,10 @@ def test_primary_design_publishes_every_required_key(primary) -> None:
     assert primary.ci_low == pytest.approx(primary.estimate - crit * primary.se, rel=1e-12)
     assert primary.df == primary.n_clusters - 1
     assert 0 < primary.ri_p_value <= 1
+    # cs is linear in the outcome: the randomisation interval (within macro-areas) holds the estimate when bounded
+    assert primary.ri_ci_low is None or primary.ri_ci_low <= primary.estimate
+    assert primary.ri_ci_high is None or primary.estimate <= primary.ri_ci_high
+    assert primary.ri_ci_low is not None or primary.ri_ci_high is not None
     # every region of the sample table appears in the leave-one-out, and the range brackets each estimate
     loo = primary.leave_one_out.dropna(subset=["estimate"])
     assert len(primary.leave_one_out) == primary.n_treated + primary.n_control

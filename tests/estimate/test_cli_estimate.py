@@ -130,6 +130,11 @@ def test_cli_cs_bootstrap_and_ri_are_seeded_and_byte_identical(tmp_path: Path,
     assert inf["uniform_critical_value"] >= inf["critical_value"]  # a band is wider than pointwise intervals
     assert all(r["uniform_low"] <= r["ci_low"] for r in res["event_study"])
     assert 0 < res["overall"]["ri_p_value"] <= 1 and res["randomization"]["n_permutations"] == 19
+    # cs is linear in the outcome: --ri also inverts the test into a randomisation interval (ends may be unbounded)
+    ri = res["randomization"]
+    assert ri["ci_level"] == 0.95 and "ri_ci_low" in res["overall"] and "ri_ci_high" in res["overall"]
+    assert ri["ci_low_infinite"] or res["overall"]["ri_ci_low"] <= res["overall"]["estimate"]
+    assert ri["ci_high_infinite"] or res["overall"]["estimate"] <= res["overall"]["ri_ci_high"]
     ci = (res["overall"]["ci_low"], res["overall"]["ci_high"])
     est, se = res["overall"]["estimate"], res["overall"]["se"]
     assert ci[0] == pytest.approx(est - inf["critical_value"] * se, rel=1e-12)

@@ -90,20 +90,26 @@ def _load_monte_carlo():
 
 def test_monte_carlo_quick_mode_is_deterministic_and_labelled(tmp_path):
     mc = _load_monte_carlo()
-    outs = []
-    for i in range(2):
-        out = tmp_path / f"run{i}" / "mc.csv"
-        assert mc.main(["--reps", "3", "--seed", "5", "--designs", "few_clusters,single_unit", "--workers", "1",
-                        "--out", str(out)]) == 0
-        outs.append(out)
-    assert outs[0].read_bytes() == outs[1].read_bytes()
+    out = tmp_path / "run0" / "mc.csv"
+    assert mc.main(["--reps", "3", "--seed", "5", "--designs", "few_clusters,single_unit", "--workers", "1",
+                    "--out", str(out)]) == 0
+    # re-running one design with --merge recomputes its rows and keeps the other's: byte-identical to the full run
+    merged = tmp_path / "run1" / "mc.csv"
+    merged.parent.mkdir()
+    for suffix in (".csv", ".json"):
+        merged.with_suffix(suffix).write_bytes(out.with_suffix(suffix).read_bytes())
+    assert mc.main(["--reps", "3", "--seed", "5", "--designs", "few_clusters", "--workers", "1", "--merge",
+                    "--out", str(merged)]) == 0
+    assert merged.read_bytes() == out.read_bytes()
+    assert merged.with_suffix(".json").read_bytes() == out.with_suffix(".json").read_bytes()
+    outs = [out]
     table = pd.read_csv(outs[0])
     assert set(table["data"]) == {"SIMULATED"}
     assert set(zip(table["design"], table["estimator"])) == {
         ("few_clusters", "twfe"), ("few_clusters", "twfe_wcr"), ("few_clusters", "cs_never"),
         ("few_clusters", "cs_never_normal"), ("few_clusters", "cs_never_welch"), ("few_clusters", "cs_never_boot"),
-        ("few_clusters", "sa_boot"), ("few_clusters", "imputation_boot"),
-        ("single_unit", "synth"), ("single_unit", "twfe")}
+        ("few_clusters", "sa_boot"), ("few_clusters", "imputation_boot"), ("few_clusters", "twfe_ri"),
+        ("few_clusters", "cs_never_ri"), ("single_unit", "synth"), ("single_unit", "twfe")}
     assert (table["n_failed"] == 0).all() and (table["n_reps"] == 3).all()
     for col in ("share_infinite_ci", "band_coverage_95", "band_coverage_mcse", "pointwise_joint_coverage_95",
                 "mean_band_event_times"):
@@ -120,6 +126,10 @@ def test_monte_carlo_quick_mode_is_deterministic_and_labelled(tmp_path):
     assert few.loc[boot, "pointwise_joint_coverage_95"].between(0, 1).all()
     assert (few.loc[boot, "mean_band_event_times"] >= 1).all()
     assert few.loc[~boot, ["band_coverage_95", "pointwise_joint_coverage_95"]].isna().all().all()
+    # the randomisation rows keep the estimator's estimate and replace only the interval
+    assert_allclose(few.loc["cs_never_ri", "mean_estimate"], few.loc["cs_never", "mean_estimate"], atol=1e-12)
+    assert_allclose(few.loc["twfe_ri", "mean_estimate"], few.loc["twfe", "mean_estimate"], atol=1e-12)
+    assert few.loc[["cs_never_ri", "twfe_ri"], "coverage_95"].between(0, 1).all()
     # the single treated region goes through the placebo rule: an interval (possibly infinite) every replication
     single_twfe = table[(table["design"] == "single_unit") & (table["estimator"] == "twfe")].iloc[0]
     assert 0 <= single_twfe["share_infinite_ci"] <= 1 and np.isfinite(single_twfe["coverage_95"])

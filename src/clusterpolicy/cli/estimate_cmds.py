@@ -171,10 +171,16 @@ def estimate_command(
                                   "bootstrap": boot, **options}
         result = estimate(frame, unit=unit, time=time, cohort=cohort, **kwargs)
         if ri:
-            from clusterpolicy.estimate.inference import with_randomization
+            from clusterpolicy.estimate.inference import NONLINEAR_ESTIMATORS, with_randomization
 
+            # The confidence set by test inversion needs an estimator linear in the outcome; for the others the
+            # p-value (a test of no effect at all) is still exact, and the JSON simply has no ri_ci_* keys.
+            linear = estimator not in NONLINEAR_ESTIMATORS
+            if not linear:
+                typer.echo(f"note: --estimator {estimator} is not linear in the outcome: randomisation p-value "
+                           "only, no randomisation confidence interval.", err=True)
             result = with_randomization(result, frame, unit=unit, time=time, cohort=cohort, n_permutations=ri,
-                                        seed=seed, strata=ri_strata, **kwargs)
+                                        seed=seed, strata=ri_strata, interval=linear, **kwargs)
     shown = [str(w.message) for w in caught if issubclass(w.category, ClusterPolicyWarning)]
     for message in dict.fromkeys([*shown, *design_warnings]):
         if message not in result.warnings:  # the summary below prints the result's own warnings

@@ -538,9 +538,18 @@ class RandomizationResult:
     n_assignments
         Number of distinct cohort assignments possible (product over strata of multinomial coefficients).
     n_failed
-        Assignments the estimator could not estimate (e.g. a cohort left without a pre-period); left out.
+        Assignments the estimator could not estimate (e.g. a cohort left without a pre-period); left out. With the
+        confidence set, also those where the fit with ``D`` as outcome fails, so the p-value and the set use the
+        same assignments.
     strata
         The column whose levels the permutations stay within, or ``None``.
+    ci_level, ci_low, ci_high, ci_set
+        Randomisation confidence set (only with ``interval=True``; see :func:`randomization_inference`):
+        ``{tau : p(tau) > 1 - ci_level}`` under the sharp null of a constant additive effect ``tau``, as the
+        disjoint closed intervals ``ci_set`` (ends may be infinite), and its hull ``[ci_low, ci_high]``.
+    d_distribution, d_observed
+        The estimator applied to the actual treatment indicator ``D`` as outcome, under each permuted assignment
+        (aligned with ``distribution``) and under the actual one: the slopes of the statistic in ``tau``.
     """
 
     statistic: str
@@ -554,6 +563,17 @@ class RandomizationResult:
     distribution: np.ndarray = field(repr=False, compare=False)
     n_failed: int = 0
     strata: str | None = None
+    ci_level: float | None = None
+    ci_low: float = float("nan")
+    ci_high: float = float("nan")
+    ci_set: tuple[tuple[float, float], ...] = ()
+    d_distribution: np.ndarray | None = field(default=None, repr=False, compare=False)
+    d_observed: float = float("nan")
+
+    @property
+    def ci_connected(self) -> bool | None:
+        """Whether the randomisation confidence set is one interval (``None`` when it was not computed)."""
+        return None if self.ci_level is None else len(self.ci_set) <= 1
 
     def quantiles(self, probs: Sequence[float] = (0.025, 0.05, 0.5, 0.95, 0.975)) -> dict[str, float]:
         """Quantiles of the permutation distribution, keyed ``"q0.025"`` etc."""
@@ -568,7 +588,18 @@ class RandomizationResult:
                 "exact": self.exact, "n_permutations": self.n_permutations, "n_assignments": self.n_assignments,
                 "n_failed": self.n_failed, "alternative": self.alternative, "seed": self.seed,
                 "strata": self.strata, "quantiles": self.quantiles(),
-                "mean": float(self.distribution.mean()) if self.distribution.size else None}
+                "mean": float(self.distribution.mean()) if self.distribution.size else None,
+                **self._ci_dict()}
+
+    def _ci_dict(self) -> dict[str, object]:
+        # JSON has no infinity: an unbounded end is written null with its ``*_infinite`` flag set (null without the
+        # flag never occurs once the set is computed: the set always holds the point estimate).
+        if self.ci_level is None:
+            return {}
+        return {"ci_level": self.ci_level, "ci_low": clean_float(self.ci_low), "ci_high": clean_float(self.ci_high),
+                "ci_low_infinite": bool(np.isinf(self.ci_low)), "ci_high_infinite": bool(np.isinf(self.ci_high)),
+                "ci_connected": self.ci_connected,
+                "ci_set": [[clean_float(lo), clean_float(hi)] for lo, hi in self.ci_set]}
 
     def tidy(self) -> pd.DataFrame:
         """One-row frame of the test."""
@@ -587,8 +618,13 @@ class RandomizationResult:
         how = (f"exact: all {self.n_assignments} assignments" if self.exact
                else f"{self.n_permutations} random permutations of {self.n_assignments} possible, p=(1+b)/(R+1)")
         within = f", within strata of {self.strata!r}" if self.strata else ""
-        return (f"Randomisation inference ({how}{within})\n"
+        text = (f"Randomisation inference ({how}{within})\n"
                 f"observed {self.statistic} {self.observed:.6g}; {self.alternative} p-value {self.p_value:.6g}")
+        if self.ci_level is not None:
+            shape = "" if self.ci_connected else f" (hull of {len(self.ci_set)} disjoint intervals)"
+            text += (f"\n{self.ci_level:.0%} randomisation CI (constant additive effect): "
+                     f"[{self.ci_low:.6g}, {self.ci_high:.6g}]{shape}")
+        return text
 
 
 def _multinomial(counts: Sequence[int]) -> int:
@@ -643,6 +679,9 @@ def randomization_inference(
     n_permutations: int = 999,
     exact: bool | None = None,
     seed: int | None = None,
+    interval: bool = False,
+    level: float = 0.95,
+    outcome: str | None = None,
 ) -> RandomizationResult:
     """Randomisation (permutation) inference over treatment timing, for any estimator.
 
@@ -679,6 +718,10 @@ def randomization_inference(
         ``None`` (auto): enumerate every distinct assignment when there are at most ``n_permutations`` of them.
     seed
         Seed of :func:`numpy.random.default_rng`.
+    interval, level, outcome
+        With ``interval=True``, also the ``level`` randomisation confidence set for a constant additive effect (see
+        Notes); ``outcome`` is the outcome column (read from a ``BoundEstimate`` when not given) and ``time`` is
+        needed. Only for ``statistic="estimate"``, ``alternative="two-sided"`` and estimators linear in the outcome.
 
     Returns
     -------
@@ -689,10 +732,29 @@ def randomization_inference(
     With few treated units the number of distinct assignments is small and the attainable p-values are coarse
     (e.g. 3 treated of 10 with distinct years: 720 assignments). The test is exact under the sharp null; it is a
     test of no effect at all, not of a zero average effect with heterogeneous effects.
+
+    **Confidence set by test inversion** (Fisher, 1935; Rosenbaum, 2002, ch. 2; MacKinnon and Webb, 2020).
+    Estimand: a constant additive effect ``tau``, the same for every treated unit-period. Under the sharp null
+    ``Y(0) = Y - tau * D`` (``D = 1[cohort > 0 and time >= cohort]`` at the actual assignment), and the test of
+    ``tau`` is the test above applied to ``Y - tau * D``. For an estimator linear in the outcome given the design
+    (TWFE, its event study, CS, SA, imputation, did2s, also with covariates), the statistic under assignment ``r``
+    is ``a_r - tau * b_r`` with ``a_r`` the estimate on ``Y`` and ``b_r`` the estimate on ``D`` (the actual
+    indicator used as outcome, fitted under assignment ``r``); at the actual assignment it is
+    ``theta_hat - tau * b_obs``. Each comparison ``|a_r - tau b_r| >= |theta_hat - tau b_obs|`` changes only at
+    the real roots of a quadratic in ``tau``, so ``p(tau)`` is piecewise constant and the set
+    ``{tau : p(tau) > 1 - level}`` is computed exactly (no grid), from the same assignments as the p-value (so
+    ``p(0)`` is the p-value). It can be a union of intervals (``ci_set``; its hull is ``[ci_low, ci_high]``) and
+    unbounded when permuted assignments move ``D``'s estimate as much as the actual one. Linearity is checked at
+    run time (``est(Y + c D) = est(Y) + c est(D)`` to a relative 1e-8); estimators that fail it (Poisson,
+    ETWFE, negative binomial, synthetic control and DiD) are refused with an
+    :class:`~clusterpolicy.errors.EstimationError` rather than given a wrong interval. Fitting ``D`` doubles the
+    cost of the test.
     """
     _require_columns(df, [unit, cohort] + [c for c in (time, treatment, strata) if c], "randomization_inference")
     check_literal(statistic, RIStatistic, "randomization_inference: statistic")
     check_literal(alternative, RIAlternative, "randomization_inference: alternative")
+    if interval:
+        outcome = _interval_checks(fit, statistic, alternative, level, time, outcome)
     if not isinstance(n_permutations, int) or n_permutations < 1:
         raise UserInputError(f"randomization_inference: n_permutations={n_permutations!r} must be a positive integer.")
     checked = [cohort] + ([strata] if strata else [])
@@ -727,27 +789,32 @@ def randomization_inference(
     # panel), and assignments repeat: the actual one is among the enumerated ones, and random permutations within
     # strata draw the same assignment again (about one draw in nine for the Italian designs). Refitting is the whole
     # cost of the test, so each distinct assignment is fitted once; the distribution keeps every draw.
-    memo: dict[object, float] = {}
+    memo: dict[object, tuple[float, float]] = {}
 
-    def stat_for(assignment: np.ndarray) -> float:
+    def stat_for(assignment: np.ndarray) -> tuple[float, float]:
         # Object arrays (labels of mixed types) are keyed by value: their bytes are pointers.
         key = tuple(assignment.tolist()) if assignment.dtype == object else assignment.tobytes()
         if key not in memo:
-            memo[key] = fit_assignment(assignment)
+            value = fit_assignment(assignment, df, refitter)
+            slope = fit_assignment(assignment, d_frame, d_refitter) if d_frame is not None else float("nan")
+            memo[key] = (value, slope)
         return memo[key]
 
     # A bound estimator (:class:`~clusterpolicy.estimate.api.BoundEstimate`) may prepare ``df`` once and refit
     # only what a new assignment changes; it returns what ``fit`` returns on the permuted frame.
     refitter = fit.refitter(df) if hasattr(fit, "refitter") else None
+    # For the confidence set: the same estimator with the actual treatment indicator as outcome (see Notes).
+    d_frame = _indicator_frame(df, cohort=cohort, time=str(time), outcome=str(outcome)) if interval else None
+    d_refitter = fit.refitter(d_frame) if d_frame is not None and hasattr(fit, "refitter") else None
 
-    def fit_assignment(assignment: np.ndarray) -> float:
-        if refitter is not None:
+    def fit_assignment(assignment: np.ndarray, frame: pd.DataFrame, prepared: Any) -> float:
+        if prepared is not None:
             try:
-                return _statistic(refitter.with_cohorts(assignment[unit_pos], estimate_only=statistic == "estimate"),
+                return _statistic(prepared.with_cohorts(assignment[unit_pos], estimate_only=statistic == "estimate"),
                                   statistic)
             except EstimationError:
                 return float("nan")
-        new = df.copy()
+        new = frame.copy()
         new[cohort] = assignment[unit_pos]
         if time is not None and treatment is not None:
             g = pd.to_numeric(new[cohort], errors="coerce").fillna(0).to_numpy(dtype=float)
@@ -758,9 +825,12 @@ def randomization_inference(
         except EstimationError:
             return float("nan")
 
-    observed = stat_for(labels)
+    observed, d_observed = stat_for(labels)
     if not np.isfinite(observed):
         raise EstimationError("randomization_inference: the estimator fails at the actual assignment.")
+    if interval:
+        assert d_frame is not None
+        _check_linear(fit, df, d_frame, str(outcome), observed, d_observed)
     if do_exact:
         draws = _enumerate_within(labels, groups)
     else:
@@ -773,8 +843,9 @@ def randomization_inference(
             return out
 
         draws = (permuted() for _ in range(n_permutations))
-    values = np.array([stat_for(a) for a in draws])
-    failed = ~np.isfinite(values)
+    pairs = np.array([stat_for(a) for a in draws], dtype=float).reshape(-1, 2)
+    values, slopes = pairs[:, 0], pairs[:, 1]
+    failed = ~np.isfinite(values) | (~np.isfinite(slopes) if interval else False)
     dist = values[~failed]
     tol = 1e-12 * max(1.0, abs(observed))
     if alternative == "two-sided":
@@ -784,20 +855,197 @@ def randomization_inference(
     else:
         hits = dist <= observed + tol
     p = float(hits.mean()) if do_exact else float((1 + hits.sum()) / (dist.size + 1))
+    ci: dict[str, Any] = {}
+    if interval:
+        d_dist = slopes[~failed]
+        pieces = randomization_confidence_set(observed, d_observed, dist, d_dist, level=level, exact=bool(do_exact))
+        ci = {"ci_level": float(level), "ci_set": pieces, "d_distribution": d_dist, "d_observed": d_observed,
+              "ci_low": pieces[0][0] if pieces else float("nan"), "ci_high": pieces[-1][1] if pieces else float("nan")}
     return RandomizationResult(
         statistic=statistic, observed=observed, p_value=p, exact=bool(do_exact),
         n_permutations=int(dist.size), n_assignments=int(n_assign), alternative=alternative,
-        seed=None if do_exact else seed, distribution=dist, n_failed=int(failed.sum()), strata=strata,
+        seed=None if do_exact else seed, distribution=dist, n_failed=int(failed.sum()), strata=strata, **ci,
     )
+
+
+#: Estimators of :func:`clusterpolicy.estimate.api.estimate` that are not linear in the outcome (count models
+#: and data-driven weights): no randomisation confidence set by the linear inversion.
+NONLINEAR_ESTIMATORS = ("poisson", "etwfe", "negbin", "sc", "sdid")
+# Relative tolerance of the run-time linearity check: linear estimators agree to rounding (about 1e-13 on the
+# test panels; the iterative demeaning of unbalanced TWFE converges to 1e-10), non-linear ones miss by far more.
+_LINEAR_RTOL = 1e-8
+
+
+def _interval_checks(fit: Any, statistic: str, alternative: str, level: float, time: str | None,
+                     outcome: str | None) -> str:
+    """Validate a request for the confidence set; return the outcome column."""
+    kwargs = getattr(fit, "kwargs", {})
+    name = kwargs.get("estimator")
+    if name in NONLINEAR_ESTIMATORS:
+        raise EstimationError(f"randomization_inference: no confidence set for estimator {name!r}, which is not "
+                              "linear in the outcome; use a linear estimator (twfe, cs, sa, imputation, did2s).")
+    if statistic != "estimate" or alternative != "two-sided":
+        raise UserInputError("randomization_inference: interval=True needs statistic='estimate' and "
+                             "alternative='two-sided' (the inversion relies on the estimate being linear in tau).")
+    if not (isinstance(level, float | int) and 0 < level < 1):
+        raise UserInputError(f"randomization_inference: level={level!r} must be between 0 and 1 (e.g. 0.95).")
+    outcome = outcome or kwargs.get("outcome")
+    if time is None or outcome is None:
+        raise UserInputError("randomization_inference: interval=True needs time= and outcome= (the column names) "
+                             "to build the treatment indicator D and refit with it as outcome.")
+    return str(outcome)
+
+
+def _indicator_frame(df: pd.DataFrame, *, cohort: str, time: str, outcome: str) -> pd.DataFrame:
+    """``df`` with the outcome replaced by the actual treatment indicator ``D = 1[cohort > 0 and time >= cohort]``
+    (missing where the outcome is missing, so the estimator keeps the same rows)."""
+    g = pd.to_numeric(df[cohort], errors="coerce").fillna(0).to_numpy(dtype=float)
+    t = pd.to_numeric(df[time], errors="coerce").to_numpy(dtype=float)
+    d = ((g > 0) & (t >= g)).astype(float)
+    d[pd.isna(df[outcome]).to_numpy()] = np.nan
+    return df.assign(**{outcome: d})
+
+
+def _check_linear(fit: Any, df: pd.DataFrame, d_frame: pd.DataFrame, outcome: str, theta: float,
+                  b_obs: float) -> None:
+    """Refuse estimators that are not linear in the outcome: ``est(Y + c D)`` must equal ``est(Y) + c est(D)``."""
+    if not np.isfinite(b_obs):
+        raise EstimationError("randomization_inference: the estimator fails with the treatment indicator as "
+                              "outcome, so no confidence set can be inverted.")
+    y = pd.to_numeric(df[outcome], errors="coerce").to_numpy(dtype=float)
+    spread = float(np.nanstd(y)) if np.isfinite(y).any() else 1.0
+    c = 0.731 * max(spread, 1.0)  # an arbitrary, non-round multiple so that no cancellation hides a non-linearity
+    shifted = df.assign(**{outcome: y + c * d_frame[outcome].to_numpy(dtype=float)})
+    try:
+        combined = _statistic(fit(shifted), "estimate")
+    except EstimationError as err:
+        raise EstimationError(f"randomization_inference: linearity check failed to fit ({err}).") from err
+    expected = theta + c * b_obs
+    if not abs(combined - expected) <= _LINEAR_RTOL * (abs(theta) + abs(c * b_obs) + 1e-300):
+        raise EstimationError(
+            f"randomization_inference: the estimator is not linear in the outcome (est(Y + cD) = {combined:.10g}, "
+            f"est(Y) + c est(D) = {expected:.10g}); no confidence set. Use a linear estimator (twfe, cs, sa, "
+            "imputation, did2s).")
+
+
+def randomization_confidence_set(observed: float, d_observed: float, values: np.ndarray, slopes: np.ndarray, *,
+                                 level: float = 0.95, exact: bool = False) -> tuple[tuple[float, float], ...]:
+    """The exact set ``{tau : p(tau) > 1 - level}`` of the randomisation test of a constant effect ``tau``.
+
+    ``p(tau)`` compares ``|values - tau * slopes|`` with ``|observed - tau * d_observed|`` (ties count as
+    exceedances): ``#hits / n`` when ``exact`` (``values`` enumerate every assignment, the actual one included),
+    else ``(1 + #hits) / (n + 1)``. Each comparison is ``q_r(tau) >= 0`` for the quadratic
+    ``q_r = (a_r - tau b_r)^2 - (theta - tau b_0)^2``, so the hit count is constant between the sorted real roots
+    of all ``q_r``; it is counted on every open cell between roots and at every root (the sets ``q_r >= 0`` are
+    closed), by a sweep in ``O(n log n)``. Returns the disjoint closed intervals, in order (ends may be
+    ``-inf``/``inf``; empty only if ``p`` never exceeds ``1 - level``).
+    """
+    a, b = np.asarray(values, dtype=float), np.asarray(slopes, dtype=float)
+    theta, b0 = float(observed), float(d_observed)
+    n = a.size
+    alpha = 1.0 - level
+    # Coefficients of q_r(tau) = A tau^2 + B tau + C, with a relative tolerance so that an assignment equal to the
+    # actual one (q_r identically 0) counts as a hit everywhere, as in the p-value.
+    A = b**2 - b0**2
+    B = -2.0 * (a * b - theta * b0)
+    C = a**2 - theta**2
+    tol_a = 1e-12 * np.maximum(b**2 + b0**2, 1e-300)
+    tol_c = 1e-12 * np.maximum(a**2 + theta**2, 1e-300)
+    tol_b = 1e-12 * np.maximum(np.abs(a * b) + abs(theta * b0), 1e-300)
+    A = np.where(np.abs(A) <= tol_a, 0.0, A)
+    B = np.where(np.abs(B) <= tol_b, 0.0, B)
+    C = np.where(np.abs(C) <= tol_c, 0.0, C)
+    # Each hit set as closed intervals [lo, hi] (one or two per assignment).
+    lo: list[np.ndarray] = []
+    hi: list[np.ndarray] = []
+    inf = np.inf
+    quad = A != 0
+    disc = B**2 - 4 * A * C
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sq = np.sqrt(np.where(disc > 0, disc, 0.0))
+        q = -0.5 * (B + np.where(B >= 0, 1.0, -1.0) * sq)  # numerically stable roots q/A and C/q
+        r1 = np.where(q != 0, q / np.where(quad, A, 1.0), 0.0)
+        r2 = np.where(q != 0, C / q, 0.0)
+    small, large = np.minimum(r1, r2), np.maximum(r1, r2)
+    # A > 0: hits outside the roots (everywhere when the discriminant is not positive).
+    up = quad & (A > 0)
+    every = up & (disc <= 0)
+    lo += [np.full(int(every.sum()), -inf)]
+    hi += [np.full(int(every.sum()), inf)]
+    two = up & (disc > 0)
+    lo += [np.full(int(two.sum()), -inf), large[two]]
+    hi += [small[two], np.full(int(two.sum()), inf)]
+    # A < 0: hits between the roots (only the double root when the discriminant is 0).
+    down = quad & (A < 0) & (disc >= 0)
+    lo += [small[down]]
+    hi += [large[down]]
+    # A = 0: B tau + C >= 0, a half-line, everything or nothing.
+    lin = ~quad
+    pos, neg, const = lin & (B > 0), lin & (B < 0), lin & (B == 0) & (C >= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = np.where(B != 0, -C / np.where(B != 0, B, 1.0), 0.0)
+    lo += [root[pos], np.full(int(neg.sum()), -inf), np.full(int(const.sum()), -inf)]
+    hi += [np.full(int(pos.sum()), inf), root[neg], np.full(int(const.sum()), inf)]
+    los, his = np.concatenate(lo), np.concatenate(hi)
+    points = np.unique(np.concatenate([los[np.isfinite(los)], his[np.isfinite(his)]]))
+    k = points.size
+    # Cells: 0 = (-inf, P0), i = (P[i-1], P[i]), k = (P[k-1], inf); point j = P[j]. An interval [s, e] covers the
+    # cells strictly inside it and the points from s to e inclusive.
+    s_pt = np.where(np.isfinite(los), np.searchsorted(points, los), 0)
+    e_pt = np.where(np.isfinite(his), np.searchsorted(points, his), k - 1)
+    s_cell = np.where(np.isfinite(los), s_pt + 1, 0)
+    e_cell = np.where(np.isfinite(his), e_pt, k)
+    cells = np.zeros(k + 2)
+    np.add.at(cells, s_cell, 1)
+    np.add.at(cells, e_cell + 1, -1)
+    cell_hits = np.cumsum(cells)[: k + 1]
+    pts = np.zeros(k + 1)
+    ok = s_pt <= e_pt
+    np.add.at(pts, s_pt[ok], 1)
+    np.add.at(pts, e_pt[ok] + 1, -1)
+    point_hits = np.cumsum(pts)[:k]
+
+    def keep(hits: np.ndarray) -> np.ndarray:
+        p = hits / n if exact else (1 + hits) / (n + 1)
+        return p > alpha + 1e-12
+
+    cell_in, point_in = keep(cell_hits), keep(point_hits)
+    # Walk left to right through cell 0, point 0, cell 1, ..., point k-1, cell k, merging runs that are in.
+    pieces: list[tuple[float, float]] = []
+    start: float | None = None
+    for i in range(k + 1):
+        left = -inf if i == 0 else float(points[i - 1])
+        if cell_in[i] and start is None:
+            start = left
+        if i == k:
+            break
+        here = float(points[i])
+        if point_in[i]:
+            if start is None:
+                start = here
+            if not (i + 1 <= k and cell_in[i + 1]):
+                pieces.append((start, here))
+                start = None
+        elif start is not None:
+            pieces.append((start, left if not cell_in[i] else here))
+            start = None
+    if start is not None:
+        pieces.append((start, inf))
+    return tuple(pieces)
 
 
 def with_randomization(
     result: EstimationResult, df: pd.DataFrame, *, unit: str, time: str, cohort: str, n_permutations: int,
-    seed: int | None, strata: str | None = None, **estimate_kwargs: object,
+    seed: int | None, strata: str | None = None, interval: bool = False, **estimate_kwargs: object,
 ) -> EstimationResult:
     """``result`` with randomisation inference attached: the same estimator (``estimate_kwargs``, as passed to
     :func:`clusterpolicy.estimate.api.estimate`) re-run under permuted adoption dates; ``result.randomization``
-    holds the p-value and the permutation distribution's quantiles (``overall.ri_p_value`` in JSON)."""
+    holds the p-value and the permutation distribution's quantiles (``overall.ri_p_value`` in JSON).
+
+    With ``interval=True`` it also holds the randomisation confidence set for a constant additive effect at the
+    result's level (``overall.ri_ci_low`` / ``ri_ci_high`` in JSON; see :func:`randomization_inference`), from the
+    same permutations; estimators not linear in the outcome raise :class:`~clusterpolicy.errors.EstimationError`.
+    """
     from dataclasses import replace
 
     from clusterpolicy.estimate.api import BoundEstimate
@@ -808,8 +1056,9 @@ def with_randomization(
     kwargs["single_treated_rule"] = False
     refit = BoundEstimate(unit=unit, time=time, cohort=cohort, quiet=True, **kwargs)
 
-    ri = randomization_inference(df, refit, unit=unit, cohort=cohort, strata=strata,
-                                 n_permutations=n_permutations, seed=seed)
+    ri = randomization_inference(df, refit, unit=unit, cohort=cohort, time=time, strata=strata,
+                                 n_permutations=n_permutations, seed=seed, interval=interval,
+                                 level=result.inference.level)
     return replace(result, randomization=ri.to_dict())
 
 

@@ -36,6 +36,14 @@ EVENT_STUDY_COLUMNS = ("event_time", "estimate", "se", "ci_low", "ci_high", "uni
 GROUP_TIME_COLUMNS = ("group", "time", "estimate", "se")
 
 
+def _ri_end(ri: dict[str, Any], end: str) -> str:
+    """One end of the randomisation confidence set for the summary (``-inf``/``inf`` when unbounded)."""
+    if ri.get(f"ci_{end}_infinite"):
+        return "-inf" if end == "low" else "inf"
+    value = ri.get(f"ci_{end}")
+    return "n/a" if value is None else f"{value:.6g}"
+
+
 def clean_float(value: Any) -> float | None:
     """JSON-safe float: ``None`` for missing or non-finite values (JSON has no NaN)."""
     if value is None:
@@ -315,7 +323,11 @@ class EstimationResult:
              + (f"; uniform band critical value {inf.uniform_critical_value:.4g}"
                 if inf.uniform_critical_value is not None else "")) if inf.n_boot else "",
             (f"Randomisation inference: p = {self.randomization['p_value']:.4g} "
-             f"({self.randomization['n_permutations']} permutations)") if self.randomization else "",
+             f"({self.randomization['n_permutations']} permutations)"
+             + (f"; {self.randomization['ci_level']:.0%} set {_ri_end(self.randomization, 'low')} to "
+                f"{_ri_end(self.randomization, 'high')}"
+                + ("" if self.randomization["ci_connected"] else " (hull; not connected)")
+                if "ci_level" in self.randomization else "")) if self.randomization else "",
             (f"Placebos in space: p = {self.placebo.p_value:.4g} ({self.placebo.n_placebos} placebos, "
              f"statistic {self.placebo.statistic})") if self.placebo else "",
             (f"Conley-Taber {inf.level:.0%} interval of the static DiD coefficient: {self.conley_taber.ci_low:.6g} to "
@@ -352,6 +364,9 @@ class EstimationResult:
         }
         if self.randomization is not None:
             overall["ri_p_value"] = clean_float(self.randomization.get("p_value"))
+            if "ci_level" in self.randomization:  # null with ``randomization.ci_*_infinite`` for an unbounded end
+                overall["ri_ci_low"] = self.randomization["ci_low"]
+                overall["ri_ci_high"] = self.randomization["ci_high"]
         if self.placebo is not None:
             overall["placebo_p_value"] = clean_float(self.placebo.p_value)
         if self.conley_taber is not None:

@@ -26,7 +26,6 @@ import pandas as pd
 
 # short_region_name, fact, fact_values and source_label are re-exported for the templates that import them here
 from clusterpolicy.data.policy import fact, fact_values, short_region_name, source_label  # noqa: F401
-from clusterpolicy.errors import DataValidationError
 from clusterpolicy.report.theme import CONTROL, NEUTRAL, PALETTE, TREATED, TRUTH
 
 if TYPE_CHECKING:
@@ -417,51 +416,7 @@ def benchmark_figure(rel: pd.DataFrame, *, indicators: Mapping[str, tuple[str, s
 # ----------------------------------------------------------------------------------------------------------------
 # Monte Carlo (SIMULATION)
 # ----------------------------------------------------------------------------------------------------------------
-MC_COLUMNS = ("design", "estimator", "truth_mean", "bias", "bias_mcse", "rmse", "coverage_95", "coverage_mcse",
-              "n_reps", "n_ok", "data")
-
-
-def load_monte_carlo(path: str | None = None) -> pd.DataFrame:
-    """Read and validate the Monte Carlo summary table (SIMULATION), default ``data/simulation/monte_carlo.csv``.
-
-    Raises
-    ------
-    DataValidationError
-        One line naming the file and how to produce it, if it is missing; or as :func:`check_monte_carlo`.
-    """
-    from pathlib import Path
-
-    from clusterpolicy.paths import data_dir
-
-    p = Path(path) if path else data_dir() / "simulation" / "monte_carlo.csv"
-    if not p.is_absolute() and path:
-        from clusterpolicy.paths import project_root
-
-        p = project_root() / p
-    if not p.is_file():
-        raise DataValidationError(
-            f"{p} is missing; produce it with `python benchmarks/monte_carlo.py --reps 500 --seed 20240 --out "
-            "data/simulation/monte_carlo.csv --workers 2` (see data/simulation/README.md), then re-run this page.")
-    return check_monte_carlo(pd.read_csv(p, keep_default_na=False, na_values=[""]), str(p))
-
-
-def check_monte_carlo(mc: pd.DataFrame, path: str) -> pd.DataFrame:
-    """Validate the Monte Carlo summary (``data/simulation/monte_carlo.csv``) and return it.
-
-    Raises
-    ------
-    DataValidationError
-        If columns are missing or any row is not labelled ``SIMULATED``.
-    """
-    missing = [c for c in MC_COLUMNS if c not in mc.columns]
-    if missing:
-        raise DataValidationError(f"{path} lacks column(s) {', '.join(missing)}; regenerate it with "
-                                  "`python benchmarks/monte_carlo.py` (see data/simulation/README.md).")
-    bad = mc["data"].astype(str) != "SIMULATED"
-    if bad.any():
-        raise DataValidationError(f"{path}, column data: row(s) {', '.join(str(i + 1) for i in mc.index[bad][:5])} "
-                                  "are not labelled SIMULATED; this table may hold only simulation results.")
-    return mc
+# The table is read and checked by :mod:`clusterpolicy.study.monte_carlo`; this module only draws it.
 
 
 def mc_coverage_figure(mc: pd.DataFrame, *, nominal: float = 0.95, title: str) -> plt.Figure:

@@ -39,7 +39,7 @@ import pandas as pd
 from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInputError
 from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.diagnostics import LeaveOneOutResult, leave_one_out
-from clusterpolicy.estimate.inference import with_randomization
+from clusterpolicy.estimate.inference import NONLINEAR_ESTIMATORS, with_randomization
 from clusterpolicy.estimate.result import EstimationResult, quantile
 from clusterpolicy.estimate.sensitivity import Sensitivity, pretrend_test, sensitivity_analysis
 from clusterpolicy.study.context import MIUR_STRATUM_YEAR
@@ -323,9 +323,11 @@ def analyse(decision: Decision, *, covariates: Sequence[str] = (), n_permutation
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ClusterPolicyWarning)
+                # The randomisation interval (test of a constant effect, inverted) needs an estimator linear in
+                # the outcome; ETWFE's Poisson fit is not, so it keeps the p-value only.
                 main = with_randomization(main, data, unit="nuts2", time="year", cohort="cohort",
                                           n_permutations=n_permutations, seed=seed, strata=ri_strata, outcome="y",
-                                          **kwargs)
+                                          interval=decision.estimator not in NONLINEAR_ESTIMATORS, **kwargs)
         except (EstimationError, UserInputError) as err:
             msgs.append(f"randomisation inference not computed: {err}")
     linear_cov = {"covariates": tuple(covariates)} if macro_area_by_year else {}
@@ -488,6 +490,10 @@ class Published:
     fixed_effects: str
     ri_n_permutations: int | None
     ri_mean_placebo: float | None
+    #: Randomisation confidence interval (within macro-areas) for a constant effect; ``None`` when an end is
+    #: unbounded or the estimator is not linear in the outcome (ETWFE).
+    ri_ci_low: float | None
+    ri_ci_high: float | None
     mde: float | None
     mde_percent: float | None
     percent: float | None
@@ -600,6 +606,7 @@ def published(analysis: Analysis) -> Published:
         ri_strata=analysis.ri_strata, ri_strata_label=RI_STRATA_LABELS[analysis.ri_strata],
         fixed_effects=analysis.fixed_effects,
         ri_n_permutations=ri.get("n_permutations"), ri_mean_placebo=_num(ri.get("mean")),
+        ri_ci_low=_num(ri.get("ci_low")), ri_ci_high=_num(ri.get("ci_high")),
         mde=mde_value, mde_percent=to_percent([mde_value], panel, main)[0] if mde_value is not None else None,
         percent=pct[0], percent_ci_low=pct[1], percent_ci_high=pct[2],
         direction=direction(main.ci_low, main.ci_high),
