@@ -72,7 +72,9 @@ def test_pre_period_intervals_excluding_zero_are_counted_in_the_figure_window() 
 
 
 def _values(**kw: Any) -> Any:
-    base = dict(ci_low=-1.0, ci_high=0.7, percent_ci_low=-70.0, percent_ci_high=47.0, mde_percent=81.0, mde=1.2,
+    base = dict(verdict_interval="t", verdict_ci_low=-1.0, verdict_ci_high=0.7, percent_verdict_ci_low=-70.0,
+                percent_verdict_ci_high=47.0, verdict_low_unbounded=False, verdict_high_unbounded=False,
+                direction="no clear change", mde_percent=81.0, mde=1.2,
                 outcome="coparticipation_projects_intraregional", transform="per_capita")
     return SimpleNamespace(**{**base, **kw})
 
@@ -81,12 +83,38 @@ def test_identification_words_follow_the_interval() -> None:
     identified, not_identified = identification_text(_values())
     assert not_identified.startswith("The sign") and "81 per cent" in not_identified
     assert "-70 per cent to +47 per cent" in identified
-    identified, not_identified = identification_text(_values(ci_low=0.1, percent_ci_low=10.0))
+    identified, not_identified = identification_text(_values(verdict_ci_low=0.1, percent_verdict_ci_low=10.0,
+                                                             direction="rose"))
     assert identified.startswith("A rise") and not not_identified.startswith("The sign")
-    identified, _ = identification_text(_values(ci_low=None, ci_high=None))
+    identified, _ = identification_text(_values(verdict_interval="none"))
     assert "no interval is valid" in identified
     it_identified, it_not = identification_text(_values(), "it")
     assert it_not.startswith("Il segno") and "\u221270 per cento" in it_identified
+
+
+def test_an_unbounded_randomisation_interval_is_said_in_words() -> None:
+    values = _values(verdict_interval="randomisation", verdict_ci_high=None, percent_verdict_ci_high=None,
+                     verdict_high_unbounded=True)
+    identified, not_identified = identification_text(values)
+    assert "-70 per cent to no upper limit" in identified and not_identified.startswith("The sign")
+    it_identified, _ = identification_text(values, "it")
+    assert "nessun limite superiore" in it_identified
+
+
+def test_verdict_interval_rule_uses_the_randomisation_interval_only_with_few_regions() -> None:
+    from clusterpolicy.study.italy import RI_INTERVAL_BELOW, interval_direction, verdict_interval
+
+    ri = {"ci_level": 0.95, "ci_low": -2.0, "ci_high": None, "ci_low_infinite": False, "ci_high_infinite": True}
+
+    def main(n: int) -> Any:
+        return SimpleNamespace(ci_low=-1.0, ci_high=0.5, inference=SimpleNamespace(n_clusters=n))
+
+    low, high, kind = verdict_interval(main(RI_INTERVAL_BELOW - 1), ri)  # type: ignore[arg-type]
+    assert (low, kind) == (-2.0, "randomisation") and high == float("inf")
+    assert interval_direction(low, high) == "no clear change"
+    assert verdict_interval(main(RI_INTERVAL_BELOW), ri)[2] == "t"  # type: ignore[arg-type]
+    assert verdict_interval(main(5), {})[2] == "t"  # type: ignore[arg-type]  # no randomisation interval (ETWFE)
+    assert interval_direction(0.1, float("inf")) == "rose"
 
 
 def _table_rows(text: str) -> list[str]:

@@ -26,15 +26,7 @@ import pandas as pd
 
 from clusterpolicy.study.italy import Analysis, Published, event_study_series, event_study_window
 from clusterpolicy.study.panel import outcome_unit
-from clusterpolicy.study.wording import (
-    PRETREND_LEVEL,
-    direction,
-    number_it,
-    p_text,
-    pretrend_verdict,
-    to_italian,
-    unit_in,
-)
+from clusterpolicy.study.wording import PRETREND_LEVEL, number_it, p_text, pretrend_verdict, to_italian, unit_in
 
 #: Reasons a region is left out of a design, keyed by how :func:`clusterpolicy.study.panel.analysis_panel` words
 #: them (a reason with none of these prefixes counts as ``other``; a test checks every real reason is known).
@@ -56,6 +48,10 @@ class BriefWords:
     scale_words_it: str
     interval_label: str
     interval_label_it: str
+    verdict_label: str
+    verdict_label_it: str
+    verdict_text: str
+    verdict_text_it: str
     pretrend_fails: bool
     pretrend_verdict: str
     pretrend_verdict_it: str
@@ -149,6 +145,45 @@ def _pct(x: float, lang: str) -> str:
     return (text + " per cent") if lang == "en" else (text.replace("-", "\u2212") + " per cento")
 
 
+def interval_ends(values: Published, lang: str = "en") -> tuple[str, str, str]:
+    """The verdict interval's ends in words, ``(low, high, unit)``: per cent where the run converts, else in the
+    outcome's unit (then ``unit`` names it); an infinite end reads "no lower limit" / "no upper limit"."""
+    en = lang == "en"
+    pct = values.percent_verdict_ci_low, values.percent_verdict_ci_high
+    unbounded = values.verdict_low_unbounded, values.verdict_high_unbounded
+    use_pct = all(p is not None or u for p, u in zip(pct, unbounded, strict=True)) and any(p is not None for p in pct)
+    ends = []
+    for x, p, u, side in zip((values.verdict_ci_low, values.verdict_ci_high), pct, unbounded, ("lower", "upper"),
+                             strict=True):
+        if u:
+            ends.append(f"no {side} limit" if en else ("nessun limite inferiore" if side == "lower"
+                                                       else "nessun limite superiore"))
+        elif use_pct and p is not None:
+            ends.append(_pct(p, lang))
+        elif x is not None:
+            ends.append(f"{x:+.3g}" if en else ("+" if x > 0 else "") + number_it(x))
+        else:
+            ends.append("?")
+    unit = "" if use_pct else " " + scale_words(values.outcome, values.transform, lang)
+    return ends[0], ends[1], unit
+
+
+def verdict_label(values: Published, lang: str = "en") -> str:
+    """What the verdict interval is, in words (design page rule)."""
+    en = lang == "en"
+    if values.verdict_interval == "randomisation":
+        within_it = {"macro_area": "entro le macroaree",
+                     "miur_district": "entro gli strati dei distretti tecnologici MIUR"}[values.ri_strata]
+        return (f"95 % randomisation interval: adoption years permuted within {values.ri_strata_label}, "
+                f"{values.n_clusters} regions, effect assumed equal in every region" if en else
+                f"intervallo di randomizzazione al 95 %: anni di avvio permutati {within_it}, "
+                f"{values.n_clusters} regioni, effetto supposto uguale in ogni regione")
+    if values.verdict_interval == "t":
+        return (f"95 % interval with t({values.df}) critical values, {values.n_clusters} regions" if en else
+                f"intervallo al 95 % con valori critici t({values.df}), {values.n_clusters} regioni")
+    return "no valid interval (one treated region)" if en else "nessun intervallo valido (una sola regione trattata)"
+
+
 def identification_text(values: Published, lang: str = "en") -> tuple[str, str]:
     """``(what the data identify, what they do not)`` in plain words, from the interval and the smallest
     detectable effect (power 0.8) of the run.
@@ -158,17 +193,11 @@ def identification_text(values: Published, lang: str = "en") -> tuple[str, str]:
     sign under the design's assumptions. Effects below the smallest detectable one would go unseen in every case.
     """
     en = lang == "en"
-    if values.ci_low is None or values.ci_high is None:
+    if values.verdict_interval == "none":
         return (("Nothing about the size or the sign: with one treated region no interval is valid." if en else
                  "Nulla su dimensione e segno: con una sola regione trattata nessun intervallo è valido."),
                 ("The sign of the effect." if en else "Il segno dell'effetto."))
-    if values.percent_ci_low is not None and values.percent_ci_high is not None:
-        lo, hi = _pct(values.percent_ci_low, lang), _pct(values.percent_ci_high, lang)
-        unit = ""
-    else:
-        fmt = (lambda v: f"{v:+.3g}") if en else (lambda v: ("+" if v > 0 else "") + number_it(v))
-        lo, hi = fmt(values.ci_low), fmt(values.ci_high)
-        unit = " " + scale_words(values.outcome, values.transform, lang)
+    lo, hi, unit = interval_ends(values, lang)
     if values.mde_percent is not None:
         small = f"about {values.mde_percent:.0f} per cent" if en else f"circa {values.mde_percent:.0f} per cento"
     elif values.mde is not None:
@@ -180,7 +209,7 @@ def identification_text(values: Published, lang: str = "en") -> tuple[str, str]:
               "that size four times in five, and smaller ones less often." if en else
               f"Effetti più piccoli di {small} non sarebbero rilevati in modo affidabile: il disegno rileverebbe un "
               "effetto di quella dimensione quattro volte su cinque, e quelli più piccoli meno spesso.")
-    verb = direction(values.ci_low, values.ci_high)
+    verb = values.direction
     if verb == "no clear change":
         identified = (f"Only that effects beyond the ends of the interval, from {lo} to {hi}{unit}, are at odds with "
                       "the data, if the comparison regions show what would have happened without the policies."
@@ -224,6 +253,12 @@ def brief_words(analysis: Analysis, values: Published) -> BriefWords:
     else:
         label = f"95 % interval with t({values.df}) critical values, {values.n_clusters} regions"
         label_it = f"intervallo al 95 % con valori critici t({values.df}), {values.n_clusters} regioni"
+    def verdict_text(lang: str) -> str:
+        if values.verdict_interval == "none":
+            return verdict_label(values, lang)
+        lo, hi, unit = interval_ends(values, lang)
+        return (f"from {lo} to {hi}{unit}" if lang == "en" else f"da {lo} a {hi}{unit}")
+
     identified, not_identified = identification_text(values, "en")
     identified_it, not_identified_it = identification_text(values, "it")
     p = values.pretrend_p_value
@@ -232,6 +267,8 @@ def brief_words(analysis: Analysis, values: Published) -> BriefWords:
         scale_words=scale_words(values.outcome, values.transform),
         scale_words_it=scale_words(values.outcome, values.transform, "it"),
         interval_label=label, interval_label_it=label_it,
+        verdict_label=verdict_label(values), verdict_label_it=verdict_label(values, "it"),
+        verdict_text=verdict_text("en"), verdict_text_it=verdict_text("it"),
         pretrend_fails=bool(p is not None and math.isfinite(p) and p < PRETREND_LEVEL),
         pretrend_verdict=pretrend_verdict(p), pretrend_verdict_it=pretrend_verdict(p, "it"),
         n_pre_intervals=n_pre, n_pre_excluding_zero=n_excl,
