@@ -99,6 +99,8 @@ def test_an_unbounded_randomisation_interval_is_said_in_words() -> None:
     assert "-70 per cent to no upper limit" in identified and not_identified.startswith("The sign")
     it_identified, _ = identification_text(values, "it")
     assert "nessun limite superiore" in it_identified
+    floor, _ = identification_text(_values(percent_verdict_ci_low=-100.0))
+    assert "-100 per cent (the lowest possible) to +47 per cent" in floor
 
 
 def test_verdict_interval_rule_uses_the_randomisation_interval_only_with_few_regions() -> None:
@@ -168,3 +170,12 @@ def test_data_page_glues_the_ranking_and_types_no_catch_up() -> None:
     text = (ROOT / "book" / "data.md").read_text(encoding="utf-8")
     assert "data-overview.ipynb::bes_growth_ranking" in text
     assert "catches up" not in text and "catch-up" not in (ROOT / "book" / "analyses_italy.md").read_text()
+
+
+def test_a_cohort_the_estimator_dropped_is_named_as_dropped() -> None:
+    from clusterpolicy.study.italy import _estimated
+
+    main = SimpleNamespace(group_time=pd.DataFrame({"group": [2016.0, 2016.0, 2017.0], "time": [2016, 2017, 2017]}))
+    assert _estimated(main, 2016) and _estimated(main, 2017)  # type: ignore[arg-type]
+    assert not _estimated(main, 2019)  # type: ignore[arg-type]
+    assert _estimated(SimpleNamespace(group_time=None), 2019)  # type: ignore[arg-type]

@@ -466,7 +466,8 @@ def to_percent(values: Sequence[float | None], panel: AnalysisPanel, main: Estim
     pre-period level can exceed 100 per cent in absolute value when the comparison regions grow from a larger base
     (a small region whose controls gained twice its level would "lose" 200 per cent); against the
     counterfactual mean a non-negative outcome cannot fall by more than 100 per cent. The same base divides every
-    value (estimate, interval ends, detectable effect).
+    value (estimate, interval ends, detectable effect); an interval end below -100 per cent is set to -100, the
+    lowest value the outcome allows.
     """
     out: list[float | None] = []
     base: float | None = None
@@ -484,7 +485,10 @@ def to_percent(values: Sequence[float | None], panel: AnalysisPanel, main: Estim
         elif panel.transform == "log" and main.estimator != "etwfe":
             out.append(100.0 * math.expm1(v))
         elif base is not None and math.isfinite(base) and base > 0:
-            out.append(100.0 * v / base)
+            # An interval end (not the estimate: its base makes it at least -100) can lie further below zero than
+            # the counterfactual mean; a non-negative outcome cannot fall by more than all of it, so the end is
+            # the lowest possible value, -100 per cent.
+            out.append(max(-100.0, 100.0 * v / base))
         else:
             out.append(None)
     return out
@@ -582,6 +586,15 @@ class Published:
     estimates: pd.DataFrame = field(metadata={"publish": False}, repr=False)
 
 
+def _estimated(main: EstimationResult, cohort: int) -> bool:
+    """Whether the estimator kept ``cohort`` (ETWFE drops a cohort whose baseline counts are all zero): its
+    cohort-by-period effects are in ``group_time``. Without that table every cohort counts as kept."""
+    gt = main.group_time
+    if gt is None or gt.empty or "group" not in gt:
+        return True
+    return bool((pd.to_numeric(gt["group"], errors="coerce") == cohort).any())
+
+
 def _num(x: Any) -> float | None:
     if x is None:
         return None
@@ -647,7 +660,8 @@ def published(analysis: Analysis) -> Published:
         estimator_name=ESTIMATOR_NAMES.get(main.estimator, main.estimator), control=d.control,
         controls=d.controls, first_year=panel.first_year, last_year=panel.last_year, n_treated=panel.n_treated,
         n_control=panel.n_control, n_dropped=len(panel.dropped), n_clusters=main.inference.n_clusters,
-        treated_regions=", ".join(names.get(c, c) for c in panel.cohorts),
+        treated_regions=", ".join(names.get(c, c) + ("" if _estimated(main, y) else " (cohort dropped by the estimator)")
+                                  for c, y in panel.cohorts.items()),
         cohort_years=", ".join(str(y) for y in sorted(set(panel.cohorts.values()))),
         estimate=main.estimate, se=_num(main.se), ci_low=_num(main.ci_low), ci_high=_num(main.ci_high),
         p_value=_num(main.p_value), p_text=p_text(main.p_value), inference_method=main.inference.method,

@@ -159,7 +159,9 @@ def interval_ends(values: Published, lang: str = "en") -> tuple[str, str, str]:
             ends.append(f"no {side} limit" if en else ("nessun limite inferiore" if side == "lower"
                                                        else "nessun limite superiore"))
         elif use_pct and p is not None:
-            ends.append(_pct(p, lang))
+            floor = p <= -100.0 + 1e-9
+            ends.append(_pct(p, lang) + ((" (the lowest possible)" if en else " (il minimo possibile)") if floor
+                                         else ""))
         elif x is not None:
             ends.append(f"{x:+.3g}" if en else ("+" if x > 0 else "") + number_it(x))
         else:
