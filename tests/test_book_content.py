@@ -193,6 +193,10 @@ def test_every_glue_reference_is_a_published_key(path: Path) -> None:
         if key not in values:
             problems.append(f"{run}::{key} is not published")
             continue
+        if not spec:
+            # myst-nb splits `path::key` at its last colon, so a reference without a format looks up a wrong key
+            problems.append(f"{run}::{key} has no format (write :s for text)")
+            continue
         try:
             format(values[key], spec)
         except (TypeError, ValueError) as err:
