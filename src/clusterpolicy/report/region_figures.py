@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.colors import to_hex
 
+from clusterpolicy.report.tables import sort_script
 from clusterpolicy.report.theme import NEUTRAL, TREATED
 
 SERIES_STYLE = {  # column -> (legend label template, colour, plotly dash, matplotlib linestyle)
@@ -165,21 +166,6 @@ def tile_map_static(table: pd.DataFrame, *, indicator: str, label: str) -> plt.F
     return fig
 
 
-_SORT_SCRIPT = """<script>
-(function(){var t=document.getElementById('%s');if(!t)return;
-t.querySelectorAll('th').forEach(function(th,i){th.style.cursor='pointer';th.setAttribute('tabindex','0');
-th.setAttribute('aria-sort','none');
-function go(){var asc=th.getAttribute('aria-sort')!=='ascending';
-t.querySelectorAll('th').forEach(function(h){h.setAttribute('aria-sort','none');});
-th.setAttribute('aria-sort',asc?'ascending':'descending');
-var rows=Array.from(t.tBodies[0].rows);rows.sort(function(a,b){
-var x=a.cells[i].getAttribute('data-v'),y=b.cells[i].getAttribute('data-v');
-var nx=parseFloat(x),ny=parseFloat(y);var c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeCompare(y);
-return asc?c:-c;});rows.forEach(function(r){t.tBodies[0].appendChild(r);});}
-th.addEventListener('click',go);th.addEventListener('keydown',function(e){if(e.key==='Enter')go();});});})();
-</script>"""
-
-
 def sortable_table_html(table: pd.DataFrame, columns: dict[str, str], *, table_id: str, link_prefix: str = "runs/",
                         digits: int = 2) -> str:
     """A plain HTML table (the region name links to its profile) whose headers sort it (click or Enter)."""
@@ -200,4 +186,4 @@ def sortable_table_html(table: pd.DataFrame, columns: dict[str, str], *, table_i
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<div class="cp-table-wrap" style="overflow-x:auto;max-width:100%;">'
             f'<table id="{table_id}" class="cp-table table"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>' + _SORT_SCRIPT % table_id)
+            f'<tbody>{"".join(rows)}</tbody></table></div>' + sort_script(table_id))

@@ -64,6 +64,12 @@ r.style.display=words.every(function(w){return s.indexOf(w)>=0;})?'':'none';});}
 </script>"""
 
 
+def sort_script(table_id: str) -> str:
+    """The script that makes table ``table_id``'s headings sort it (click or Enter) and, when the page has an input
+    ``<table_id>-filter``, filters its rows by the typed words. One script for every sortable table of the book."""
+    return _SORT_FILTER_SCRIPT % {"id": table_id}
+
+
 def sortable_html(frame: pd.DataFrame, columns: dict[str, str], *, table_id: str, digits: int = 2,
                   filter_label: str = "Filter rows (all words must match)") -> str:
     """A plain HTML table of ``columns`` (``{column: heading}``) whose headings sort it (click or Enter) and whose
@@ -90,4 +96,4 @@ def sortable_html(frame: pd.DataFrame, columns: dict[str, str], *, table_id: str
            f'<input id="{table_id}-filter" type="search" style="margin-bottom:0.5em">')
     return (f'<div class="cp-table-wrap" style="overflow-x:auto;max-width:100%;">{box}'
             f'<table id="{table_id}" class="cp-table table"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>' + _SORT_FILTER_SCRIPT % {"id": table_id})
+            f'<tbody>{"".join(rows)}</tbody></table></div>' + sort_script(table_id))
