@@ -202,3 +202,24 @@ def test_every_glue_reference_is_a_published_key(path: Path) -> None:
         except (TypeError, ValueError) as err:
             problems.append(f"{run}::{key}:{spec} cannot format {values[key]!r} ({err})")
     assert problems == [], f"{path.relative_to(ROOT)}: {problems[:5]}"
+
+
+def test_not_published_fields_are_left_out_of_the_glue() -> None:
+    from dataclasses import dataclass
+
+    from clusterpolicy.report import glue
+
+    @dataclass(frozen=True)
+    class Values:
+        shown: int
+        table: list[int] = glue.not_published(default_factory=list)
+
+    published: list[str] = []
+    original = glue.publish
+    glue.publish = lambda name, value: published.append(name) or value  # type: ignore[assignment]
+    try:
+        out = glue.publish_fields(Values(shown=3, table=[1]))
+    finally:
+        glue.publish = original
+    assert out == {"shown": 3} and published == ["shown"]
+    assert "table" not in repr(Values(shown=1))

@@ -65,16 +65,28 @@ def publish_result(prefix: str, result: Any) -> dict[str, Any]:
     })
 
 
+#: The metadata flag :func:`publish_fields` reads: a field set with :func:`not_published` is an exhibit's data.
+_PUBLISH = "publish"
+
+
+def not_published(**kwargs: Any) -> Any:
+    """A dataclass field that :func:`publish_fields` does not glue (a table or a figure's data, shown as an exhibit).
+    ``kwargs`` go to :func:`dataclasses.field` (``default``, ``default_factory``); it is left out of ``repr``."""
+    import dataclasses
+
+    return dataclasses.field(metadata={_PUBLISH: False}, repr=kwargs.pop("repr", False), **kwargs)
+
+
 def publish_fields(values: Any) -> dict[str, Any]:
     """Publish every field of a study's frozen dataclass under its own name (the study's published keys).
 
-    Fields declared with ``metadata={"publish": False}`` (tables, figures' data) are not glued: templates show
+    Fields declared with :func:`not_published` (tables, figures' data) are not glued: templates show
     them as exhibits. Returns ``{name: plain value}`` of what was published.
     """
     import dataclasses
 
     out = {}
     for f in dataclasses.fields(values):
-        if f.metadata.get("publish", True):
+        if f.metadata.get(_PUBLISH, True):
             out[f.name] = publish(f.name, getattr(values, f.name))
     return out

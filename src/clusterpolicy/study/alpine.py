@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ import pandas as pd
 
 from clusterpolicy.data.policy import interreg_exposure
 from clusterpolicy.errors import UserInputError
+from clusterpolicy.report.glue import not_published
 
 PROGRAMME = "s3_4alpclusters"
 
@@ -199,13 +200,13 @@ class AlpineStudy:
     intraregional_min_region: str
     intraregional_min_per_million: float
     benchmark_title: str
-    relative: dict[str, float] = field(metadata={"publish": False})
-    rel: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    labels: dict[str, str] = field(repr=False, metadata={"publish": False})
-    italian: list[str] = field(repr=False, metadata={"publish": False})
-    latest: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    h2020: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    partners: pd.DataFrame = field(repr=False, metadata={"publish": False})
+    relative: dict[str, float] = not_published(repr=True)
+    rel: pd.DataFrame = not_published()
+    labels: dict[str, str] = not_published()
+    italian: list[str] = not_published()
+    latest: pd.DataFrame = not_published()
+    h2020: pd.DataFrame = not_published()
+    partners: pd.DataFrame = not_published()
 
 
 def alpine_study(*, rd: pd.DataFrame, countries: pd.DataFrame, italy: pd.DataFrame,

@@ -60,6 +60,7 @@ from clusterpolicy.errors import ClusterPolicyWarning, UserInputError
 from clusterpolicy.estimate.api import BoundEstimate
 from clusterpolicy.estimate.few_treated import placebo_in_space
 from clusterpolicy.estimate.power import PowerResult, simulate_power
+from clusterpolicy.report.glue import not_published
 from clusterpolicy.study.alpine import resolve_code
 
 logger = logging.getLogger(__name__)
@@ -408,11 +409,11 @@ class ClusterixStudy:
     verdict: str
     verdict_regional: str
     # exhibits (not glued)
-    country_power: PowerResult = field(repr=False, metadata={"publish": False})
-    regional: dict[str, RegionalPower] = field(repr=False, metadata={"publish": False})
-    partners: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    partner_rows: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    country_panel: pd.DataFrame = field(repr=False, metadata={"publish": False})
+    country_power: PowerResult = not_published()
+    regional: dict[str, RegionalPower] = not_published()
+    partners: pd.DataFrame = not_published()
+    partner_rows: pd.DataFrame = not_published()
+    country_panel: pd.DataFrame = not_published()
 
 
 def _near(table: pd.DataFrame, delta: float) -> pd.Series:

@@ -2,7 +2,7 @@
 from the audited calendar, the treatment definitions side by side, the seed programmes' facts and the literature.
 
 Three functions feed the template, each returning a frozen dataclass whose scalar fields are the page's published
-keys (:func:`clusterpolicy.report.glue.publish_fields`); fields with ``metadata={"publish": False}`` hold the
+keys (:func:`clusterpolicy.report.glue.publish_fields`); fields declared with ``not_published()`` hold the
 frames the template shows as exhibits or hands to :mod:`clusterpolicy.report.context_figures`:
 
 * :func:`policy_history` - the calendar (``data/policy/cluster_policies.csv``): counts of rows, kinds, confidence
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ import pandas as pd
 from clusterpolicy.data.calendar import ITALIAN_NUTS2, KINDS, MACRO_AREA, URL_SEPARATOR
 from clusterpolicy.data.policy import INTERREG, fact, fact_values, interreg_exposure, short_region_name, source_label
 from clusterpolicy.errors import DataValidationError, UserInputError
+from clusterpolicy.report.glue import not_published
 from clusterpolicy.study.treatments import DEFINITIONS, STATUSES, cohort_table, miur_district_year
 
 #: Display names of the Interreg programmes.
@@ -227,10 +228,10 @@ class PolicyHistory:
     s3_4alpclusters_italian_regions: str
     inkrease_n_regions: int
     inkrease_italian_regions: str
-    timeline: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    calendar_table: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    cohorts: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    spans: pd.DataFrame = field(repr=False, metadata={"publish": False})
+    timeline: pd.DataFrame = not_published()
+    calendar_table: pd.DataFrame = not_published()
+    cohorts: pd.DataFrame = not_published()
+    spans: pd.DataFrame = not_published()
 
 
 def policy_history(calendar: pd.DataFrame, old_calendar: pd.DataFrame, *,
@@ -409,7 +410,7 @@ class ProgrammeFacts:
     ctl_recognition_decree: str
     miur_call_budget_meur: int
     piedmont_turnover_effect_pct: float
-    table: pd.DataFrame = field(repr=False, metadata={"publish": False})
+    table: pd.DataFrame = not_published()
 
 
 def _fact_date(programmes: pd.DataFrame, programme: str, name: str) -> str:
@@ -587,7 +588,7 @@ class LiteratureFacts:
     falck2019_quantity: str
     nghauran2021_headline: str
     nghauran2021_quantity: str
-    table: pd.DataFrame = field(repr=False, metadata={"publish": False})
+    table: pd.DataFrame = not_published()
 
 
 def literature_facts(literature: pd.DataFrame) -> LiteratureFacts:

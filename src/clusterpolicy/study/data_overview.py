@@ -3,7 +3,7 @@ Horizon 2020 start years are artefacts, the intraregional collaboration outcome 
 business R&D and H2020 collaboration series by macro-area.
 
 :func:`data_overview` returns a frozen :class:`DataOverview` whose scalar fields are the page's published keys
-(:func:`clusterpolicy.report.glue.publish_fields`); fields with ``metadata={"publish": False}`` hold the frames the
+(:func:`clusterpolicy.report.glue.publish_fields`); fields declared with ``not_published()`` hold the frames the
 template shows as tables or hands to :mod:`clusterpolicy.report.context_figures`. Nothing is estimated and nothing
 is simulated here: every number is a count, a share or a growth rate of the committed real data.
 
@@ -28,7 +28,7 @@ Rules
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ import pandas as pd
 from clusterpolicy.data.calendar import ITALIAN_NUTS2, MACRO_AREA
 from clusterpolicy.data.policy import short_region_name
 from clusterpolicy.errors import DataValidationError, UserInputError
+from clusterpolicy.report.glue import not_published
 from clusterpolicy.study.context import MACRO_LABELS, MACRO_ORDER
 
 #: Date of the CORDIS H2020 export the panel is built from (see data/derived/CODEBOOK.md).
@@ -205,14 +206,14 @@ class DataOverview:
     bes_growth_slowest: str
     h2020_pc_growth_ranking: str
     mezzogiorno_bes_share_change: str
-    names: dict = field(repr=False, metadata={"publish": False})
-    sources: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    lines: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    coverage: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    start_years: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    heatmap: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    by_region: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    macro: pd.DataFrame = field(repr=False, metadata={"publish": False})
+    names: dict = not_published()
+    sources: pd.DataFrame = not_published()
+    lines: pd.DataFrame = not_published()
+    coverage: pd.DataFrame = not_published()
+    start_years: pd.DataFrame = not_published()
+    heatmap: pd.DataFrame = not_published()
+    by_region: pd.DataFrame = not_published()
+    macro: pd.DataFrame = not_published()
 
 
 def growth_ranking(growth: dict[str, float]) -> list[tuple[str, float]]:

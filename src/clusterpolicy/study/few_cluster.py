@@ -12,7 +12,7 @@ the same numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -21,6 +21,7 @@ import pandas as pd
 from clusterpolicy.estimate.api import BoundEstimate, estimate
 from clusterpolicy.estimate.bootstrap import BootstrapSpec
 from clusterpolicy.estimate.inference import randomization_inference, wild_cluster_bootstrap, with_randomization
+from clusterpolicy.report.glue import not_published
 from clusterpolicy.study.panel import AnalysisPanel, analysis_panel
 from clusterpolicy.study.wording import certainty, direction
 
@@ -63,9 +64,9 @@ class FewClusterValues:
     cs_p_value: float | None
     cs_boot_p_value: float | None
     cs_ri_p_value: float | None
-    table: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    panel: AnalysisPanel = field(metadata={"publish": False}, repr=False)
-    fits: dict[str, Any] = field(metadata={"publish": False}, repr=False)
+    table: pd.DataFrame = not_published()
+    panel: AnalysisPanel = not_published()
+    fits: dict[str, Any] = not_published()
 
 
 def few_cluster_study(*, outcome: str, transform: str, definition: str, first_year: int, last_year: int,

@@ -43,6 +43,7 @@ from clusterpolicy.estimate.diagnostics import LeaveOneOutResult, leave_one_out
 from clusterpolicy.estimate.inference import NONLINEAR_ESTIMATORS, with_randomization
 from clusterpolicy.estimate.result import EstimationResult, quantile
 from clusterpolicy.estimate.sensitivity import Sensitivity, pretrend_test, sensitivity_analysis
+from clusterpolicy.report.glue import not_published
 from clusterpolicy.study.context import MIUR_STRATUM_YEAR
 from clusterpolicy.study.panel import (
     CONTRASTS,
@@ -577,13 +578,13 @@ class Published:
     scale_note_per_capita: str
     scale_note_log: str
     n_definitions_usable: int
-    sample: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    cohorts: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    definitions: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    scales: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    leave_one_out: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    sensitivity: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    estimates: pd.DataFrame = field(metadata={"publish": False}, repr=False)
+    sample: pd.DataFrame = not_published()
+    cohorts: pd.DataFrame = not_published()
+    definitions: pd.DataFrame = not_published()
+    scales: pd.DataFrame = not_published()
+    leave_one_out: pd.DataFrame = not_published()
+    sensitivity: pd.DataFrame = not_published()
+    estimates: pd.DataFrame = not_published()
 
 
 def _estimated(main: EstimationResult, cohort: int) -> bool:

@@ -4,7 +4,7 @@ panels with a known truth.
 :func:`load_monte_carlo` reads and checks the table ``benchmarks/monte_carlo.py`` writes
 (``data/simulation/monte_carlo.csv``, with its ``.json`` sidecar); :func:`monte_carlo_values` turns it into a frozen
 :class:`MonteCarloValues` whose scalar fields are the page's published keys
-(:func:`clusterpolicy.report.glue.publish_fields`) and whose frame fields (``metadata={"publish": False}``) are the
+(:func:`clusterpolicy.report.glue.publish_fields`) and whose frame fields (``not_published()``) are the
 tables the page shows and the frame :func:`clusterpolicy.report.context_figures.mc_coverage_figure` draws.
 
 Estimands (all SIMULATED): coverage is the share of replications whose nominal 95 % interval contains the
@@ -19,7 +19,7 @@ Nothing is estimated here: every number is read from the simulation table.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from clusterpolicy.errors import DataValidationError
+from clusterpolicy.report.glue import not_published
 
 #: Columns the page needs from ``monte_carlo.csv``.
 MC_COLUMNS = ("design", "estimator", "truth_mean", "bias", "bias_mcse", "rmse", "sd_estimate", "mean_se",
@@ -184,10 +185,10 @@ class MonteCarloValues:
     few_clusters_imputation_boot_band_coverage: float | None
     single_unit_twfe_coverage: float | None
     single_unit_twfe_share_infinite: float | None
-    table: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    bands: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    coverage: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    undercover: pd.DataFrame = field(metadata={"publish": False}, repr=False)
+    table: pd.DataFrame = not_published()
+    bands: pd.DataFrame = not_published()
+    coverage: pd.DataFrame = not_published()
+    undercover: pd.DataFrame = not_published()
 
 
 def monte_carlo_values(mc: pd.DataFrame, *, nominal: float = 0.95, meta: dict[str, Any] | None = None

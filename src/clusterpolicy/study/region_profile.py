@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ from clusterpolicy.data.policy import interreg_exposure, short_region_name
 from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInputError
 from clusterpolicy.estimate.api import estimate
 from clusterpolicy.paths import project_root
+from clusterpolicy.report.glue import not_published
 
 #: The run whose estimate the profile refits without the region.
 HEADLINE_RUN = "italy-main"
@@ -476,15 +477,15 @@ class RegionProfile:
     cohort_year: int | None
     summary_en: str
     summary_it: str
-    policies: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    interreg: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    h2020: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    rd: pd.DataFrame = field(repr=False, metadata={"publish": False})
-    roles: pd.DataFrame = field(repr=False, metadata={"publish": False})
+    policies: pd.DataFrame = not_published()
+    interreg: pd.DataFrame = not_published()
+    h2020: pd.DataFrame = not_published()
+    rd: pd.DataFrame = not_published()
+    roles: pd.DataFrame = not_published()
     #: The region's cohort's event study in the headline design (empty unless the region is treated there).
-    event_study: pd.DataFrame = field(repr=False, metadata={"publish": False})
+    event_study: pd.DataFrame = not_published()
     #: Top partner Italian regions and countries outside Italy (:func:`top_partners`; empty outside Italy).
-    partners: pd.DataFrame = field(repr=False, metadata={"publish": False})
+    partners: pd.DataFrame = not_published()
 
     def data_frame(self) -> pd.DataFrame:
         """The region's series (H2020 and R&D with benchmarks) as one tidy frame."""
@@ -756,7 +757,7 @@ class RegionsOverview:
     top_value: float
     bottom_region: str
     bottom_value: float
-    table: pd.DataFrame = field(repr=False, metadata={"publish": False})
+    table: pd.DataFrame = not_published()
 
 
 def regions_overview(indicator: str = "h2020_intra_per_million") -> RegionsOverview:

@@ -10,7 +10,7 @@ with effects that differ by cohort and grow over time its implicit weights can b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -18,6 +18,7 @@ import pandas as pd
 from clusterpolicy.data.synthetic import SimulatedPanel, simulate_region_panel
 from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.result import EstimationResult
+from clusterpolicy.report.glue import not_published
 
 ROLES: dict[str, Any] = {"unit": "region", "time": "year", "cohort": "cohort", "outcome": "y"}
 
@@ -30,8 +31,8 @@ class DescribeValues:
     n_years: int
     n_treated: int
     true_att: float
-    cohort_sizes: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    panel: pd.DataFrame = field(metadata={"publish": False}, repr=False)
+    cohort_sizes: pd.DataFrame = not_published()
+    panel: pd.DataFrame = not_published()
 
 
 def describe_simulated(*, seed: int, n_regions: int, treated_share: float, effect: float) -> DescribeValues:
@@ -61,10 +62,10 @@ class TwfeValues:
     true_att: float
     bias: float
     truth_in_ci: bool
-    static: EstimationResult = field(metadata={"publish": False}, repr=False)
-    event_study: EstimationResult = field(metadata={"publish": False}, repr=False)
-    simulation: SimulatedPanel = field(metadata={"publish": False}, repr=False)
-    table: pd.DataFrame = field(metadata={"publish": False}, repr=False)
+    static: EstimationResult = not_published()
+    event_study: EstimationResult = not_published()
+    simulation: SimulatedPanel = not_published()
+    table: pd.DataFrame = not_published()
 
 
 def twfe_simulated(*, seed: int, n_regions: int, effect: float, dynamic: float, heterogeneity: float) -> TwfeValues:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -42,6 +42,7 @@ from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInpu
 from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.few_treated import PlaceboInSpaceResult, placebo_in_space
 from clusterpolicy.estimate.result import EstimationResult
+from clusterpolicy.report.glue import not_published
 from clusterpolicy.study.panel import AnalysisPanel, analysis_panel, outcome_label
 from clusterpolicy.study.wording import p_text  # the book's one p-value formatter (also used by synthetic.py)
 
@@ -309,14 +310,14 @@ class SingleRegion:
     h2020_pre_years: int | None
     h2020_post_years: int | None
     h2020_conley_taber_text: str
-    sample: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    h2020_sample: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    placebos: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    h2020_placebos: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    event_study: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    h2020_event_study: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    earlier: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    notes: tuple[str, ...] = field(default=(), metadata={"publish": False}, repr=False)
+    sample: pd.DataFrame = not_published()
+    h2020_sample: pd.DataFrame = not_published()
+    placebos: pd.DataFrame = not_published()
+    h2020_placebos: pd.DataFrame = not_published()
+    event_study: pd.DataFrame = not_published()
+    h2020_event_study: pd.DataFrame = not_published()
+    earlier: pd.DataFrame = not_published()
+    notes: tuple[str, ...] = not_published(default=())
 
 
 def _placebo_frame(a: OutcomeAnalysis | None) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -33,6 +33,7 @@ from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.grid import build_specs, parse_window
 from clusterpolicy.estimate.inference import with_randomization
 from clusterpolicy.estimate.sensitivity import rambachan_roth
+from clusterpolicy.report.glue import not_published
 from clusterpolicy.study.italy import PRIMARY_OUTCOME, RI_STRATA, ROLES, admissible_scales, to_percent
 from clusterpolicy.study.panel import EUROSTAT_OUTCOMES, analysis_panel, is_count_outcome
 from clusterpolicy.study.treatments import DEFINITIONS
@@ -314,9 +315,9 @@ class CurveValues:
     primary_share_significant: float | None
     primary_share_ri_significant: float | None
     primary_share_breakdown_above1: float | None
-    curve: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    table: pd.DataFrame = field(metadata={"publish": False}, repr=False)
-    by_choice: pd.DataFrame = field(metadata={"publish": False}, repr=False)
+    curve: pd.DataFrame = not_published()
+    table: pd.DataFrame = not_published()
+    by_choice: pd.DataFrame = not_published()
 
 
 def _listing(items: Sequence[str]) -> str:

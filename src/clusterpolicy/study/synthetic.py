@@ -54,6 +54,7 @@ from clusterpolicy.errors import ClusterPolicyWarning, EstimationError, UserInpu
 from clusterpolicy.estimate.api import estimate
 from clusterpolicy.estimate.synth import SynthResult, synthetic_control
 from clusterpolicy.estimate.synthdid import synthetic_did
+from clusterpolicy.report.glue import not_published
 from clusterpolicy.study.panel import macro_group
 from clusterpolicy.study.single_region import (
     CalendarOnset,
@@ -419,10 +420,10 @@ class Published:
     did_high_percent: float | None
     did_sign_text: str
     sdid_available: bool
-    values: dict[str, Any] = field(default_factory=dict, metadata={"publish": False}, repr=False)
-    estimates: pd.DataFrame = field(default_factory=pd.DataFrame, metadata={"publish": False}, repr=False)
-    centre_north_table: pd.DataFrame = field(default_factory=pd.DataFrame, metadata={"publish": False}, repr=False)
-    eu_similar_table: pd.DataFrame = field(default_factory=pd.DataFrame, metadata={"publish": False}, repr=False)
+    values: dict[str, Any] = not_published(default_factory=dict)
+    estimates: pd.DataFrame = not_published(default_factory=pd.DataFrame)
+    centre_north_table: pd.DataFrame = not_published(default_factory=pd.DataFrame)
+    eu_similar_table: pd.DataFrame = not_published(default_factory=pd.DataFrame)
 
 
 def _name_map(panel: pd.DataFrame) -> dict[str, str]:
